@@ -1,0 +1,36 @@
+// The activity interfaces the workflows call, grouped by the task queue that serves them, so GPU-waiting,
+// LLM-calling and data-crunching workers can be scaled apart.
+import type * as T from './types';
+
+export const TASK_QUEUES = {
+  /** the workflows themselves and light bookkeeping */
+  workflow: 'llamaduo',
+  /** ingest, split, curation: CPU and memory */
+  data: 'llamaduo-data',
+  /** teacher and judges: network-bound, rate-limited */
+  llm: 'llamaduo-llm',
+  /** fine-tune and generate: submit and wait on GPU work */
+  gpu: 'llamaduo-gpu',
+} as const;
+export type QueueName = keyof typeof TASK_QUEUES;
+
+export interface DataActivities {
+  ingestCoverage(input: T.IngestInput): Promise<T.IngestResult>;
+  planSynthesis(input: T.SynthesisPlanInput): Promise<T.SynthesisPlan>;
+  curateSynthesis(input: T.CurateInput): Promise<T.CurateResult>;
+  planEvaluation(input: T.EvaluatePlanInput): Promise<T.EvaluatePlan>;
+  summarizeEvaluation(input: T.SummarizeEvaluationInput): Promise<T.SummarizeEvaluationResult>;
+}
+
+export interface LlmActivities {
+  teacherBaseline(input: T.TeacherBaselineInput): Promise<T.TeacherBaselineResult>;
+  synthesizeShard(input: T.SynthesizeShardInput): Promise<T.SynthesizeShardResult>;
+  judgeShard(input: T.JudgeShardInput): Promise<T.JudgeShardResult>;
+}
+
+export interface GpuActivities {
+  fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult>;
+  generate(input: T.GenerateInput): Promise<T.GenerateResult>;
+}
+
+export type AllActivities = DataActivities & LlmActivities & GpuActivities;

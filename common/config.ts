@@ -1,0 +1,232 @@
+// The one schema that describes a migration. Pure (zod only): imported by the client, the CLI,
+// activities and the workflow bundle alike. docs/config.schema.json is generated from it.
+import { z } from 'zod';
+
+export const ProviderName = z.enum(['openai', 'anthropic', 'google', 'openai-compatible']);
+export type ProviderName = z.infer<typeof ProviderName>;
+
+/** A service LLM endpoint. Keys never appear here: they come from the worker's environment. */
+export const ServiceModel = z
+  .object({
+    provider: ProviderName,
+    model: z.string().min(1),
+    /** For 'openai-compatible' (vLLM, Ollama, llama.cpp server) or a proxy; never carries credentials. */
+    baseURL: z.url().optional(),
+    /** Name of the environment variable that holds the API key on the worker (not the key itself). */
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxOutputTokens: z.number().int().positive().max(65536).optional(),
+    /** Use the provider's batch API (about half price, slower) for bulk work. */
+    batch: z.boolean().default(false),
+    /** Per-minute budgets; defaults come from the provider table when omitted. */
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+  })
+  .strict();
+export type ServiceModel = z.infer<typeof ServiceModel>;
+
+export const DatasetSource = z
+  .object({
+    /** Path (or file:// URI) of a JSONL or JSON file: chat `messages`, {prompt,response} or Dolly records. */
+    path: z.string().min(1),
+    /** Keep only these categories (Dolly `category`); all when omitted. */
+    categories: z.array(z.string().min(1)).nonempty().optional(),
+    /** Use at most this many records (after the category filter), chosen with the split seed. */
+    limit: z.number().int().positive().optional(),
+    maxRecordChars: z.number().int().positive().default(32_000),
+  })
+  .strict();
+export type DatasetSource = z.infer<typeof DatasetSource>;
+
+export const SplitConfig = z
+  .object({
+    testRatio: z.number().gt(0).lt(1).default(0.06),
+    seed: z.number().int().nonnegative().default(42),
+    stratifyBy: z.enum(['category', 'none']).default('category'),
+  })
+  .strict();
+
+export const LoraStep = z
+  .object({ upToSamples: z.number().int().positive(), rank: z.number().int().positive(), alpha: z.number().positive() })
+  .strict();
+
+/** Paper Table 5: rank/alpha 8/16 for 1k-16k samples, 16/32 at 32k, 32/64 for 64k-256k. */
+export const DEFAULT_LORA_SCHEDULE = [
+  { upToSamples: 16_000, rank: 8, alpha: 16 },
+  { upToSamples: 32_000, rank: 16, alpha: 32 },
+  { upToSamples: Number.MAX_SAFE_INTEGER, rank: 32, alpha: 64 },
+];
+
+export const TrainerConfig = z
+  .object({
+    method: z.enum(['qlora', 'lora']).default('qlora'),
+    epochs: z.number().positive().default(1),
+    learningRate: z.number().positive().default(2e-4),
+    lrScheduler: z.enum(['cosine', 'linear', 'constant']).default('cosine'),
+    maxSeqLength: z.number().int().positive().default(1024),
+    batchSize: z.number().int().positive().default(4),
+    gradientAccumulation: z.number().int().positive().default(2),
+    loraDropout: z.number().min(0).max(1).default(0.05),
+    loraSchedule: z.array(LoraStep).nonempty().default(DEFAULT_LORA_SCHEDULE),
+    packing: z.boolean().default(true),
+    gradientCheckpointing: z.boolean().default(false),
+    checkpointEverySteps: z.number().int().positive().default(200),
+    seed: z.number().int().nonnegative().default(42),
+  })
+  .strict();
+export type TrainerConfig = z.infer<typeof TrainerConfig>;
+
+export const InferenceConfig = z
+  .object({
+    responsesPerPrompt: z.number().int().positive().max(32).default(3),
+    temperature: z.number().min(0).max(2).default(0.7),
+    topP: z.number().gt(0).max(1).default(0.95),
+    maxNewTokens: z.number().int().positive().default(512),
+    seed: z.number().int().nonnegative().default(42),
+  })
+  .strict();
+
+export const JudgeMetric = z.enum(['similarity', 'precision']);
+export type JudgeMetric = z.infer<typeof JudgeMetric>;
+
+export const EvaluationConfig = z
+  .object({
+    judges: z.array(ServiceModel).nonempty(),
+    repeats: z.number().int().positive().max(10).default(3),
+    aggregate: z.enum(['mean', 'median']).default('mean'),
+    coverageThresholds: z.array(z.number().min(0).max(100)).nonempty().default([50, 70]),
+    pairwise: z.boolean().default(true),
+    judgeCallsPerShard: z.number().int().positive().default(300),
+  })
+  .strict();
+
+/** The stop rule: a metric's mean (or coverage %) reaches an absolute value or a share of the teacher's. */
+export const TargetConfig = z
+  .object({
+    metric: JudgeMetric.default('precision'),
+    statistic: z.enum(['mean', 'coverage50', 'coverage70']).default('mean'),
+    /** Absolute target on the 0-100 scale ... */
+    atLeast: z.number().min(0).max(100).optional(),
+    /** ... or relative to the teacher's own score on the same test split (e.g. 0.9). */
+    relativeToTeacher: z.number().gt(0).max(2).optional(),
+  })
+  .strict()
+  .refine((t) => (t.atLeast === undefined) !== (t.relativeToTeacher === undefined), {
+    message: 'give exactly one of atLeast or relativeToTeacher',
+  });
+export type TargetConfig = z.infer<typeof TargetConfig>;
+
+export const SynthesisConfig = z
+  .object({
+    teacher: ServiceModel,
+    samplesPerRequest: z.number().int().positive().max(50).default(5),
+    /** Synthetic volume of cycle t (t >= 1) is initialVolume * 2^(t-1), capped at maxVolume. */
+    initialVolume: z.number().int().positive().default(1000),
+    maxVolume: z.number().int().positive().default(256_000),
+    requestsPerShard: z.number().int().positive().default(200),
+    concurrentShards: z.number().int().positive().max(64).default(4),
+    maxRounds: z.number().int().positive().default(4),
+    dedup: z
+      .object({
+        numPerm: z.number().int().positive().default(128),
+        bands: z.number().int().positive().default(32),
+        threshold: z.number().gt(0).max(1).default(0.8),
+        shingleSize: z.number().int().positive().default(3),
+        rougeLThreshold: z.number().gt(0).max(1).default(0.7),
+        decontaminationNgram: z.number().int().positive().default(13),
+      })
+      .strict()
+      .default({
+        numPerm: 128,
+        bands: 32,
+        threshold: 0.8,
+        shingleSize: 3,
+        rougeLThreshold: 0.7,
+        decontaminationNgram: 13,
+      }),
+  })
+  .strict();
+
+export const GpuBackendConfig = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('local'),
+      /** Python interpreter that has the trainer package installed. */
+      python: z.string().optional(),
+      device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('kubernetes'),
+      namespace: z.string().min(1).default('llamaduo'),
+      image: z.string().min(1),
+      gpus: z.number().int().nonnegative().default(1),
+      nodeSelector: z.record(z.string(), z.string()).default({}),
+      tolerations: z
+        .array(
+          z
+            .object({
+              key: z.string().optional(),
+              operator: z.enum(['Exists', 'Equal']).optional(),
+              value: z.string().optional(),
+              effect: z.string().optional(),
+            })
+            .strict(),
+        )
+        .default([]),
+      priorityClassName: z.string().optional(),
+      kueueQueue: z.string().optional(),
+      artifactsPvc: z.string().min(1).default('llamaduo-artifacts'),
+      secretName: z.string().optional(),
+      activeDeadlineSeconds: z.number().int().positive().default(6 * 3600),
+      backoffLimit: z.number().int().nonnegative().default(2),
+      unschedulableTimeoutSeconds: z.number().int().positive().default(1800),
+      cpu: z.string().default('8'),
+      memory: z.string().default('64Gi'),
+      shmSize: z.string().default('16Gi'),
+    })
+    .strict(),
+]);
+export type GpuBackendConfig = z.infer<typeof GpuBackendConfig>;
+
+export const BudgetConfig = z
+  .object({
+    maxUsd: z.number().nonnegative().default(50),
+  })
+  .strict();
+
+export const MigrationConfig = z
+  .object({
+    /** Becomes part of the workflow id: lowercase letters, digits and dashes. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and dashes, at most 48'),
+    dataset: DatasetSource,
+    split: SplitConfig.default({ testRatio: 0.06, seed: 42, stratifyBy: 'category' }),
+    baseModel: z.string().min(1),
+    trainer: TrainerConfig.default(TrainerConfig.parse({})),
+    inference: InferenceConfig.default(InferenceConfig.parse({})),
+    evaluation: EvaluationConfig,
+    target: TargetConfig,
+    synthesis: SynthesisConfig,
+    budget: BudgetConfig.default({ maxUsd: 50 }),
+    maxCycles: z.number().int().positive().max(20).default(8),
+    gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
+  })
+  .strict();
+export type MigrationConfig = z.infer<typeof MigrationConfig>;
+export type MigrationConfigInput = z.input<typeof MigrationConfig>;
+
+/** LoRA rank/alpha for a training volume, from the (paper Table 5) schedule. */
+export function loraForVolume(trainer: TrainerConfig, samples: number): { rank: number; alpha: number } {
+  const step = trainer.loraSchedule.find((s) => samples <= s.upToSamples) ?? trainer.loraSchedule.at(-1)!;
+  return { rank: step.rank, alpha: step.alpha };
+}
+
+/** Synthetic volume requested for cycle t: 0 at t = 0, then initialVolume * 2^(t-1) up to maxVolume. */
+export function syntheticVolumeForCycle(synthesis: z.infer<typeof SynthesisConfig>, cycle: number): number {
+  if (cycle <= 0) return 0;
+  return Math.min(synthesis.maxVolume, synthesis.initialVolume * 2 ** (cycle - 1));
+}

