@@ -143,6 +143,8 @@ export interface EvaluatePlanInput {
 export interface EvaluatePlan {
   shards: number;
   calls: number;
+  /** priced from the pricing table; the workflow does not start an evaluation the budget cannot pay for */
+  estimatedUsd?: number;
 }
 export interface JudgeShardInput extends EvaluatePlanInput {
   shard: number;
@@ -181,7 +183,10 @@ export interface SynthesisPlanInput extends SynthesisInput {
 }
 export interface SynthesisPlan {
   shards: number;
+  /** requests per shard */
   requests: number;
+  /** priced from the pricing table; the workflow launches no shard the remaining budget cannot pay for */
+  estimatedUsdPerShard?: number;
 }
 export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;
