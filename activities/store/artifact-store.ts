@@ -43,7 +43,7 @@ export class ArtifactStore {
 
   /** Local filesystem path of a key or artifact URI. */
   path(keyOrUri: string): string {
-    const key = keyOrUri.startsWith(SCHEME) ? this.keyOf(keyOrUri) : keyOrUri;
+    const key = keyOrUri.startsWith(SCHEME) ? this.keyOf(keyOrUri) : ArtifactStore.key(...keyOrUri.split('/'));
     return path.join(this.root, key);
   }
 
