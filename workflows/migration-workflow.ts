@@ -26,7 +26,8 @@ import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from '.
 import { synthesisWorkflow } from './synthesis-workflow';
 
 export interface MigrationInput {
-  migrationId: string;
+  /** prefix of every artifact key; defaults to the workflow id (scheduled runs get a fresh one each time) */
+  migrationId?: string;
   /** parsed config (defaults applied); validated by the client before start */
   config: MigrationConfig;
   /** set by continue-as-new */
@@ -34,8 +35,14 @@ export interface MigrationInput {
   tuning?: ActivityTuning;
 }
 
+/** Artifact keys allow letters, digits and . _ = - only. */
+function artifactSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._=-]+/g, '-');
+}
+
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationResult> {
-  const { migrationId, config } = input;
+  const { config } = input;
+  const migrationId = input.migrationId ?? artifactSafe(workflowInfo().workflowId);
   const tuning = input.tuning ?? {};
   const { data, llm, gpu } = activityProxies(tuning);
 

@@ -1,6 +1,6 @@
 // A worker process serving every queue with the test activities; the durability and history runs start it
 // as a child process and SIGKILL it at will. Config comes from the environment.
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { createFakeActivities } from '../fakes/fake-activities';
@@ -11,6 +11,7 @@ const env = (name: string) => {
   return v;
 };
 
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
 const activities = createFakeActivities({
   store: new ArtifactStore(env('ARTIFACTS')),
