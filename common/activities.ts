@@ -20,6 +20,8 @@ export interface DataActivities {
   curateSynthesis(input: T.CurateInput): Promise<T.CurateResult>;
   planEvaluation(input: T.EvaluatePlanInput): Promise<T.EvaluatePlan>;
   summarizeEvaluation(input: T.SummarizeEvaluationInput): Promise<T.SummarizeEvaluationResult>;
+  readPromoted(channel: string): Promise<T.Promoted | null>;
+  promote(input: T.PromoteInput): Promise<T.Promoted>;
 }
 
 export interface LlmActivities {

@@ -213,6 +213,14 @@ export const MigrationConfig = z
     synthesis: SynthesisConfig,
     budget: BudgetConfig.default({ maxUsd: 50 }),
     maxCycles: z.number().int().positive().max(20).default(8),
+    /**
+     * Scheduled re-migrations: the best adapter of a run is promoted on this channel only if it beats the
+     * adapter promoted there now, both judged on this run's test split.
+     */
+    promotion: z
+      .object({ channel: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and dashes') })
+      .strict()
+      .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
   })
   .strict();

@@ -2,6 +2,7 @@
 // state carried across continue-as-new. All small: references and numbers only.
 import type { MigrationConfig } from './config';
 import type {
+  Promoted,
   ArtifactRef,
   EvaluationSummary,
   IngestResult,
@@ -93,6 +94,15 @@ export interface Progress {
   runs: number;
 }
 
+export interface PromotionRecord {
+  channel: string;
+  promoted: boolean;
+  newScore: number;
+  previous: Promoted | null;
+  previousScoreOnThisSplit: number | null;
+  reason: string;
+}
+
 export interface MigrationResult {
   migrationId: string;
   status: MigrationStatus;
@@ -102,4 +112,5 @@ export interface MigrationResult {
   best: { cycle: number; score: number; adapter: ArtifactRef } | null;
   teacher: EvaluationSummary | null;
   spend: Spend;
+  promotion: PromotionRecord | null;
 }

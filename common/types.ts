@@ -39,6 +39,7 @@ export type Stage =
   | 'evaluate'
   | 'decide'
   | 'synthesize'
+  | 'promote'
   | 'done';
 
 export type MigrationStatus = 'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
@@ -82,6 +83,8 @@ export interface FineTuneResult {
 export interface GenerateInput {
   migrationId: string;
   cycle: number;
+  /** names the output instead of the cycle, e.g. 'promoted' when re-judging the promoted adapter */
+  tag?: string;
   baseModel: string;
   adapter: ArtifactRef;
   test: ArtifactRef;
@@ -219,4 +222,25 @@ export interface SynthesisResult {
   usage: Usage;
   rounds: number;
   shards: number;
+}
+
+/** The adapter currently promoted on a channel (the one serving traffic). */
+export interface Promoted {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  promotedAt: string;
+}
+export interface PromoteInput {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  /** what it was compared against, recorded with the promotion */
+  comparison: { previous: Promoted | null; previousScoreOnThisSplit: number | null };
 }

@@ -6,7 +6,15 @@ import { TASK_QUEUES, type AllActivities, type QueueName } from '../common/activ
 export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
 
 const QUEUE_ACTIVITIES: Record<Exclude<QueueName, 'workflow'>, (keyof AllActivities)[]> = {
-  data: ['ingestCoverage', 'planSynthesis', 'curateSynthesis', 'planEvaluation', 'summarizeEvaluation'],
+  data: [
+    'ingestCoverage',
+    'planSynthesis',
+    'curateSynthesis',
+    'planEvaluation',
+    'summarizeEvaluation',
+    'readPromoted',
+    'promote',
+  ],
   llm: ['teacherBaseline', 'synthesizeShard', 'judgeShard'],
   gpu: ['fineTune', 'generate'],
 };

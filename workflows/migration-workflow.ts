@@ -17,10 +17,19 @@ import {
 } from '@temporalio/workflow';
 import { loraForVolume, syntheticVolumeForCycle, TargetConfig, type MigrationConfig } from '../common/config';
 import { scoreOf, targetValue } from '../common/decision';
-import type { CycleRecord, Decision, MigrationResult, MigrationState, Progress, Spend } from '../common/progress';
+import type {
+  CycleRecord,
+  Decision,
+  MigrationResult,
+  MigrationState,
+  Progress,
+  PromotionRecord,
+  Spend,
+} from '../common/progress';
 import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } from '../common/types';
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { evaluateGenerations } from './evaluate-stage';
+import { promoteIfBetter } from './promotion-stage';
 import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from './messages';
 import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from './search-attributes';
 import { synthesisWorkflow } from './synthesis-workflow';
@@ -156,9 +165,26 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       ...(b ? [{ key: SA_BEST_SCORE, value: b.score }] : []),
     ]);
   };
-  const finish = (s: MigrationStatus, decision?: Decision): MigrationResult => {
-    status = s;
+  const finish = async (s: MigrationStatus, decision?: Decision): Promise<MigrationResult> => {
     if (decision) state.decisions.push(decision);
+    let promotion: PromotionRecord | null = null;
+    const b = best();
+    if (config.promotion && b) {
+      setStage('promote', config.promotion.channel);
+      promotion = await promoteIfBetter({
+        migrationId,
+        config,
+        channel: config.promotion.channel,
+        best: b,
+        test: state.ingest.test,
+        teacherGenerations: state.teacher?.generations,
+        target: state.target,
+        remainingUsd: remainingUsd(),
+        tuning,
+        onSpend: (u) => spend('promote', u),
+      });
+    }
+    status = s;
     setStage('done', s);
     publish();
     return {
@@ -170,9 +196,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       best: best(),
       teacher: state.teacher?.evaluation ?? null,
       spend: state.spend,
+      promotion,
     };
   };
-
   const noEvaluation = (reason: string): Decision => ({
     cycle: state.cycle,
     score: 0,

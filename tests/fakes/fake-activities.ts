@@ -9,6 +9,7 @@ import type { AllActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createIngestActivities } from '../../activities/data/ingest/ingest-activity';
+import { createPromotionActivities } from '../../activities/data/promotion/promotion-activities';
 
 export interface FakeOptions {
   store: ArtifactStore;
@@ -25,6 +26,8 @@ export interface FakeOptions {
   materialize?: boolean;
   /** share of generated synthetic samples curation drops */
   dropRate?: number;
+  /** the level judges give the currently promoted adapter's answers */
+  promotedScore?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,6 +74,7 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
   const usdPerCall = opts.usdPerCall ?? 0.001;
   const materialize = opts.materialize ?? true;
   const dropRate = opts.dropRate ?? 0.1;
+  const promotedScore = opts.promotedScore ?? 60;
 
   /** Returns the existing artifact, or writes it and records the write in the ledger. */
   async function once(key: string, produce: () => Promise<T.ArtifactRef>): Promise<T.ArtifactRef> {
@@ -96,6 +100,7 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
 
   return {
     ...ingest,
+    ...createPromotionActivities({ store }),
 
     async teacherBaseline(input) {
       const ids = await testIds(input.test);
@@ -130,7 +135,7 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     async generate(input) {
       await busy(gpuMs, { phase: 'generating' });
       const ids = await testIds(input.test);
-      const key = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'generations.jsonl');
+      const key = ArtifactStore.key(input.migrationId, input.tag ?? `cycle-${input.cycle}`, 'generations.jsonl');
       const generations = await once(key, () =>
         store.writeJsonl(
           key,
@@ -143,7 +148,7 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           ),
         ),
       );
-      const mkey = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'generate-result.json');
+      const mkey = ArtifactStore.key(input.migrationId, input.tag ?? `cycle-${input.cycle}`, 'generate-result.json');
       const manifest = await once(mkey, () => store.writeJson(mkey, { status: 'succeeded' }));
       return { generations, manifest, seconds: 1 };
     },
@@ -169,7 +174,8 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
         `judgments-${input.subject}`,
         `shard-${input.shard}.jsonl`,
       );
-      const level = input.subject === 'teacher' ? 90 : baseScore + perCycle * input.cycle;
+      const level =
+        input.subject === 'teacher' ? 90 : input.subject === 'promoted' ? promotedScore : baseScore + perCycle * input.cycle;
       const rows = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {

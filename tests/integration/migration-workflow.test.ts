@@ -183,4 +183,31 @@ describe('migration workflow (real dev server)', () => {
       return true;
     });
   });
+
+  it('promotes a re-migration only when it beats the promoted adapter on the same test split', async () => {
+    const promotion = { channel: 'support' };
+    const target = { metric: 'precision' as const, statistic: 'mean' as const, atLeast: 60 };
+    fakeOptions = {};
+    const first = await (await start('promo-1', { promotion, target })).result();
+    assert.equal(first.promotion?.promoted, true);
+    assert.equal(first.promotion?.reason, 'nothing promoted yet');
+
+    fakeOptions = { promotedScore: 95 };
+    const second = await (await start('promo-2', { promotion, target })).result();
+    assert.equal(second.promotion?.promoted, false);
+    assert.equal(second.promotion?.previous?.migrationId, 'promo-1');
+    assert.ok(second.promotion!.previousScoreOnThisSplit! > 90);
+    assert.ok(second.spend.byStage['promote']!.usd > 0, 'judging the promoted adapter is paid for');
+
+    fakeOptions = { promotedScore: 40 };
+    const third = await (await start('promo-3', { promotion, target })).result();
+    assert.equal(third.promotion?.promoted, true);
+    assert.match(third.promotion!.reason, /> promoted/);
+    const current = await store.readJson<{ migrationId: string }>('promotions/support/current.json');
+    assert.equal(current.migrationId, 'promo-3');
+    const record = await store.readJson<{ comparison: { previous: { migrationId: string } } }>(
+      'promotions/support/by-migration/promo-3.json',
+    );
+    assert.equal(record.comparison.previous.migrationId, 'promo-1');
+  });
 });
