@@ -6,3 +6,14 @@ export { MigrationConfig } from '../common/config';
 export type { MigrationConfigInput } from '../common/config';
 export type { Progress, MigrationResult, CycleRecord } from '../common/progress';
 export { TASK_QUEUES } from '../common/activities';
+export {
+  createSchedule,
+  listSchedules,
+  describeSchedule,
+  deleteSchedule,
+  pauseSchedule,
+  resumeSchedule,
+  triggerSchedule,
+} from './schedules';
+export type { ScheduleOptions } from './schedules';
+export { startDevServer } from './dev-server';
