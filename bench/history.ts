@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { TASK_QUEUES } from '../common/activities';
 import { ArtifactStore } from '../activities/store/artifact-store';
@@ -28,6 +28,7 @@ export function eventPayloadBytes(node: unknown): number {
   return total;
 }
 
+Runtime.install({ logger: new DefaultLogger('WARN') });
 const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-history-'));
 const server = await startDevServer();
 const connection = await Connection.connect({ address: server.address });
