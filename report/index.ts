@@ -1,0 +1,3 @@
+export { renderReport } from './render';
+export type { ReportData, CycleReport, ScoreDistribution } from './report-data';
+export * from './break-even';
