@@ -119,3 +119,12 @@ test('key list parsing: order kept, clear errors, no key material echoed', () =>
   assert.throws(() => parseCodecKeys(`bad id:${a}`), /key id must be/);
   assert.throws(() => parseCodecKeys(`k1:not base64!`), /not base64/);
 });
+
+test('dataConverterFromEnv: off without keys, encrypting with them, bad keys rejected', async () => {
+  const { dataConverterFromEnv } = await import('../../../activities/codec/data-converter');
+  assert.equal(dataConverterFromEnv({}), undefined);
+  const converter = dataConverterFromEnv({ LLAMADUO_CODEC_KEYS: `k9:${randomBytes(32).toString('base64')}` });
+  const [sealed] = await converter!.payloadCodecs![0]!.encode([payload('x')]);
+  assert.equal(text(sealed!.metadata?.[KEY_ID_METADATA]), 'k9');
+  assert.throws(() => dataConverterFromEnv({ LLAMADUO_CODEC_KEYS: 'k1:AAAA' }), /must be 32 bytes/);
+});
