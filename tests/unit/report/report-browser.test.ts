@@ -9,6 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { renderReport } from '../../../report/render';
 import { histogram } from '../../../report/charts';
 import { chromiumPath } from './chromium';
+import { minimalReport } from './minimal-fixture';
 import { reportFixture } from './report-fixture';
 
 const OUT = path.resolve('test-results');
@@ -26,11 +27,10 @@ interface ChartReadBack {
   paintedPixels: number;
 }
 
-test('the report renders in Chromium with every chart drawn from the data', async () => {
-  const data = reportFixture();
-  const html = renderReport(data);
+/** Writes the HTML, opens it with network access cut off, and reads every chart back from Chart.js. */
+async function openReport(html: string, name: string) {
   await mkdir(OUT, { recursive: true });
-  const file = path.join(OUT, 'report.html');
+  const file = path.join(OUT, `${name}.html`);
   await writeFile(file, html);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
@@ -47,7 +47,6 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
     return route.abort();
   });
   await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
-
   const charts = await page.evaluate(() => {
     // Runs in the page; the project's TypeScript has no DOM lib, so the shapes are spelled out.
     type Canvas = {
@@ -77,6 +76,20 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
       };
     });
   });
+  return { page, errors, requests, charts: charts as ChartReadBack[] };
+}
+
+function assertChartsHaveData(charts: ChartReadBack[]) {
+  for (const c of charts) {
+    const points = c.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0);
+    assert.ok(points > 0, `${c.id} has data points`);
+    assert.ok(c.paintedPixels > 2000, `${c.id} painted ${c.paintedPixels} pixels`);
+  }
+}
+
+test('the report renders in Chromium with every chart drawn from the data', async () => {
+  const data = reportFixture();
+  const { page, errors, requests, charts } = await openReport(renderReport(data), 'report');
   await page.screenshot({ path: path.join(OUT, 'report.png'), fullPage: true });
 
   assert.deepEqual(errors, [], 'no console errors or warnings');
@@ -87,11 +100,7 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
   // Figure 2 (2 metrics) + Figure 3 (3 judges x 2 metrics) + curation + spend + 3 break-even scenarios.
   assert.equal(canvases, 13);
   assert.equal(charts.length, canvases, 'every canvas has a chart');
-  for (const c of charts) {
-    const points = c.datasets.reduce((n, d) => n + d.data.filter((v) => v !== null).length, 0);
-    assert.ok(points > 0, `${c.id} has data points`);
-    assert.ok(c.paintedPixels > 2000, `${c.id} painted ${c.paintedPixels} pixels`);
-  }
+  assertChartsHaveData(charts);
 
   // Figure 2 reads back the fixture's per-cycle means for each judge.
   const precision = byId.get('fig-score-precision')!;
@@ -139,5 +148,20 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
   // Table 1: teacher row, one row per cycle, the matching row.
   assert.equal(await page.locator('table.judges tbody tr').count(), 1 + data.cycles.length + 1);
   assert.match((await page.locator('table.judges tr.matching').textContent()) ?? '', /%/);
+  await page.close();
+});
+
+test('an early report (one cycle, one judge, nothing else yet) renders cleanly too', async () => {
+  const { page, errors, requests, charts } = await openReport(renderReport(minimalReport()), 'report-early');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(requests, []);
+  // Figure 2 (2 metrics) + one histogram + one break-even scenario; no curation or spend charts.
+  assert.deepEqual(charts.map((c) => c.id).sort(), [
+    'fig-break-even-0',
+    'fig-dist-0',
+    'fig-score-precision',
+    'fig-score-similarity',
+  ]);
+  assertChartsHaveData(charts);
   await page.close();
 });
