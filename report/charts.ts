@@ -32,6 +32,8 @@ export const STAGE_ORDER: Stage[] = [
   'done',
 ];
 const PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626'];
+/** Drop reasons never take the green that means "accepted". */
+const DROP_PALETTE = ['#f59e0b', '#db2777', '#7c3aed', '#0891b2', '#dc2626', '#64748b', '#a16207', '#4f46e5'];
 const ALL_JUDGES = 'all';
 
 export function color(i: number): string {
@@ -205,7 +207,7 @@ export function curationChart(data: ReportData): ChartSpec | null {
           ...reasons.map((reason, i) => ({
             label: `dropped: ${reason}`,
             data: cycles.map((c) => c.synthesis!.drops[reason] ?? 0),
-            backgroundColor: color(i + 1),
+            backgroundColor: DROP_PALETTE[i % DROP_PALETTE.length]!,
           })),
         ],
       },
