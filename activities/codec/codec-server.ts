@@ -8,8 +8,13 @@ import { payloadsFromJson, payloadsToJson } from './payload-json';
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
-  /** Bearer token every /encode and /decode request must carry. */
-  token: string;
+  /** Bearer token every /encode and /decode request must carry (the CLI's --codec-auth "Bearer <token>"). */
+  token?: string;
+  /**
+   * Instead of a fixed token: decides from the Authorization header, e.g. by verifying the OIDC access
+   * token the Temporal UI forwards when its codec setting passAccessToken is on.
+   */
+  authorize?: (authorization: string | undefined) => boolean | Promise<boolean>;
   /** Browser origins allowed to call (the Temporal UI, e.g. http://localhost:8233). */
   allowedOrigins: string[];
   maxBodyBytes?: number;
@@ -32,9 +37,16 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | n
   return Buffer.concat(chunks).toString('utf8');
 }
 
+function staticToken(token: string | undefined): (authorization: string | undefined) => boolean {
+  if (token === undefined) throw new Error('codec server needs a token or an authorize function');
+  if (token.length < 16) throw new Error('codec server token must be at least 16 characters');
+  const expected = digest(`Bearer ${token}`);
+  // Comparing fixed-length digests keeps the check constant-time whatever the header's length.
+  return (authorization) => timingSafeEqual(digest(authorization ?? ''), expected);
+}
+
 export function createCodecServer(opts: CodecServerOptions): Server {
-  if (opts.token.length < 16) throw new Error('codec server token must be at least 16 characters');
-  const expected = digest(`Bearer ${opts.token}`);
+  const authorize = opts.authorize ?? staticToken(opts.token);
   const origins = new Set(opts.allowedOrigins);
   const limit = opts.maxBodyBytes ?? 32 * 1024 * 1024;
 
@@ -64,10 +76,12 @@ export function createCodecServer(opts: CodecServerOptions): Server {
       return send(res, 204);
     }
     if (req.method !== 'POST') return send(res, 405, { error: 'use POST' });
-    const auth = digest(req.headers.authorization ?? '');
-    if (!timingSafeEqual(auth, expected)) return send(res, 401, { error: 'missing or wrong bearer token' });
 
     void (async () => {
+      if (!(await authorize(req.headers.authorization))) {
+        req.resume();
+        return send(res, 401, { error: 'missing or wrong bearer token' });
+      }
       const text = await readBody(req, limit);
       if (text === null) return send(res, 413, { error: `body over ${limit} bytes` });
       let payloads;

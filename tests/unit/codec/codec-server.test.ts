@@ -120,3 +120,38 @@ test('a short token is refused at startup', () => {
     /at least 16 characters/,
   );
 });
+
+test('a custom authorizer (e.g. an OIDC check) replaces the fixed token', async () => {
+  const seen: (string | undefined)[] = [];
+  const custom = createCodecServer({
+    codec,
+    allowedOrigins: [UI],
+    authorize: async (header) => {
+      seen.push(header);
+      return header === 'Bearer user-access-token-from-ui';
+    },
+  });
+  await new Promise<void>((resolve) => custom.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(custom.address() as AddressInfo).port}/encode`;
+    const ok = await fetch(url, {
+      method: 'POST',
+      body: body('x'),
+      headers: { Authorization: 'Bearer user-access-token-from-ui' },
+    });
+    assert.equal(ok.status, 200);
+    const no = await fetch(url, {
+      method: 'POST',
+      body: body('x'),
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(no.status, 401);
+    assert.deepEqual(seen, ['Bearer user-access-token-from-ui', `Bearer ${TOKEN}`]);
+  } finally {
+    await new Promise<void>((resolve) => custom.close(() => resolve()));
+  }
+  assert.throws(
+    () => createCodecServer({ codec, allowedOrigins: [] }),
+    /needs a token or an authorize function/,
+  );
+});
