@@ -64,6 +64,7 @@ function scoreAxis(title: string, values: number[]) {
 
 /** Figure 2: mean score per cycle (x: synthetic volume) per judge, teacher's score dashed. */
 export function scoreVsVolumeCharts(data: ReportData): ChartSpec[] {
+  if (data.cycles.length === 0) return [];
   const judges = judgesOf(data);
   const labels = data.cycles.map((c) => [`${fmtCount(c.syntheticVolume)}`, `cycle ${c.cycle}`]);
   return METRICS.map((metric) => {

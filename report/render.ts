@@ -86,7 +86,7 @@ ${summaryCards(data)}
 <section id="scores">
   <h2>Score per cycle vs synthetic data volume</h2>
   <p class="lead">Mean judge score of the fine-tuned student (${esc(data.baseModel)}) after each cycle; dashed lines in the same colour are the teacher's own score from that judge (the paper's Figure 2).</p>
-  <div class="grid">${fig2.map(figure).join('')}</div>
+  ${fig2.length > 0 ? `<div class="grid">${fig2.map(figure).join('')}</div>` : '<p class="note">No cycle has been evaluated yet.</p>'}
 </section>
 <section id="judges">
   <h2>Per-judge results</h2>
