@@ -1,6 +1,7 @@
 // How the CLI reaches Temporal: $TEMPORAL_ADDRESS when set, else the embedded dev server on loopback
 // (started on demand by `llamaduo start` / `llamaduo server`, state kept in .llamaduo/temporal.sqlite).
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnv } from '../activities/codec/data-converter';
 
 export const EMBEDDED_ADDRESS = '127.0.0.1:7233';
 export const EMBEDDED_UI = 'http://127.0.0.1:8233';
@@ -16,7 +17,12 @@ export function uiUrl(): string {
 export async function connect(address = temporalAddress()): Promise<{ client: Client; connection: Connection }> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 3000 });
-    return { client: new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }), connection };
+    const client = new Client({
+      connection,
+      namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      dataConverter: dataConverterFromEnv(),
+    });
+    return { client, connection };
   } catch (err) {
     throw new CliError(
       `cannot reach Temporal at ${address}${process.env.TEMPORAL_ADDRESS ? '' : ' (embedded dev server: run `llamaduo server` or `llamaduo start --embedded`)'}: ${(err as Error).message}`,

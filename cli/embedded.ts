@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import type { MigrationConfig } from '../common/config';
 import { startDevServer, type DevServer } from '../client/dev-server';
 import { MigrationClient } from '../client/migrations';
@@ -28,13 +29,14 @@ async function startEmbedded(): Promise<{ server: DevServer; stopWorkers: () => 
     namespace: 'default',
     queues: env.LLAMADUO_QUEUES,
     activities: createActivities(env),
+    dataConverter: dataConverterFromEnv(),
     shutdownGraceTime: '5s',
   });
   const running = runWorkers(workers);
   const connection = await Connection.connect({ address: server.address });
   return {
     server,
-    client: new Client({ connection }),
+    client: new Client({ connection, dataConverter: dataConverterFromEnv() }),
     async stopWorkers() {
       for (const w of workers) w.shutdown();
       await running;

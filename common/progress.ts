@@ -86,6 +86,8 @@ export interface Progress {
   syntheses: SynthesisRecord[];
   decisions: Decision[];
   teacher: EvaluationSummary | null;
+  /** the teacher's judgments (per-sample scores) */
+  teacherJudgments: ArtifactRef | null;
   spend: Spend;
   budgetUsd: number;
   target: MigrationConfig['target'];
@@ -113,4 +115,6 @@ export interface MigrationResult {
   teacher: EvaluationSummary | null;
   spend: Spend;
   promotion: PromotionRecord | null;
+  /** the HTML report written at the end of the run */
+  report: ArtifactRef | null;
 }

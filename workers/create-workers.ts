@@ -14,6 +14,7 @@ const QUEUE_ACTIVITIES: Record<Exclude<QueueName, 'workflow'>, (keyof AllActivit
     'summarizeEvaluation',
     'readPromoted',
     'promote',
+    'writeReport',
   ],
   llm: ['teacherBaseline', 'synthesizeShard', 'judgeShard'],
   gpu: ['fineTune', 'generate'],
@@ -21,6 +22,8 @@ const QUEUE_ACTIVITIES: Record<Exclude<QueueName, 'workflow'>, (keyof AllActivit
 
 export interface WorkerSetup {
   connection: NativeConnection;
+  /** payload encryption (activities/codec); the same as the clients' */
+  dataConverter?: WorkerOptions['dataConverter'];
   namespace: string;
   queues: QueueName[];
   activities: Partial<AllActivities>;
@@ -39,6 +42,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       namespace: setup.namespace,
       taskQueue: TASK_QUEUES[queue],
       shutdownGraceTime: setup.shutdownGraceTime ?? '30s',
+      dataConverter: setup.dataConverter,
     };
     if (queue === 'workflow') {
       workers.push(

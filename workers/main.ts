@@ -3,6 +3,7 @@
 // tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
 import { readWorkerEnv } from './worker-config';
@@ -22,6 +23,7 @@ const workers = await createWorkers({
   namespace: env.TEMPORAL_NAMESPACE,
   queues: env.LLAMADUO_QUEUES,
   activities: createActivities(env),
+  dataConverter: dataConverterFromEnv(),
   concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
 });
 console.log(`llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`);

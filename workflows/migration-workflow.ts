@@ -30,7 +30,7 @@ import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } fr
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { evaluateGenerations } from './evaluate-stage';
 import { promoteIfBetter } from './promotion-stage';
-import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from './messages';
+import { configQuery, progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from './messages';
 import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from './search-attributes';
 import { synthesisWorkflow } from './synthesis-workflow';
 
@@ -95,6 +95,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     syntheses: state.syntheses,
     decisions: state.decisions,
     teacher: state.teacher?.evaluation ?? null,
+    teacherJudgments: state.teacher?.judgments ?? null,
     spend: state.spend,
     budgetUsd: state.maxUsd,
     target: state.target,
@@ -104,6 +105,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   });
 
   setHandler(progressQuery, progress);
+  setHandler(configQuery, () => config);
   setHandler(stopAfterCycleSignal, (reason) => {
     state.stopRequested = true;
     log.info('stop requested', { reason });
@@ -186,6 +188,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     }
     status = s;
     setStage('done', s);
+    const report = await data.writeReport.executeWithOptions({ summary: 'write the HTML report' }, [
+      { migrationId, config, progress: progress() },
+    ]);
     publish();
     return {
       migrationId,
@@ -197,6 +202,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       teacher: state.teacher?.evaluation ?? null,
       spend: state.spend,
       promotion,
+      report,
     };
   };
   const noEvaluation = (reason: string): Decision => ({
