@@ -2,6 +2,7 @@
 import type { AllActivities } from '../common/activities';
 import { createIngestActivities } from '../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../activities/data/promotion/promotion-activities';
+import { createReportActivities } from '../activities/data/report/report-activity';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import type { WorkerEnv } from './worker-config';
 
@@ -10,5 +11,6 @@ export function createActivities(env: WorkerEnv): Partial<AllActivities> {
   return {
     ...createIngestActivities({ store }),
     ...createPromotionActivities({ store }),
+    ...createReportActivities({ store }),
   };
 }

@@ -10,6 +10,7 @@ import type * as T from '../../common/types';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createIngestActivities } from '../../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../../activities/data/promotion/promotion-activities';
+import { createReportActivities } from '../../activities/data/report/report-activity';
 
 export interface FakeOptions {
   store: ArtifactStore;
@@ -101,6 +102,7 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
   return {
     ...ingest,
     ...createPromotionActivities({ store }),
+    ...createReportActivities({ store }),
 
     async teacherBaseline(input) {
       const ids = await testIds(input.test);

@@ -52,6 +52,7 @@ function progressFromFixture(): Progress {
       { cycle: 3, score: 80, target: 80.81, teacherScore: 89.79, outcome: 'stop-max-cycles', reason: '' },
     ],
     teacher: f.teacher,
+    teacherJudgments: null,
     spend: {
       total: { ...usage, usd: 48.25 },
       byStage: { ...f.spend, 'not-a-stage': usage } as Progress['spend']['byStage'],
