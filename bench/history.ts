@@ -24,7 +24,8 @@ export function eventPayloadBytes(node: unknown): number {
   const obj = node as Record<string, unknown>;
   if (obj.data instanceof Uint8Array && 'metadata' in obj) return obj.data.length;
   let total = 0;
-  for (const v of Object.values(obj)) total += Array.isArray(v) ? v.reduce((a, x) => a + eventPayloadBytes(x), 0) : eventPayloadBytes(v);
+  for (const v of Object.values(obj))
+    total += Array.isArray(v) ? v.reduce((a, x) => a + eventPayloadBytes(x), 0) : eventPayloadBytes(v);
   return total;
 }
 
@@ -90,8 +91,22 @@ try {
   console.error(
     `cycles ${result.cycles.length}, final synthetic volume ${finalVolume}, largest synthesis ${largestSynthesis}, status ${result.status}`,
   );
-  console.log(JSON.stringify({ cycles: result.cycles.length, syntheticSamples: finalVolume, runs, maxEventsPerRun, maxPayloadBytes }));
-  if (result.cycles.length !== 8 || finalVolume !== 256_000 || maxEventsPerRun > 2000 || maxPayloadBytes > 65536) process.exitCode = 1;
+  console.log(
+    JSON.stringify({
+      cycles: result.cycles.length,
+      syntheticSamples: finalVolume,
+      runs,
+      maxEventsPerRun,
+      maxPayloadBytes,
+    }),
+  );
+  if (
+    result.cycles.length !== 8 ||
+    finalVolume !== 256_000 ||
+    maxEventsPerRun > 2000 ||
+    maxPayloadBytes > 65536
+  )
+    process.exitCode = 1;
 } finally {
   for (const w of workers) w.shutdown();
   await running;

@@ -14,7 +14,9 @@ export function uiUrl(): string {
   return process.env.TEMPORAL_UI_URL ?? (process.env.TEMPORAL_ADDRESS ? '' : EMBEDDED_UI);
 }
 
-export async function connect(address = temporalAddress()): Promise<{ client: Client; connection: Connection }> {
+export async function connect(
+  address = temporalAddress(),
+): Promise<{ client: Client; connection: Connection }> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 3000 });
     const client = new Client({

@@ -19,10 +19,22 @@ export async function embeddedNeeded(): Promise<boolean> {
   return !process.env.TEMPORAL_ADDRESS && !(await reachable(EMBEDDED_ADDRESS));
 }
 
-async function startEmbedded(): Promise<{ server: DevServer; stopWorkers: () => Promise<void>; client: Client }> {
+async function startEmbedded(): Promise<{
+  server: DevServer;
+  stopWorkers: () => Promise<void>;
+  client: Client;
+}> {
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const server = await startDevServer({ dbFile: path.join(STATE_DIR, 'temporal.sqlite'), port: 7233, uiPort: 8233 });
-  const env = readWorkerEnv({ ...process.env, TEMPORAL_ADDRESS: server.address, LLAMADUO_ARTIFACTS: process.env.LLAMADUO_ARTIFACTS ?? path.join(STATE_DIR, 'artifacts') });
+  const server = await startDevServer({
+    dbFile: path.join(STATE_DIR, 'temporal.sqlite'),
+    port: 7233,
+    uiPort: 8233,
+  });
+  const env = readWorkerEnv({
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    LLAMADUO_ARTIFACTS: process.env.LLAMADUO_ARTIFACTS ?? path.join(STATE_DIR, 'artifacts'),
+  });
   const native = await NativeConnection.connect({ address: server.address });
   const workers = await createWorkers({
     connection: native,
@@ -46,7 +58,10 @@ async function startEmbedded(): Promise<{ server: DevServer; stopWorkers: () => 
   };
 }
 
-export async function runEmbedded(config: MigrationConfig, opts: { workflowId?: string; json: boolean }): Promise<void> {
+export async function runEmbedded(
+  config: MigrationConfig,
+  opts: { workflowId?: string; json: boolean },
+): Promise<void> {
   const { server, client, stopWorkers } = await startEmbedded();
   try {
     const mc = new MigrationClient(client);
@@ -69,7 +84,8 @@ export async function runEmbedded(config: MigrationConfig, opts: { workflowId?: 
     }
     const { writeMigrationReport } = await import('./report-command');
     const report = await writeMigrationReport(mc, handle.workflowId);
-    if (opts.json) console.log(JSON.stringify({ workflowId: handle.workflowId, status: result.status, report, ui: link }));
+    if (opts.json)
+      console.log(JSON.stringify({ workflowId: handle.workflowId, status: result.status, report, ui: link }));
     else
       console.log(
         `\nmigration ${handle.workflowId}: ${result.status} after ${result.cycles.length} cycle(s), best score ${result.best?.score.toFixed(1) ?? '-'}, spend $${result.spend.total.usd.toFixed(4)}\nreport: ${report}\nTemporal UI: ${link}`,
@@ -83,7 +99,9 @@ export async function runEmbedded(config: MigrationConfig, opts: { workflowId?: 
 
 export async function serveEmbedded(): Promise<void> {
   const { server, stopWorkers } = await startEmbedded();
-  console.log(`Temporal dev server on ${server.address}, UI ${server.uiUrl}; worker running. Ctrl-C to stop.`);
+  console.log(
+    `Temporal dev server on ${server.address}, UI ${server.uiUrl}; worker running. Ctrl-C to stop.`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

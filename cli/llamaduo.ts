@@ -40,10 +40,13 @@ program
   .description('check a config; prints each problem with file, line and field')
   .action(async (file: string) => {
     const config = await loadConfigFile(file);
-    print(`${file}: valid (${config.name}: ${config.baseModel}, ${config.maxCycles} cycles max, $${config.budget.maxUsd} budget)`, {
-      valid: true,
-      config,
-    });
+    print(
+      `${file}: valid (${config.name}: ${config.baseModel}, ${config.maxCycles} cycles max, $${config.budget.maxUsd} budget)`,
+      {
+        valid: true,
+        config,
+      },
+    );
   });
 
 program
@@ -51,7 +54,10 @@ program
   .argument('<config>', 'migration config (YAML or JSON)')
   .option('--id <workflowId>', 'workflow id (default: llamaduo-<name>-<time>)')
   .option('--wait', 'wait for the migration to finish, showing progress')
-  .option('--embedded', 'run the embedded dev server and a worker in this process (default when no TEMPORAL_ADDRESS is set and none is running)')
+  .option(
+    '--embedded',
+    'run the embedded dev server and a worker in this process (default when no TEMPORAL_ADDRESS is set and none is running)',
+  )
   .description('start a migration')
   .action(async (file: string, opts: { id?: string; wait?: boolean; embedded?: boolean }) => {
     const config = await loadConfigFile(file);
@@ -148,7 +154,10 @@ program
     print(
       rows.length
         ? rows
-            .map((r) => `${r.workflowId.padEnd(48)} ${r.status.padEnd(10)} ${(r.llamaduoStatus ?? '').padEnd(16)} ${r.baseModel ?? ''}`)
+            .map(
+              (r) =>
+                `${r.workflowId.padEnd(48)} ${r.status.padEnd(10)} ${(r.llamaduoStatus ?? '').padEnd(16)} ${r.baseModel ?? ''}`,
+            )
             .join('\n')
         : 'no migrations',
       rows,
@@ -164,21 +173,36 @@ schedule
   .option('--every <interval>', 'interval, e.g. 7d')
   .option('--catchup-window <duration>', 'catch up missed runs within this window', '1d')
   .option('--paused', 'create paused')
-  .action(async (id: string, file: string, opts: { cron?: string[]; every?: string; catchupWindow: string; paused?: boolean }) => {
-    const config = await loadConfigFile(file);
-    const { client, connection } = await connect();
-    try {
-      await createSchedule(client, config, { scheduleId: id, cron: opts.cron, every: opts.every, catchupWindow: opts.catchupWindow, paused: opts.paused });
-    } finally {
-      await connection.close();
-    }
-    print(`schedule ${id} created`, { scheduleId: id });
-  });
+  .action(
+    async (
+      id: string,
+      file: string,
+      opts: { cron?: string[]; every?: string; catchupWindow: string; paused?: boolean },
+    ) => {
+      const config = await loadConfigFile(file);
+      const { client, connection } = await connect();
+      try {
+        await createSchedule(client, config, {
+          scheduleId: id,
+          cron: opts.cron,
+          every: opts.every,
+          catchupWindow: opts.catchupWindow,
+          paused: opts.paused,
+        });
+      } finally {
+        await connection.close();
+      }
+      print(`schedule ${id} created`, { scheduleId: id });
+    },
+  );
 schedule.command('list').action(async () => {
   const { client, connection } = await connect();
   try {
     const rows = await listSchedules(client);
-    print(rows.map((s) => `${s.scheduleId}${s.state.paused ? ' (paused)' : ''}`).join('\n') || 'no schedules', rows);
+    print(
+      rows.map((s) => `${s.scheduleId}${s.state.paused ? ' (paused)' : ''}`).join('\n') || 'no schedules',
+      rows,
+    );
   } finally {
     await connection.close();
   }

@@ -11,9 +11,13 @@ export async function writeMigrationReport(mc: MigrationClient, id: string, out?
   const handle = mc.handle(id);
   const progress = await mc.getProgress(id);
   const config = await handle.query(configQuery);
-  const store = new ArtifactStore(process.env.LLAMADUO_ARTIFACTS ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'artifacts'));
+  const store = new ArtifactStore(
+    process.env.LLAMADUO_ARTIFACTS ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'artifacts'),
+  );
   const target = path.resolve(out ?? `llamaduo-report-${progress.migrationId}.html`);
-  const written = await store.find(ArtifactStore.key(progress.migrationId, 'report.html'), { countLines: false });
+  const written = await store.find(ArtifactStore.key(progress.migrationId, 'report.html'), {
+    countLines: false,
+  });
   if (written && progress.status !== 'running') {
     await copyFile(store.path(written.uri), target);
     return target;

@@ -10,7 +10,10 @@ export async function loadConfigFile(file: string): Promise<MigrationConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new InvalidConfigError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? err})`, []);
+    throw new InvalidConfigError(
+      `${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? err})`,
+      [],
+    );
   }
   return parseConfigText(file, text);
 }

@@ -51,13 +51,23 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const namespace = opts.namespace ?? 'default';
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+  ];
   args.push('--namespace', namespace, '--log-level', 'error', '--log-format', 'json');
   if (opts.dbFile) {
     await mkdir(path.dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
   }
-  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES))
+    args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(opts.executable ?? temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (buf: Buffer) => {
@@ -73,7 +83,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}):\n${output.join('\n')}`);
+    if (child.exitCode !== null)
+      throw new Error(`temporal dev server exited (${child.exitCode}):\n${output.join('\n')}`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       await conn.workflowService.getSystemInfo({});
@@ -82,7 +93,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     } catch (err) {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not become ready on ${address}: ${err}\n${output.join('\n')}`);
+        throw new Error(
+          `temporal dev server did not become ready on ${address}: ${err}\n${output.join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

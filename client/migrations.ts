@@ -76,7 +76,10 @@ export class MigrationClient {
         typedSearchAttributes: [
           { key: SA_STATUS, value: 'running' },
           { key: SA_BASE_MODEL, value: parsed.baseModel },
-          { key: SA_TEACHER, value: `${parsed.synthesis.teacher.provider}/${parsed.synthesis.teacher.model}` },
+          {
+            key: SA_TEACHER,
+            value: `${parsed.synthesis.teacher.provider}/${parsed.synthesis.teacher.model}`,
+          },
         ],
         staticSummary: `migrate ${parsed.name} to ${parsed.baseModel}`,
       });

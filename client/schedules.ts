@@ -1,6 +1,11 @@
 // Scheduled re-migrations (Temporal Schedules): each run ingests the coverage file as it is then, and with
 // `promotion` set in the config promotes its adapter only if it beats the promoted one on the same split.
-import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
+import {
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleSummary,
+} from '@temporalio/client';
 import { TASK_QUEUES } from '../common/activities';
 import type { MigrationConfig, MigrationConfigInput } from '../common/config';
 import { migrationWorkflow } from '../workflows/migration-workflow';
@@ -18,7 +23,11 @@ export interface ScheduleOptions {
   note?: string;
 }
 
-export async function createSchedule(client: Client, config: MigrationConfig | MigrationConfigInput, opts: ScheduleOptions) {
+export async function createSchedule(
+  client: Client,
+  config: MigrationConfig | MigrationConfigInput,
+  opts: ScheduleOptions,
+) {
   const parsed = validateConfig(config);
   if (!opts.cron?.length && !opts.every) throw new Error('a schedule needs cron expressions or an interval');
   return client.schedule.create({

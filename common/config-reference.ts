@@ -13,7 +13,16 @@ type Schema = Record<string, unknown> & {
   description?: string;
 };
 
-const CONSTRAINTS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'pattern', 'minItems', 'format'];
+const CONSTRAINTS = [
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'pattern',
+  'minItems',
+  'format',
+];
 
 function typeOf(s: Schema): string {
   if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(' \\| ');
@@ -29,16 +38,27 @@ function rows(s: Schema, path: string, required: boolean, out: string[]): void {
   if (alts && alts.every((a) => a.properties)) {
     for (const a of alts) {
       const tag = Object.entries(a.properties!).find(([, p]) => p.const !== undefined);
-      out.push(`| \`${path}\` (${tag ? `${tag[0]}: ${JSON.stringify(tag[1].const)}` : 'variant'}) | object | ${required ? 'yes' : ''} | | |`);
-      for (const [k, p] of Object.entries(a.properties!)) rows(p, `${path}.${k}`, a.required?.includes(k) ?? false, out);
+      out.push(
+        `| \`${path}\` (${tag ? `${tag[0]}: ${JSON.stringify(tag[1].const)}` : 'variant'}) | object | ${required ? 'yes' : ''} | | |`,
+      );
+      for (const [k, p] of Object.entries(a.properties!))
+        rows(p, `${path}.${k}`, a.required?.includes(k) ?? false, out);
     }
     return;
   }
-  const constraints = CONSTRAINTS.filter((c) => s[c] !== undefined).map((c) => `${c} ${JSON.stringify(s[c])}`);
+  const constraints = CONSTRAINTS.filter((c) => s[c] !== undefined).map(
+    (c) => `${c} ${JSON.stringify(s[c])}`,
+  );
   const def = s.default === undefined ? '' : `\`${JSON.stringify(s.default).slice(0, 60)}\``;
-  if (path) out.push(`| \`${path}\` | ${typeOf(s)} | ${required && s.default === undefined ? 'yes' : ''} | ${def} | ${constraints.join(', ')} |`);
-  if (s.properties) for (const [k, p] of Object.entries(s.properties)) rows(p, path ? `${path}.${k}` : k, s.required?.includes(k) ?? false, out);
-  if (s.type === 'array' && s.items?.properties) rows({ ...s.items, default: undefined }, `${path}[]`, false, out);
+  if (path)
+    out.push(
+      `| \`${path}\` | ${typeOf(s)} | ${required && s.default === undefined ? 'yes' : ''} | ${def} | ${constraints.join(', ')} |`,
+    );
+  if (s.properties)
+    for (const [k, p] of Object.entries(s.properties))
+      rows(p, path ? `${path}.${k}` : k, s.required?.includes(k) ?? false, out);
+  if (s.type === 'array' && s.items?.properties)
+    rows({ ...s.items, default: undefined }, `${path}[]`, false, out);
 }
 
 export function configReferenceMarkdown(schema: Schema): string {

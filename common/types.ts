@@ -42,7 +42,8 @@ export type Stage =
   | 'promote'
   | 'done';
 
-export type MigrationStatus = 'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
+export type MigrationStatus =
+  'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
 
 // ---------------------------------------------------------------------------------------------
 // Activity inputs and outputs. Implementations: activities/*; test doubles: tests/fakes.

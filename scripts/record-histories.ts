@@ -22,7 +22,11 @@ const workers = await createWorkers({
   connection: env.nativeConnection,
   namespace: 'default',
   queues: ['workflow', 'data', 'llm', 'gpu'],
-  activities: createFakeActivities({ store: new ArtifactStore(dir), ledger: path.join(dir, 'ledger'), usdPerCall: 0.002 }),
+  activities: createFakeActivities({
+    store: new ArtifactStore(dir),
+    ledger: path.join(dir, 'ledger'),
+    usdPerCall: 0.002,
+  }),
   workflowBundle: await workflowBundle(),
   shutdownGraceTime: '1s',
 });
@@ -31,7 +35,11 @@ try {
   const scenarios: [string, Parameters<typeof testConfig>[0], boolean][] = [
     ['target-met', {}, false],
     ['stopped', { target: { metric: 'precision', statistic: 'mean', atLeast: 99 } }, true],
-    ['budget', { target: { metric: 'similarity', statistic: 'coverage70', atLeast: 99 }, budget: { maxUsd: 1.2 } }, false],
+    [
+      'budget',
+      { target: { metric: 'similarity', statistic: 'coverage70', atLeast: 99 }, budget: { maxUsd: 1.2 } },
+      false,
+    ],
   ];
   for (const [name, overrides, stop] of scenarios) {
     const id = `${version}-${name}`;

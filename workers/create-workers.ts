@@ -48,14 +48,17 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       workers.push(
         await Worker.create({
           ...common,
-          ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+          ...(setup.workflowBundle
+            ? { workflowBundle: setup.workflowBundle }
+            : { workflowsPath: WORKFLOWS_PATH }),
         }),
       );
       continue;
     }
     const names = QUEUE_ACTIVITIES[queue];
     const missing = names.filter((n) => typeof setup.activities[n] !== 'function');
-    if (missing.length) throw new Error(`queue ${queue}: no implementation for activities ${missing.join(', ')}`);
+    if (missing.length)
+      throw new Error(`queue ${queue}: no implementation for activities ${missing.join(', ')}`);
     const activities = Object.fromEntries(names.map((n) => [n, setup.activities[n]]));
     workers.push(
       await Worker.create({

@@ -15,7 +15,12 @@ const connection = await NativeConnection.connect({
   address: env.TEMPORAL_ADDRESS,
   tls:
     env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
-      ? { clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT), key: readFileSync(env.TEMPORAL_TLS_KEY) } }
+      ? {
+          clientCertPair: {
+            crt: readFileSync(env.TEMPORAL_TLS_CERT),
+            key: readFileSync(env.TEMPORAL_TLS_KEY),
+          },
+        }
       : undefined,
 });
 const workers = await createWorkers({
@@ -26,7 +31,9 @@ const workers = await createWorkers({
   dataConverter: dataConverterFromEnv(),
   concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
 });
-console.log(`llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`);
+console.log(
+  `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
+);
 try {
   await runWorkers(workers);
 } finally {

@@ -14,7 +14,12 @@ export const WorkerEnv = z.object({
   LLAMADUO_QUEUES: z
     .string()
     .default(QUEUES.join(','))
-    .transform((s) => s.split(',').map((q) => q.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((q) => q.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(QUEUES)).nonempty()),
   LLAMADUO_ARTIFACTS: z.string().default('.llamaduo/artifacts'),
   LLAMADUO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),

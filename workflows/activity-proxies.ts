@@ -1,10 +1,21 @@
 // Activity stubs per task queue, with the timeouts and retry rules each kind of work needs.
 // Every long activity heartbeats, so a crashed worker is noticed within the heartbeat timeout.
 import { proxyActivities } from '@temporalio/workflow';
-import { TASK_QUEUES, type DataActivities, type GpuActivities, type LlmActivities } from '../common/activities';
+import {
+  TASK_QUEUES,
+  type DataActivities,
+  type GpuActivities,
+  type LlmActivities,
+} from '../common/activities';
 
 /** Failures that retrying cannot fix. */
-const NON_RETRYABLE = ['InvalidDataset', 'InvalidConfig', 'InvalidSpec', 'BudgetExceeded', 'MissingCredentials'];
+const NON_RETRYABLE = [
+  'InvalidDataset',
+  'InvalidConfig',
+  'InvalidSpec',
+  'BudgetExceeded',
+  'MissingCredentials',
+];
 
 export interface ActivityTuning {
   /** default 60s; tests use a few seconds so killed workers are noticed fast */

@@ -1,6 +1,12 @@
 // One evaluation of a set of generations (the student's or the teacher's): plan shards, judge them in a
 // sliding window of heartbeating activities, then aggregate into per-judge metrics.
-import { addUsage, ZERO_USAGE, type EvaluatePlanInput, type SummarizeEvaluationResult, type Usage } from '../common/types';
+import {
+  addUsage,
+  ZERO_USAGE,
+  type EvaluatePlanInput,
+  type SummarizeEvaluationResult,
+  type Usage,
+} from '../common/types';
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { slidingWindow } from './sliding-window';
 
@@ -18,7 +24,9 @@ export async function evaluateGenerations(
 ): Promise<EvaluationOutcome | null> {
   const { data, llm } = activityProxies(tuning);
   const label = `${input.subject} cycle ${input.cycle}`;
-  const plan = await data.planEvaluation.executeWithOptions({ summary: `plan evaluation of ${label}` }, [input]);
+  const plan = await data.planEvaluation.executeWithOptions({ summary: `plan evaluation of ${label}` }, [
+    input,
+  ]);
   if ((plan.estimatedUsd ?? 0) > budgetUsd) return null;
   let usage = ZERO_USAGE;
   let failed = 0;
@@ -37,8 +45,9 @@ export async function evaluateGenerations(
       onShard(++done, plan.shards);
     },
   );
-  const summary = await data.summarizeEvaluation.executeWithOptions({ summary: `aggregate scores of ${label}` }, [
-    { ...input, shardOutputs: shards.map((s) => s.judgments) },
-  ]);
+  const summary = await data.summarizeEvaluation.executeWithOptions(
+    { summary: `aggregate scores of ${label}` },
+    [{ ...input, shardOutputs: shards.map((s) => s.judgments) }],
+  );
   return { ...summary, usage, failed };
 }

@@ -30,7 +30,13 @@ import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } fr
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { evaluateGenerations } from './evaluate-stage';
 import { promoteIfBetter } from './promotion-stage';
-import { configQuery, progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from './messages';
+import {
+  configQuery,
+  progressQuery,
+  setBudgetUpdate,
+  setTargetUpdate,
+  stopAfterCycleSignal,
+} from './messages';
 import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from './search-attributes';
 import { synthesisWorkflow } from './synthesis-workflow';
 
@@ -79,7 +85,8 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
 
   const best = () =>
     state.cycles.reduce<Progress['best']>(
-      (b, c) => (b === null || c.score > b.score ? { cycle: c.cycle, score: c.score, adapter: c.adapter } : b),
+      (b, c) =>
+        b === null || c.score > b.score ? { cycle: c.cycle, score: c.score, adapter: c.adapter } : b,
       null,
     );
   const progress = (): Progress => ({
@@ -133,9 +140,12 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     },
     {
       validator: (maxUsd) => {
-        if (!(maxUsd >= 0) || !Number.isFinite(maxUsd)) throw new Error('budget must be a non-negative number');
+        if (!(maxUsd >= 0) || !Number.isFinite(maxUsd))
+          throw new Error('budget must be a non-negative number');
         if (maxUsd < state.spend.total.usd)
-          throw new Error(`budget ${maxUsd} is below what is already spent (${state.spend.total.usd.toFixed(2)} USD)`);
+          throw new Error(
+            `budget ${maxUsd} is below what is already spent (${state.spend.total.usd.toFixed(2)} USD)`,
+          );
       },
     },
   );
@@ -156,7 +166,8 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     const sp: Spend = state.spend;
     sp.total = addUsage(sp.total, usage);
     sp.byStage[s] = addUsage(sp.byStage[s] ?? ZERO_USAGE, usage);
-    sp.byCycle[String(state.cycle)] = Math.round(((sp.byCycle[String(state.cycle)] ?? 0) + usage.usd) * 1e6) / 1e6;
+    sp.byCycle[String(state.cycle)] =
+      Math.round(((sp.byCycle[String(state.cycle)] ?? 0) + usage.usd) * 1e6) / 1e6;
   };
   const remainingUsd = () => state.maxUsd - state.spend.total.usd;
   const publish = () => {
@@ -232,13 +243,16 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   // ---- once per migration: ingest and the teacher's own baseline -----------------------------------
   if (!input.state) {
     setStage('ingest', config.dataset.path);
-    state.ingest = await data.ingestCoverage.executeWithOptions({ summary: `ingest ${config.dataset.path}` }, [
-      { migrationId, dataset: config.dataset, split: config.split },
-    ]);
+    state.ingest = await data.ingestCoverage.executeWithOptions(
+      { summary: `ingest ${config.dataset.path}` },
+      [{ migrationId, dataset: config.dataset, split: config.split }],
+    );
 
     setStage('teacher-baseline');
     const teacherGen = await llm.teacherBaseline.executeWithOptions(
-      { summary: `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts` },
+      {
+        summary: `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts`,
+      },
       [
         {
           migrationId,
@@ -263,7 +277,10 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       onShard,
     );
     if (!teacherEval)
-      return finish('budget-exhausted', noEvaluation('the budget cannot pay for the teacher baseline evaluation'));
+      return finish(
+        'budget-exhausted',
+        noEvaluation('the budget cannot pay for the teacher baseline evaluation'),
+      );
     spend('evaluate', teacherEval.usage);
     state.teacher = {
       generations: teacherGen.generations,

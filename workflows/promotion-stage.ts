@@ -23,7 +23,10 @@ export interface PromotionContext {
 export async function promoteIfBetter(ctx: PromotionContext): Promise<PromotionRecord> {
   const { data, gpu } = activityProxies(ctx.tuning);
   const { config, best, channel } = ctx;
-  const previous = await data.readPromoted.executeWithOptions({ summary: `read promoted adapter of ${channel}` }, [channel]);
+  const previous = await data.readPromoted.executeWithOptions(
+    { summary: `read promoted adapter of ${channel}` },
+    [channel],
+  );
   const record = (promoted: boolean, previousScore: number | null, reason: string): PromotionRecord => ({
     channel,
     promoted,
@@ -32,22 +35,26 @@ export async function promoteIfBetter(ctx: PromotionContext): Promise<PromotionR
     previousScoreOnThisSplit: previousScore,
     reason,
   });
-  if (previous?.migrationId === ctx.migrationId) return record(true, null, 'this migration is already promoted');
+  if (previous?.migrationId === ctx.migrationId)
+    return record(true, null, 'this migration is already promoted');
 
   let previousScore: number | null = null;
   if (previous) {
-    const gen = await gpu.generate.executeWithOptions({ summary: `re-generate with the promoted adapter of ${channel}` }, [
-      {
-        migrationId: ctx.migrationId,
-        cycle: best.cycle,
-        tag: 'promoted',
-        baseModel: previous.baseModel,
-        adapter: previous.adapter,
-        test: ctx.test,
-        inference: config.inference,
-        gpu: config.gpu,
-      },
-    ]);
+    const gen = await gpu.generate.executeWithOptions(
+      { summary: `re-generate with the promoted adapter of ${channel}` },
+      [
+        {
+          migrationId: ctx.migrationId,
+          cycle: best.cycle,
+          tag: 'promoted',
+          baseModel: previous.baseModel,
+          adapter: previous.adapter,
+          test: ctx.test,
+          inference: config.inference,
+          gpu: config.gpu,
+        },
+      ],
+    );
     const ev = await evaluateGenerations(
       {
         migrationId: ctx.migrationId,
@@ -62,11 +69,16 @@ export async function promoteIfBetter(ctx: PromotionContext): Promise<PromotionR
       ctx.remainingUsd,
       () => undefined,
     );
-    if (!ev) return record(false, null, 'the budget cannot pay for judging the promoted adapter; nothing promoted');
+    if (!ev)
+      return record(false, null, 'the budget cannot pay for judging the promoted adapter; nothing promoted');
     ctx.onSpend(ev.usage);
     previousScore = scoreOf(ctx.target, ev.summary);
     if (best.score <= previousScore)
-      return record(false, previousScore, `best ${best.score.toFixed(2)} <= promoted ${previousScore.toFixed(2)} on this test split`);
+      return record(
+        false,
+        previousScore,
+        `best ${best.score.toFixed(2)} <= promoted ${previousScore.toFixed(2)} on this test split`,
+      );
   }
   await data.promote.executeWithOptions({ summary: `promote cycle ${best.cycle} on ${channel}` }, [
     {
@@ -82,6 +94,8 @@ export async function promoteIfBetter(ctx: PromotionContext): Promise<PromotionR
   return record(
     true,
     previousScore,
-    previous ? `best ${best.score.toFixed(2)} > promoted ${previousScore!.toFixed(2)} on this test split` : 'nothing promoted yet',
+    previous
+      ? `best ${best.score.toFixed(2)} > promoted ${previousScore!.toFixed(2)} on this test split`
+      : 'nothing promoted yet',
   );
 }

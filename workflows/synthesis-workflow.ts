@@ -2,7 +2,14 @@
 // per activity, a sliding window of shards in flight), then curation dedups, filters and decontaminates.
 // Rounds repeat until the wanted volume is accepted, the rounds run out or the budget share is spent.
 import { defineQuery, setHandler, setCurrentDetails } from '@temporalio/workflow';
-import { addUsage, ZERO_USAGE, type ArtifactRef, type SynthesisInput, type SynthesisResult, type Usage } from '../common/types';
+import {
+  addUsage,
+  ZERO_USAGE,
+  type ArtifactRef,
+  type SynthesisInput,
+  type SynthesisResult,
+  type Usage,
+} from '../common/types';
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { slidingWindow } from './sliding-window';
 
@@ -16,9 +23,19 @@ export interface SynthesisProgress {
 }
 export const synthesisProgressQuery = defineQuery<SynthesisProgress>('synthesisProgress');
 
-export async function synthesisWorkflow(input: SynthesisInput, tuning: ActivityTuning = {}): Promise<SynthesisResult> {
+export async function synthesisWorkflow(
+  input: SynthesisInput,
+  tuning: ActivityTuning = {},
+): Promise<SynthesisResult> {
   const { data, llm } = activityProxies(tuning);
-  const progress: SynthesisProgress = { round: 0, shardsDone: 0, shardsTotal: 0, accepted: 0, wanted: input.wanted, usd: 0 };
+  const progress: SynthesisProgress = {
+    round: 0,
+    shardsDone: 0,
+    shardsTotal: 0,
+    accepted: 0,
+    wanted: input.wanted,
+    usd: 0,
+  };
   setHandler(synthesisProgressQuery, () => progress);
 
   let accepted: ArtifactRef | null = null;
@@ -84,5 +101,13 @@ export async function synthesisWorkflow(input: SynthesisInput, tuning: ActivityT
     for (const [reason, n] of Object.entries(curated.drops)) drops[reason] = (drops[reason] ?? 0) + n;
   }
 
-  return { dataset: accepted, accepted: acceptedCount, generated, drops, usage, rounds: round, shards: shardsRun };
+  return {
+    dataset: accepted,
+    accepted: acceptedCount,
+    generated,
+    drops,
+    usage,
+    rounds: round,
+    shards: shardsRun,
+  };
 }

@@ -48,7 +48,11 @@ function startWorker(artifacts: string, ledger: string): Promise<ChildProcess> {
 
 function ledgerDuplicates(ledger: string): number {
   if (!existsSync(ledger)) return 0;
-  const keys = readFileSync(ledger, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).key as string);
+  const keys = readFileSync(ledger, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).key as string);
   return keys.length - new Set(keys).size;
 }
 
@@ -123,7 +127,9 @@ try {
   }
   failed = kills < MIN_KILLS || completed !== started || duplicates > 0 || mismatches > 0;
   if (mismatches) console.error(`${mismatches} result(s) differ from the uninterrupted run`);
-  console.log(`durability: ${kills} kills, ${completed}/${started} completed, ${duplicates} duplicate outputs`);
+  console.log(
+    `durability: ${kills} kills, ${completed}/${started} completed, ${duplicates} duplicate outputs`,
+  );
 } finally {
   await connection.close();
   await server.stop();

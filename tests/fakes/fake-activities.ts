@@ -111,7 +111,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
         store.writeJsonl(
           key,
           ids.flatMap((id) =>
-            Array.from({ length: input.responsesPerPrompt }, (_, s) => ({ promptId: id, sample: s, text: `teacher ${id}` })),
+            Array.from({ length: input.responsesPerPrompt }, (_, s) => ({
+              promptId: id,
+              sample: s,
+              text: `teacher ${id}`,
+            })),
           ),
         ),
       );
@@ -137,7 +141,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     async generate(input) {
       await busy(gpuMs, { phase: 'generating' });
       const ids = await testIds(input.test);
-      const key = ArtifactStore.key(input.migrationId, input.tag ?? `cycle-${input.cycle}`, 'generations.jsonl');
+      const key = ArtifactStore.key(
+        input.migrationId,
+        input.tag ?? `cycle-${input.cycle}`,
+        'generations.jsonl',
+      );
       const generations = await once(key, () =>
         store.writeJsonl(
           key,
@@ -150,7 +158,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           ),
         ),
       );
-      const mkey = ArtifactStore.key(input.migrationId, input.tag ?? `cycle-${input.cycle}`, 'generate-result.json');
+      const mkey = ArtifactStore.key(
+        input.migrationId,
+        input.tag ?? `cycle-${input.cycle}`,
+        'generate-result.json',
+      );
       const manifest = await once(mkey, () => store.writeJson(mkey, { status: 'succeeded' }));
       return { generations, manifest, seconds: 1 };
     },
@@ -177,13 +189,24 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
         `shard-${input.shard}.jsonl`,
       );
       const level =
-        input.subject === 'teacher' ? 90 : input.subject === 'promoted' ? promotedScore : baseScore + perCycle * input.cycle;
+        input.subject === 'teacher'
+          ? 90
+          : input.subject === 'promoted'
+            ? promotedScore
+            : baseScore + perCycle * input.cycle;
       const rows = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
             const jitter = (hashUnit(g.promptId, g.sample, j.model, repeat) - 0.5) * 10;
             const score = Math.max(0, Math.min(100, Math.round(level + jitter)));
-            return { judge: `${j.provider}/${j.model}`, repeat, promptId: g.promptId, sample: g.sample, similarity: score, precision: score };
+            return {
+              judge: `${j.provider}/${j.model}`,
+              repeat,
+              promptId: g.promptId,
+              sample: g.sample,
+              similarity: score,
+              precision: score,
+            };
           }),
         ),
       );
@@ -221,7 +244,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
         precision: metric(rows.map((r) => r.precision)),
         failed: 0,
       });
-      const key = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, `judgments-${input.subject}.jsonl`);
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        `judgments-${input.subject}.jsonl`,
+      );
       const judgments = await once(key, () => store.writeJsonl(key, rows));
       return { summary: { judges, agreement: {} }, judgments };
     },
@@ -251,14 +278,22 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
               key,
               Array.from({ length: n }, (_, i) => ({
                 messages: [
-                  { role: 'user', content: `synthetic c${input.cycle} r${input.round} s${input.shard} #${i}` },
+                  {
+                    role: 'user',
+                    content: `synthetic c${input.cycle} r${input.round} s${input.shard} #${i}`,
+                  },
                   { role: 'assistant', content: `answer ${i}` },
                 ],
               })),
             )
           : { ...(await store.writeText(key, '')), count: n },
       );
-      return { raw: { ...raw, count: n }, generated: n, usage: usageOf(input.requests, usdPerCall), failed: 0 };
+      return {
+        raw: { ...raw, count: n },
+        generated: n,
+        usage: usageOf(input.requests, usdPerCall),
+        failed: 0,
+      };
     },
 
     async curateSynthesis(input) {
@@ -266,11 +301,20 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
       const before = input.accepted?.count ?? 0;
       const dropped = Math.floor(generated * dropRate);
       const acceptedCount = Math.min(input.wanted, before + generated - dropped);
-      const key = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'synth', `accepted-round-${input.round}.json`);
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        'synth',
+        `accepted-round-${input.round}.json`,
+      );
       const accepted = await once(key, () =>
         store.writeJson(key, { count: acceptedCount, sources: input.shardOutputs.map((r) => r.sha256) }),
       );
-      return { accepted: { ...accepted, count: acceptedCount }, acceptedCount, drops: { 'near-duplicate': dropped } };
+      return {
+        accepted: { ...accepted, count: acceptedCount },
+        acceptedCount,
+        drops: { 'near-duplicate': dropped },
+      };
     },
   };
 }

@@ -1,10 +1,21 @@
 // A real Temporal dev server for tests (the temporal CLI built by scripts/setup.sh), with llamaduo's
 // search attributes, and one workflow bundle shared by every worker a test file creates.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { temporalCliPath } from '../../client/dev-server';
 import { WORKFLOWS_PATH } from '../../workers/create-workers';
-import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from '../../workflows/search-attributes';
+import {
+  SA_BASE_MODEL,
+  SA_BEST_SCORE,
+  SA_CYCLE,
+  SA_STATUS,
+  SA_TEACHER,
+} from '../../workflows/search-attributes';
 
 let runtimeInstalled = false;
 

@@ -62,7 +62,11 @@ describe('llamaduo CLI (real dev server)', () => {
       connection: native,
       namespace: 'default',
       queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities: createFakeActivities({ store: new ArtifactStore(path.join(dir, 'a')), ledger: path.join(dir, 'ledger'), gpuMs: 300 }),
+      activities: createFakeActivities({
+        store: new ArtifactStore(path.join(dir, 'a')),
+        ledger: path.join(dir, 'ledger'),
+        gpuMs: 300,
+      }),
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '1s',
     });
@@ -142,7 +146,11 @@ describe('llamaduo CLI (real dev server)', () => {
     assert.equal(desc.state.paused, false);
     assert.ok((desc.spec.calendars?.length ?? 0) > 0);
     // the triggered run is a real migration
-    for (let i = 0; i < 50 && (await client.schedule.getHandle('weekly').describe()).info.recentActions.length === 0; i++)
+    for (
+      let i = 0;
+      i < 50 && (await client.schedule.getHandle('weekly').describe()).info.recentActions.length === 0;
+      i++
+    )
       await new Promise((r) => setTimeout(r, 200));
     const action = (await client.schedule.getHandle('weekly').describe()).info.recentActions[0]!;
     const result = await client.workflow.getHandle(action.action.workflow.workflowId).result();

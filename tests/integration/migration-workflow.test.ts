@@ -12,7 +12,12 @@ import type { MigrationResult } from '../../common/progress';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
-import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from '../../workflows/messages';
+import {
+  progressQuery,
+  setBudgetUpdate,
+  setTargetUpdate,
+  stopAfterCycleSignal,
+} from '../../workflows/messages';
 import { SA_BEST_SCORE, SA_CYCLE, SA_STATUS } from '../../workflows/search-attributes';
 import { createFakeActivities, type FakeOptions } from '../fakes/fake-activities';
 import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
@@ -38,9 +43,12 @@ describe('migration workflow (real dev server)', () => {
       Object.keys(base).map((name) => [
         name,
         (...args: unknown[]) =>
-          (createFakeActivities({ store, ledger, ...fakeOptions }) as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(
-            ...args,
-          ),
+          (
+            createFakeActivities({ store, ledger, ...fakeOptions }) as unknown as Record<
+              string,
+              (...a: unknown[]) => unknown
+            >
+          )[name]!(...args),
       ]),
     );
     workers = await createWorkers({
@@ -101,17 +109,22 @@ describe('migration workflow (real dev server)', () => {
     assert.equal(desc.typedSearchAttributes.get(SA_CYCLE), 3);
     assert.ok((desc.typedSearchAttributes.get(SA_BEST_SCORE) ?? 0) >= 80);
     // train + test written once, each stage's outputs written exactly once
-    const keys = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).key as string);
+    const keys = (await readFile(ledger, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).key as string);
     assert.equal(new Set(keys).size, keys.length);
-    const ingestReport = await store.readJson<{ result: { train: { count: number }; test: { count: number } } }>(
-      'reach-target/data/ingest.json',
-    );
+    const ingestReport = await store.readJson<{
+      result: { train: { count: number }; test: { count: number } };
+    }>('reach-target/data/ingest.json');
     assert.equal(ingestReport.result.train.count + ingestReport.result.test.count, 120);
   });
 
   it('answers the progress query and stops after the cycle when asked', async () => {
     fakeOptions = { gpuMs: 1500 };
-    const handle = await start('stop-me', { target: { metric: 'precision', statistic: 'mean', atLeast: 99 } });
+    const handle = await start('stop-me', {
+      target: { metric: 'precision', statistic: 'mean', atLeast: 99 },
+    });
     // wait until it is in its first fine-tune
     for (let i = 0; i < 100; i++) {
       const p = await handle.query(progressQuery);
@@ -131,13 +144,18 @@ describe('migration workflow (real dev server)', () => {
 
   it('validates target and budget updates', async () => {
     fakeOptions = { gpuMs: 1000 };
-    const handle = await start('updates', { target: { metric: 'precision', statistic: 'mean', atLeast: 99 }, maxCycles: 2 });
+    const handle = await start('updates', {
+      target: { metric: 'precision', statistic: 'mean', atLeast: 99 },
+      maxCycles: 2,
+    });
     const causeOf = (re: RegExp) => (err: Error) => {
       assert.match(String(err.cause), re);
       return true;
     };
     await assert.rejects(
-      handle.executeUpdate(setTargetUpdate, { args: [{ metric: 'precision', statistic: 'mean', atLeast: 150 } as never] }),
+      handle.executeUpdate(setTargetUpdate, {
+        args: [{ metric: 'precision', statistic: 'mean', atLeast: 150 } as never],
+      }),
       causeOf(/invalid target/),
     );
     await assert.rejects(handle.executeUpdate(setBudgetUpdate, { args: [-1] }), causeOf(/non-negative/));
@@ -176,7 +194,9 @@ describe('migration workflow (real dev server)', () => {
 
   it('fails with a clear, non-retried error on a bad dataset', async () => {
     fakeOptions = {};
-    const handle = await start('bad-data', { dataset: { path: '/nonexistent/coverage.jsonl', maxRecordChars: 32000 } });
+    const handle = await start('bad-data', {
+      dataset: { path: '/nonexistent/coverage.jsonl', maxRecordChars: 32000 },
+    });
     await assert.rejects(handle.result(), (err: Error & { cause?: Error & { cause?: Error } }) => {
       const msg = String(err.cause?.cause?.message ?? err.cause?.message);
       assert.match(msg, /\/nonexistent\/coverage\.jsonl: cannot read file/);

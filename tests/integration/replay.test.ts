@@ -24,7 +24,10 @@ describe('replay of recorded histories', () => {
     const bundle = await workflowBundle();
     const failures: string[] = [];
     let replayed = 0;
-    for await (const r of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'llamaduo' }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: bundle, replayName: 'llamaduo' },
+      histories,
+    )) {
       replayed++;
       if (r.error) failures.push(`${r.workflowId}: ${r.error}`);
     }

@@ -31,7 +31,9 @@ export class DatasetErrors extends Error {
   constructor(readonly errors: DatasetError[]) {
     const shown = errors.slice(0, 20).map((e) => `  ${e.message}`);
     const more = errors.length > 20 ? [`  ... and ${errors.length - 20} more`] : [];
-    super(`invalid coverage dataset (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n${[...shown, ...more].join('\n')}`);
+    super(
+      `invalid coverage dataset (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n${[...shown, ...more].join('\n')}`,
+    );
     this.name = 'DatasetErrors';
   }
 }

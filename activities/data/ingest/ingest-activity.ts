@@ -76,7 +76,11 @@ export function createIngestActivities({ store, baseDir }: IngestDeps) {
       const test = await store.writeJsonl(testKey, split.test);
       const result: IngestResult = { train, test, categories };
       // Written last: its presence marks the whole step as finished.
-      await store.writeJson(reportKey, { source: loaded.file, duplicatesDropped: loaded.duplicatesDropped, result });
+      await store.writeJson(reportKey, {
+        source: loaded.file,
+        duplicatesDropped: loaded.duplicatesDropped,
+        result,
+      });
       return result;
     },
   };

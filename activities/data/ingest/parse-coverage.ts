@@ -21,7 +21,9 @@ export async function parseCoverageFile(file: string, opts: ParseOptions): Promi
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new DatasetErrors([new DatasetError(file, null, null, `cannot read file (${(err as NodeJS.ErrnoException).code ?? err})`)]);
+    throw new DatasetErrors([
+      new DatasetError(file, null, null, `cannot read file (${(err as NodeJS.ErrnoException).code ?? err})`),
+    ]);
   }
   return parseCoverageBytes(file, bytes, opts);
 }
@@ -42,7 +44,9 @@ export function parseCoverageBytes(file: string, bytes: Buffer, opts: ParseOptio
     if (rec.explicitId) {
       const first = seenExplicit.get(rec.record.id);
       if (first !== undefined) {
-        errors.push(new DatasetError(file, line, 'id', `duplicate id '${rec.record.id}' (first on line ${first})`));
+        errors.push(
+          new DatasetError(file, line, 'id', `duplicate id '${rec.record.id}' (first on line ${first})`),
+        );
         continue;
       }
       seenExplicit.set(rec.record.id, line);
@@ -77,7 +81,9 @@ function decodeUtf8(file: string, bytes: Buffer): string {
     }
     let line = 1;
     for (let i = 0; i < lo; i++) if (bytes[i] === 10) line++;
-    throw new DatasetErrors([new DatasetError(file, line, null, `not valid UTF-8 (byte offset ${lo}); save the file as UTF-8`)]);
+    throw new DatasetErrors([
+      new DatasetError(file, line, null, `not valid UTF-8 (byte offset ${lo}); save the file as UTF-8`),
+    ]);
   }
 }
 
@@ -93,9 +99,12 @@ function splitRecords(file: string, text: string): RawRecord[] {
     try {
       arr = JSON.parse(text);
     } catch (err) {
-      throw new DatasetErrors([new DatasetError(file, lineOfJsonError(text, err), null, `broken JSON: ${(err as Error).message}`)]);
+      throw new DatasetErrors([
+        new DatasetError(file, lineOfJsonError(text, err), null, `broken JSON: ${(err as Error).message}`),
+      ]);
     }
-    if (!Array.isArray(arr)) throw new DatasetErrors([new DatasetError(file, 1, null, 'expected a JSON array of records')]);
+    if (!Array.isArray(arr))
+      throw new DatasetErrors([new DatasetError(file, 1, null, 'expected a JSON array of records')]);
     // A JSON array has no per-record lines; report the 1-based record index as "line".
     return arr.map((value, i) => ({ line: i + 1, value }));
   }
@@ -141,7 +150,8 @@ function normalize(
     errors.push(new DatasetError(file, line, field, problem));
     return null;
   };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(null, 'expected a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail(null, 'expected a JSON object');
   const obj = value as Record<string, unknown>;
   const shape = detectShape(obj);
   if (!shape)
@@ -167,7 +177,8 @@ function normalize(
     instruction = requireText(obj, instrKey, fail);
     response = requireText(obj, respKey, fail);
     if (ctxKey && obj[ctxKey] !== undefined && obj[ctxKey] !== null) {
-      if (typeof obj[ctxKey] !== 'string') return fail(ctxKey, `must be a string, got ${typeName(obj[ctxKey])}`);
+      if (typeof obj[ctxKey] !== 'string')
+        return fail(ctxKey, `must be a string, got ${typeName(obj[ctxKey])}`);
       context = (obj[ctxKey] as string).trim();
     }
   }
@@ -175,24 +186,35 @@ function normalize(
 
   let category = 'default';
   if (obj.category !== undefined) {
-    if (typeof obj.category !== 'string' || !obj.category.trim()) return fail('category', 'must be a non-empty string');
+    if (typeof obj.category !== 'string' || !obj.category.trim())
+      return fail('category', 'must be a non-empty string');
     category = obj.category.trim();
   }
   const size = instruction.length + context.length + response.length;
   if (size > opts.maxRecordChars)
-    return fail(null, `record is ${size} characters, over the limit of ${opts.maxRecordChars} (dataset.maxRecordChars)`);
+    return fail(
+      null,
+      `record is ${size} characters, over the limit of ${opts.maxRecordChars} (dataset.maxRecordChars)`,
+    );
 
   let id: string;
   let explicitId = false;
   if (obj.id !== undefined && obj.id !== null) {
-    if (typeof obj.id !== 'string' && typeof obj.id !== 'number') return fail('id', 'must be a string or number');
+    if (typeof obj.id !== 'string' && typeof obj.id !== 'number')
+      return fail('id', 'must be a string or number');
     id = String(obj.id);
     if (!id.trim()) return fail('id', 'must not be empty');
     explicitId = true;
   } else {
-    id = createHash('sha256').update(JSON.stringify([instruction, context, response])).digest('hex').slice(0, 16);
+    id = createHash('sha256')
+      .update(JSON.stringify([instruction, context, response]))
+      .digest('hex')
+      .slice(0, 16);
   }
-  return { record: { id, category, instruction, context, response, provenance: { file, line, shape } }, explicitId };
+  return {
+    record: { id, category, instruction, context, response, provenance: { file, line, shape } },
+    explicitId,
+  };
 }
 
 function detectShape(obj: Record<string, unknown>): RecordShape | null {
@@ -227,7 +249,8 @@ function fromMessages(
     const m = messages[i] as Record<string, unknown> | null;
     const where = `messages[${i}]`;
     if (typeof m !== 'object' || m === null) return fail(where, 'must be an object with role and content');
-    if (typeof m.content !== 'string') return fail(`${where}.content`, `must be a string, got ${typeName(m.content)}`);
+    if (typeof m.content !== 'string')
+      return fail(`${where}.content`, `must be a string, got ${typeName(m.content)}`);
     if (m.role === 'system') system.push(m.content.trim());
     else if (m.role === 'user') instruction = m.content.trim();
     else if (m.role === 'assistant') response = m.content.trim();

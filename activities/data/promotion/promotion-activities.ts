@@ -4,7 +4,13 @@
 import type { PromoteInput, Promoted } from '../../../common/types';
 import { ArtifactStore } from '../../store/artifact-store';
 
-export function createPromotionActivities({ store, now = () => new Date() }: { store: ArtifactStore; now?: () => Date }) {
+export function createPromotionActivities({
+  store,
+  now = () => new Date(),
+}: {
+  store: ArtifactStore;
+  now?: () => Date;
+}) {
   return {
     async readPromoted(channel: string): Promise<Promoted | null> {
       const key = ArtifactStore.key('promotions', channel, 'current.json');
@@ -12,7 +18,12 @@ export function createPromotionActivities({ store, now = () => new Date() }: { s
     },
 
     async promote(input: PromoteInput): Promise<Promoted> {
-      const recordKey = ArtifactStore.key('promotions', input.channel, 'by-migration', `${input.migrationId}.json`);
+      const recordKey = ArtifactStore.key(
+        'promotions',
+        input.channel,
+        'by-migration',
+        `${input.migrationId}.json`,
+      );
       const currentKey = ArtifactStore.key('promotions', input.channel, 'current.json');
       // A retry after the record was written must not promote a second time with a new timestamp.
       if (await store.find(recordKey)) {

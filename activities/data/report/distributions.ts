@@ -3,6 +3,9 @@ import type { Progress } from '../../../common/progress';
 import type { ScoreDistribution } from '../../../report';
 import type { ArtifactStore } from '../../store/artifact-store';
 
-export async function loadDistributions(_store: ArtifactStore, _progress: Progress): Promise<ScoreDistribution[]> {
+export async function loadDistributions(
+  _store: ArtifactStore,
+  _progress: Progress,
+): Promise<ScoreDistribution[]> {
   return [];
 }

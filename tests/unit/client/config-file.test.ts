@@ -39,8 +39,13 @@ describe('config files', () => {
   });
 
   it('names file, line and field of each problem', () => {
-    const { message, issues } = issuesOf(good.replace('atLeast: 85', 'atLeast: 185').replace('provider: openai', 'provider: acme'));
-    assert.match(message, /m\.yaml:7 field 'evaluation\.judges\.0\.provider': must be one of "openai", "anthropic", "google", "openai-compatible"/);
+    const { message, issues } = issuesOf(
+      good.replace('atLeast: 85', 'atLeast: 185').replace('provider: openai', 'provider: acme'),
+    );
+    assert.match(
+      message,
+      /m\.yaml:7 field 'evaluation\.judges\.0\.provider': must be one of "openai", "anthropic", "google", "openai-compatible"/,
+    );
     assert.match(message, /m\.yaml:11 field 'target\.atLeast'/);
     assert.equal(issues.length, 2);
   });

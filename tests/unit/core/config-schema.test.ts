@@ -7,7 +7,9 @@ import { configJsonSchema } from '../../../common/config-schema-json';
 
 describe('docs/config.schema.json', () => {
   it('is generated from the current zod schema (run: tsx scripts/gen-config-schema.ts)', () => {
-    const committed = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../../docs/config.schema.json'), 'utf8'));
+    const committed = JSON.parse(
+      readFileSync(path.resolve(import.meta.dirname, '../../../docs/config.schema.json'), 'utf8'),
+    );
     assert.deepEqual(committed, JSON.parse(JSON.stringify(configJsonSchema())));
   });
   it('docs/configuration.md is generated from it', () => {

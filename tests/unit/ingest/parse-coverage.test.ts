@@ -25,14 +25,27 @@ describe('coverage dataset parsing', () => {
   it('normalizes the three accepted shapes (and Alpaca) to one record', () => {
     const { records } = parse(
       jsonl(
-        { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1' }] },
+        {
+          messages: [
+            { role: 'system', content: 'Be brief.' },
+            { role: 'user', content: 'Q1' },
+            { role: 'assistant', content: 'A1' },
+          ],
+        },
         { prompt: 'Q2', response: 'A2', category: 'qa' },
         { instruction: 'Q3', context: 'ctx', response: 'A3', category: 'closed_qa' },
         { instruction: 'Q4', input: 'in', output: 'A4', id: 'alp-1' },
       ),
     );
     assert.deepEqual(
-      records.map((r) => [r.instruction, r.context, r.response, r.category, r.provenance.shape, r.provenance.line]),
+      records.map((r) => [
+        r.instruction,
+        r.context,
+        r.response,
+        r.category,
+        r.provenance.shape,
+        r.provenance.line,
+      ]),
       [
         ['Q1', 'Be brief.', 'A1', 'default', 'messages', 1],
         ['Q2', '', 'A2', 'qa', 'prompt-response', 2],
@@ -63,21 +76,39 @@ describe('coverage dataset parsing', () => {
 
   it('names file, line and field for each problem', () => {
     rejectsWith('{"prompt":"a","response":"b"}\n{"prompt": "a",\n', /cov\.jsonl:2: broken JSON/);
-    rejectsWith(jsonl({ prompt: 'a', response: 'b' }, { prompt: 'c' }), /cov\.jsonl:2 field 'response': is missing/);
+    rejectsWith(
+      jsonl({ prompt: 'a', response: 'b' }, { prompt: 'c' }),
+      /cov\.jsonl:2 field 'response': is missing/,
+    );
     rejectsWith(jsonl({ prompt: 'a', response: '   ' }), /cov\.jsonl:1 field 'response': is empty/);
     rejectsWith(jsonl({ prompt: 'a', response: 3 }), /field 'response': must be a string, got number/);
-    rejectsWith(jsonl({ id: 'x', prompt: 'a', response: 'b' }, { id: 'x', prompt: 'c', response: 'd' }), /cov\.jsonl:2 field 'id': duplicate id 'x' \(first on line 1\)/);
-    rejectsWith(jsonl({ prompt: 'a', response: 'b'.repeat(3000) }), /cov\.jsonl:1: record is 3001 characters, over the limit of 2000/);
+    rejectsWith(
+      jsonl({ id: 'x', prompt: 'a', response: 'b' }, { id: 'x', prompt: 'c', response: 'd' }),
+      /cov\.jsonl:2 field 'id': duplicate id 'x' \(first on line 1\)/,
+    );
+    rejectsWith(
+      jsonl({ prompt: 'a', response: 'b'.repeat(3000) }),
+      /cov\.jsonl:1: record is 3001 characters, over the limit of 2000/,
+    );
     rejectsWith(jsonl({ foo: 1 }), /cov\.jsonl:1: unknown record shape \(keys: foo\)/);
-    rejectsWith(jsonl({ messages: [{ role: 'user', content: 'q' }] }), /field 'messages': has no non-empty assistant message/);
-    rejectsWith(jsonl({ messages: [{ role: 'robot', content: 'q' }] }), /field 'messages\[0\]\.role': must be system, user or assistant/);
+    rejectsWith(
+      jsonl({ messages: [{ role: 'user', content: 'q' }] }),
+      /field 'messages': has no non-empty assistant message/,
+    );
+    rejectsWith(
+      jsonl({ messages: [{ role: 'robot', content: 'q' }] }),
+      /field 'messages\[0\]\.role': must be system, user or assistant/,
+    );
     rejectsWith(jsonl([1, 2]), /cov\.jsonl:1: expected a JSON object/);
     rejectsWith('', /cov\.jsonl: file is empty/);
     rejectsWith('\n  \n', /file is empty/);
   });
 
   it('rejects invalid UTF-8 naming the line', () => {
-    const bytes = Buffer.concat([Buffer.from(jsonl({ prompt: 'a', response: 'b' })), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a])]);
+    const bytes = Buffer.concat([
+      Buffer.from(jsonl({ prompt: 'a', response: 'b' })),
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
+    ]);
     rejectsWith(bytes, /cov\.jsonl:2: not valid UTF-8/);
   });
 
@@ -89,7 +120,10 @@ describe('coverage dataset parsing', () => {
   });
 
   it('names a missing file', async () => {
-    await assert.rejects(parseCoverageFile('/no/such/file.jsonl', opts), /\/no\/such\/file\.jsonl: cannot read file \(ENOENT\)/);
+    await assert.rejects(
+      parseCoverageFile('/no/such/file.jsonl', opts),
+      /\/no\/such\/file\.jsonl: cannot read file \(ENOENT\)/,
+    );
   });
 
   it('reads the real Dolly 15k file', async () => {

@@ -30,14 +30,29 @@ describe('train/test split', () => {
 
   it('is reproducible from the seed and independent of input order', () => {
     const a = splitCoverage('f', records, { testRatio: 0.2, seed: 9, stratifyBy: 'category' });
-    const b = splitCoverage('f', records.slice().reverse(), { testRatio: 0.2, seed: 9, stratifyBy: 'category' });
+    const b = splitCoverage('f', records.slice().reverse(), {
+      testRatio: 0.2,
+      seed: 9,
+      stratifyBy: 'category',
+    });
     const c = splitCoverage('f', records, { testRatio: 0.2, seed: 10, stratifyBy: 'category' });
-    assert.deepEqual(a.test.map((r) => r.id), b.test.map((r) => r.id));
-    assert.notDeepEqual(a.test.map((r) => r.id), c.test.map((r) => r.id));
+    assert.deepEqual(
+      a.test.map((r) => r.id),
+      b.test.map((r) => r.id),
+    );
+    assert.notDeepEqual(
+      a.test.map((r) => r.id),
+      c.test.map((r) => r.id),
+    );
   });
 
   it('applies the limit before splitting', () => {
-    const { train, test } = splitCoverage('f', records, { testRatio: 0.5, seed: 1, stratifyBy: 'none', limit: 20 });
+    const { train, test } = splitCoverage('f', records, {
+      testRatio: 0.5,
+      seed: 1,
+      stratifyBy: 'none',
+      limit: 20,
+    });
     assert.equal(train.length + test.length, 20);
   });
 
