@@ -1,7 +1,13 @@
 // Pure evaluation math (paper §3.4, Table 1): no I/O, no clocks, no randomness, so the workflow may import it.
 // Scores are on the 0-100 scale; percentages (coverage, pairwise rates) are 0-100 too.
 import type { TargetConfig } from './config';
-import type { EvaluationDecision, EvaluationSummary, JudgeSummary, MetricSummary, RankAgreement } from './types';
+import type {
+  EvaluationDecision,
+  EvaluationSummary,
+  JudgeSummary,
+  MetricSummary,
+  RankAgreement,
+} from './types';
 
 export type Aggregate = 'mean' | 'median';
 
@@ -40,7 +46,12 @@ export function thresholdKey(threshold: number): string {
 /** Mean, median and coverage % of per-sample scores; all zero with samples = 0 when nothing was scored. */
 export function summarizeMetric(scores: readonly number[], thresholds: readonly number[]): MetricSummary {
   if (scores.length === 0) {
-    return { mean: 0, median: 0, coverage: Object.fromEntries(thresholds.map((t) => [thresholdKey(t), 0])), samples: 0 };
+    return {
+      mean: 0,
+      median: 0,
+      coverage: Object.fromEntries(thresholds.map((t) => [thresholdKey(t), 0])),
+      samples: 0,
+    };
   }
   return {
     mean: round(mean(scores)),
@@ -60,7 +71,7 @@ export function matchingRatio(student: number, teacher: number): number | null {
 export function ranks(xs: readonly number[]): number[] {
   const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
   const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const avg = (i + j) / 2 + 1;
@@ -88,7 +99,8 @@ function pearson(a: readonly number[], b: readonly number[]): number | null {
 }
 
 function checkPaired(a: readonly number[], b: readonly number[]): void {
-  if (a.length !== b.length) throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
+  if (a.length !== b.length)
+    throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
 }
 
 /** Spearman's rho (Pearson on average ranks); null for n < 2 or when either side is constant. */
@@ -126,7 +138,11 @@ export function kendallTauB(a: readonly number[], b: readonly number[]): number 
 export function rankAgreement(a: readonly number[], b: readonly number[]): RankAgreement {
   const rho = spearman(a, b);
   const tau = kendallTauB(a, b);
-  return { spearman: rho === null ? null : round(rho), kendall: tau === null ? null : round(tau), n: a.length };
+  return {
+    spearman: rho === null ? null : round(rho),
+    kendall: tau === null ? null : round(tau),
+    n: a.length,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -178,7 +194,9 @@ export function overallRow(summary: EvaluationSummary): JudgeSummary {
   const all = summary.judges.find((j) => j.judge === ALL_JUDGES);
   if (all) return all;
   if (summary.judges.length === 1) return summary.judges[0]!;
-  throw new RangeError(`evaluation summary has ${summary.judges.length} judge rows and no '${ALL_JUDGES}' row`);
+  throw new RangeError(
+    `evaluation summary has ${summary.judges.length} judge rows and no '${ALL_JUDGES}' row`,
+  );
 }
 
 /** The value of a target statistic in a summary row; null when the row scored no sample. */
@@ -209,10 +227,18 @@ export function decide(
   const { metric, statistic } = target;
   const value = statisticOf(overallRow(student), metric, statistic);
   const teacherValue = teacher ? statisticOf(overallRow(teacher), metric, statistic) : undefined;
-  const base: EvaluationDecision = { action: 'continue', reason: 'below-target', metric, statistic, value, threshold: null };
+  const base: EvaluationDecision = {
+    action: 'continue',
+    reason: 'below-target',
+    metric,
+    statistic,
+    value,
+    threshold: null,
+  };
   if (teacherValue !== undefined) {
     base.teacherValue = teacherValue;
-    base.matching = value === null || teacherValue === null ? null : roundOrNull(matchingRatio(value, teacherValue));
+    base.matching =
+      value === null || teacherValue === null ? null : roundOrNull(matchingRatio(value, teacherValue));
   }
   if (target.relativeToTeacher !== undefined) {
     base.relativeToTeacher = target.relativeToTeacher;
@@ -222,7 +248,8 @@ export function decide(
     base.threshold = target.atLeast ?? null;
   }
   if (value === null) return { ...base, reason: 'no-scores' };
-  if (base.threshold !== null && value >= base.threshold) return { ...base, action: 'stop', reason: 'target-met' };
+  if (base.threshold !== null && value >= base.threshold)
+    return { ...base, action: 'stop', reason: 'target-met' };
   return base;
 }
 

@@ -31,14 +31,26 @@ export interface EvalDeps {
 }
 
 /** Loads and plans, turning bad input into a non-retryable failure that names the record. */
-async function loadAndPlan(store: ArtifactStore, input: EvaluatePlanInput): Promise<{ inputs: EvalInputs; calls: JudgeCall[] }> {
+async function loadAndPlan(
+  store: ArtifactStore,
+  input: EvaluatePlanInput,
+): Promise<{ inputs: EvalInputs; calls: JudgeCall[] }> {
   try {
     const pairwise = input.evaluation.pairwise && input.reference !== undefined;
-    const inputs = await loadEvalInputs(store, { test: input.test, generations: input.generations, reference: pairwise ? input.reference : undefined });
-    const calls = planCalls(inputs, { judges: input.evaluation.judges, repeats: input.evaluation.repeats, pairwise });
+    const inputs = await loadEvalInputs(store, {
+      test: input.test,
+      generations: input.generations,
+      reference: pairwise ? input.reference : undefined,
+    });
+    const calls = planCalls(inputs, {
+      judges: input.evaluation.judges,
+      repeats: input.evaluation.repeats,
+      pairwise,
+    });
     return { inputs, calls };
   } catch (err) {
-    if (err instanceof EvalInputError) throw ApplicationFailure.nonRetryable(err.message, 'InvalidEvaluationInput');
+    if (err instanceof EvalInputError)
+      throw ApplicationFailure.nonRetryable(err.message, 'InvalidEvaluationInput');
     throw err;
   }
 }
@@ -56,7 +68,10 @@ function usageOf(records: readonly JudgmentRecord[]): Usage {
   return u;
 }
 
-function shardResult(judgments: JudgeShardResult['judgments'], records: readonly JudgmentRecord[]): JudgeShardResult {
+function shardResult(
+  judgments: JudgeShardResult['judgments'],
+  records: readonly JudgmentRecord[],
+): JudgeShardResult {
   return { judgments, usage: usageOf(records), failed: records.filter((r) => r.error).length };
 }
 
@@ -101,7 +116,8 @@ export function createEvalActivities(deps: EvalDeps) {
       if (await store.find(summaryKey)) return store.readJson<SummarizeEvaluationResult>(summaryKey);
 
       const records: JudgmentRecord[] = [];
-      for (const ref of input.shardOutputs) records.push(...(await store.readAllJsonl<JudgmentRecord>(ref.uri)));
+      for (const ref of input.shardOutputs)
+        records.push(...(await store.readAllJsonl<JudgmentRecord>(ref.uri)));
       const { calls } = await loadAndPlan(store, input);
       if (records.length !== calls.length) {
         throw ApplicationFailure.nonRetryable(

@@ -45,7 +45,9 @@ export async function readJsonlStrict<S extends z.ZodType>(
     }
     const parsed = schema.safeParse(raw);
     if (parsed.success) out.push(parsed.data);
-    else for (const issue of parsed.error.issues) problems.push(`${where} field '${issue.path.join('.') || '(record)'}': ${issue.message}`);
+    else
+      for (const issue of parsed.error.issues)
+        problems.push(`${where} field '${issue.path.join('.') || '(record)'}': ${issue.message}`);
   });
   if (problems.length) {
     const more = problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : '';
@@ -72,9 +74,15 @@ export async function loadEvalInputs(
   const generations = await readJsonlStrict(store, input.generations, Generation);
   const generationByKey = new Map<string, Generation>();
   for (const g of generations) {
-    if (!tests.has(g.promptId)) throw new EvalInputError(`${input.generations.uri}: promptId ${JSON.stringify(g.promptId)} is not in the test split ${input.test.uri}`);
+    if (!tests.has(g.promptId))
+      throw new EvalInputError(
+        `${input.generations.uri}: promptId ${JSON.stringify(g.promptId)} is not in the test split ${input.test.uri}`,
+      );
     const k = `${g.promptId}#${g.sample}`;
-    if (generationByKey.has(k)) throw new EvalInputError(`${input.generations.uri}: duplicate generation promptId ${JSON.stringify(g.promptId)} sample ${g.sample}`);
+    if (generationByKey.has(k))
+      throw new EvalInputError(
+        `${input.generations.uri}: duplicate generation promptId ${JSON.stringify(g.promptId)} sample ${g.sample}`,
+      );
     generationByKey.set(k, g);
   }
   let reference: Map<string, Generation[]> | undefined;

@@ -20,7 +20,10 @@ export function shardCheckpointKey(input: EvaluatePlanInput, shard: number, shar
   return shardKey(input, shard, shards).replace(/\.jsonl$/, '.partial.jsonl');
 }
 
-export function evalOutputKey(input: EvaluatePlanInput, file: 'judgments.jsonl' | 'per-sample.jsonl' | 'summary.json'): string {
+export function evalOutputKey(
+  input: EvaluatePlanInput,
+  file: 'judgments.jsonl' | 'per-sample.jsonl' | 'summary.json',
+): string {
   return ArtifactStore.key(...evalDir(input), file);
 }
 

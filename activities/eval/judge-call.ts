@@ -8,7 +8,12 @@ import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/clien
 import type { EvalInputs } from './eval-inputs';
 import type { JudgeCall } from './judge-plan';
 import { pairwisePrompt, singleAnswerPrompt } from './judge-prompts';
-import { PAIRWISE_SCHEMA_NAME, PairwiseVerdict, SINGLE_ANSWER_SCHEMA_NAME, SingleAnswerGrade } from './judge-schemas';
+import {
+  PAIRWISE_SCHEMA_NAME,
+  PairwiseVerdict,
+  SINGLE_ANSWER_SCHEMA_NAME,
+  SingleAnswerGrade,
+} from './judge-schemas';
 import type { JudgmentRecord } from './judgment-record';
 
 const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'server-error', 'timeout']);
@@ -38,19 +43,24 @@ export async function runJudgeCall(
       { name: SINGLE_ANSWER_SCHEMA_NAME },
     );
     const spent = spend(res.usage, res.attempts);
-    if (!res.ok) return { kind: 'single', ...base, scores: null, rationale: null, ...spent, error: failure(res, call) };
+    if (!res.ok)
+      return { kind: 'single', ...base, scores: null, rationale: null, ...spent, error: failure(res, call) };
     const v = res.value;
     return {
       kind: 'single',
       ...base,
       scores: { similarity: v.similarity_assessment.score, precision: v.precision_assessment.score },
-      rationale: { similarity: v.similarity_assessment.rationale, precision: v.precision_assessment.rationale },
+      rationale: {
+        similarity: v.similarity_assessment.rationale,
+        precision: v.precision_assessment.rationale,
+      },
       ...spent,
     };
   }
 
   const teacher = inputs.reference!.get(call.promptId)!.find((g) => g.sample === call.referenceSample)!;
-  const [a, b] = call.order === 'student-first' ? [generation.text, teacher.text] : [teacher.text, generation.text];
+  const [a, b] =
+    call.order === 'student-first' ? [generation.text, teacher.text] : [teacher.text, generation.text];
   const { system, prompt } = pairwisePrompt({
     instruction: test.instruction,
     context: test.context,
@@ -58,13 +68,33 @@ export async function runJudgeCall(
     response_a: a,
     response_b: b,
   });
-  const res = await llm.generateStructured({ model, system, prompt, cachePrefix: true, signal }, PairwiseVerdict, {
-    name: PAIRWISE_SCHEMA_NAME,
-  });
+  const res = await llm.generateStructured(
+    { model, system, prompt, cachePrefix: true, signal },
+    PairwiseVerdict,
+    {
+      name: PAIRWISE_SCHEMA_NAME,
+    },
+  );
   const spent = spend(res.usage, res.attempts);
   const pair = { order: call.order, referenceSample: call.referenceSample };
-  if (!res.ok) return { kind: 'pairwise', ...base, ...pair, verdict: null, rationale: null, ...spent, error: failure(res, call) };
-  return { kind: 'pairwise', ...base, ...pair, verdict: res.value.verdict, rationale: res.value.rationale, ...spent };
+  if (!res.ok)
+    return {
+      kind: 'pairwise',
+      ...base,
+      ...pair,
+      verdict: null,
+      rationale: null,
+      ...spent,
+      error: failure(res, call),
+    };
+  return {
+    kind: 'pairwise',
+    ...base,
+    ...pair,
+    verdict: res.value.verdict,
+    rationale: res.value.rationale,
+    ...spent,
+  };
 }
 
 function spend(usage: Usage, attempts: number) {
@@ -78,10 +108,16 @@ function spend(usage: Usage, attempts: number) {
 function failure(res: Extract<StructuredResult<unknown>, { ok: false }>, call: JudgeCall) {
   const what = `${call.judge} on ${call.promptId}#${call.sample} (${call.kind}, repeat ${call.repeat})`;
   if (res.reason === 'budget') {
-    throw ApplicationFailure.nonRetryable(`judge budget exhausted: ${what}: ${res.message}`, 'BudgetExhausted');
+    throw ApplicationFailure.nonRetryable(
+      `judge budget exhausted: ${what}: ${res.message}`,
+      'BudgetExhausted',
+    );
   }
   if (TRANSIENT.has(res.reason)) {
-    throw ApplicationFailure.retryable(`judge call failed (${res.reason}) after ${res.attempts} attempts: ${what}: ${res.message}`, 'JudgeUnavailable');
+    throw ApplicationFailure.retryable(
+      `judge call failed (${res.reason}) after ${res.attempts} attempts: ${what}: ${res.message}`,
+      'JudgeUnavailable',
+    );
   }
   return { reason: res.reason, message: res.message.slice(0, 500) };
 }

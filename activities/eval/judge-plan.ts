@@ -47,7 +47,10 @@ export function planCalls(inputs: EvalInputs, opts: CallPlanOptions): JudgeCall[
     let referenceSample: number | undefined;
     if (opts.pairwise) {
       const refs = inputs.reference?.get(g.promptId);
-      if (!refs?.length) throw new EvalInputError(`pairwise comparison: no teacher generation for promptId ${JSON.stringify(g.promptId)}`);
+      if (!refs?.length)
+        throw new EvalInputError(
+          `pairwise comparison: no teacher generation for promptId ${JSON.stringify(g.promptId)}`,
+        );
       referenceSample = refs[g.sample % refs.length]!.sample;
     }
     ids.forEach((judge, judgeIndex) => {
@@ -55,8 +58,20 @@ export function planCalls(inputs: EvalInputs, opts: CallPlanOptions): JudgeCall[
         const base = { judge, judgeIndex, repeat, promptId: g.promptId, sample: g.sample };
         calls.push({ ...base, index: calls.length, kind: 'single' });
         if (referenceSample !== undefined) {
-          calls.push({ ...base, index: calls.length, kind: 'pairwise', order: 'student-first', referenceSample });
-          calls.push({ ...base, index: calls.length, kind: 'pairwise', order: 'student-second', referenceSample });
+          calls.push({
+            ...base,
+            index: calls.length,
+            kind: 'pairwise',
+            order: 'student-first',
+            referenceSample,
+          });
+          calls.push({
+            ...base,
+            index: calls.length,
+            kind: 'pairwise',
+            order: 'student-second',
+            referenceSample,
+          });
         }
       }
     });
@@ -68,10 +83,17 @@ export function shardCount(calls: number, callsPerShard: number): number {
   return Math.max(1, Math.ceil(calls / callsPerShard));
 }
 
-export function shardSlice<T>(calls: readonly T[], shard: number, shards: number, callsPerShard: number): T[] {
+export function shardSlice<T>(
+  calls: readonly T[],
+  shard: number,
+  shards: number,
+  callsPerShard: number,
+): T[] {
   const expected = shardCount(calls.length, callsPerShard);
   if (shards !== expected || shard < 0 || shard >= shards || !Number.isInteger(shard)) {
-    throw new EvalInputError(`shard ${shard} of ${shards} does not fit the plan (${calls.length} calls make ${expected} shards)`);
+    throw new EvalInputError(
+      `shard ${shard} of ${shards} does not fit the plan (${calls.length} calls make ${expected} shards)`,
+    );
   }
   return calls.slice(shard * callsPerShard, (shard + 1) * callsPerShard);
 }

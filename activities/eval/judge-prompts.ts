@@ -53,7 +53,10 @@ Answer with JSON only: {"rationale":"...","verdict":"A"|"B"|"tie"}`;
 
 /** JSON on one line, with every character escaped that a reader might take for a line break or a tag. */
 function oneLineJson(value: object): string {
-  return JSON.stringify(value).replace(/[\u0085\u2028\u2029<>]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u0085\u2028\u2029<>]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function nonceOf(line: string): string {
@@ -75,7 +78,10 @@ export function singleAnswerPrompt(m: GradeMaterial): { system: string; prompt: 
   };
   return {
     system: SINGLE_ANSWER_SYSTEM,
-    prompt: delimited(material, 'Grade the response in the material above. Answer with the JSON object only.'),
+    prompt: delimited(
+      material,
+      'Grade the response in the material above. Answer with the JSON object only.',
+    ),
   };
 }
 
@@ -89,7 +95,10 @@ export function pairwisePrompt(m: PairwiseMaterial): { system: string; prompt: s
   };
   return {
     system: PAIRWISE_SYSTEM,
-    prompt: delimited(material, 'Compare response_a and response_b in the material above. Answer with the JSON object only.'),
+    prompt: delimited(
+      material,
+      'Compare response_a and response_b in the material above. Answer with the JSON object only.',
+    ),
   };
 }
 
@@ -102,14 +111,17 @@ export function parseJudgePrompt(prompt: string): { material: Record<string, str
   const begins = lines.flatMap((l, i) => (l.startsWith(`${BEGIN} `) ? [i] : []));
   const ends = lines.flatMap((l, i) => (l.startsWith(`${END} `) ? [i] : []));
   if (begins.length !== 1 || ends.length !== 1) {
-    throw new Error(`expected one material block, found ${begins.length} begin and ${ends.length} end markers`);
+    throw new Error(
+      `expected one material block, found ${begins.length} begin and ${ends.length} end markers`,
+    );
   }
   const b = begins[0]!;
   const e = ends[0]!;
   if (e !== b + 2) throw new Error('material block must be exactly one line');
   const line = lines[b + 1]!;
   const id = nonceOf(line);
-  if (lines[b] !== `${BEGIN} ${id}` || lines[e] !== `${END} ${id}`) throw new Error('material block id does not match its content');
+  if (lines[b] !== `${BEGIN} ${id}` || lines[e] !== `${END} ${id}`)
+    throw new Error('material block id does not match its content');
   const material = JSON.parse(line) as Record<string, string>;
   const outside = [...lines.slice(0, b), ...lines.slice(e + 1)].join('\n');
   return { material, outside };

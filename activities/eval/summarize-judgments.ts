@@ -42,21 +42,34 @@ export function summarizeJudgments(
   opts: SummarizeOptions,
 ): { summary: EvaluationSummary; perSample: SampleScore[] } {
   const sampleKeys = new Set<string>();
-  const perJudge = new Map<string, { scored: Map<string, SampleScore>; pairs: Pair[]; calls: number; failed: number }>();
+  const perJudge = new Map<
+    string,
+    { scored: Map<string, SampleScore>; pairs: Pair[]; calls: number; failed: number }
+  >();
   for (const judge of opts.judges) perJudge.set(judge, { scored: new Map(), pairs: [], calls: 0, failed: 0 });
 
   // Group the repeats of each (judge, sample), and the two orders of each (judge, sample, repeat).
-  const repeats = new Map<string, { judge: string; promptId: string; sample: number; sim: number[]; prec: number[] }>();
+  const repeats = new Map<
+    string,
+    { judge: string; promptId: string; sample: number; sim: number[]; prec: number[] }
+  >();
   const orders = new Map<string, { judge: string; first?: JudgmentRecord; second?: JudgmentRecord }>();
   for (const r of records) {
     const j = perJudge.get(r.judge);
-    if (!j) throw new Error(`judgment by ${r.judge}, which is not a configured judge (${opts.judges.join(', ')})`);
+    if (!j)
+      throw new Error(`judgment by ${r.judge}, which is not a configured judge (${opts.judges.join(', ')})`);
     j.calls++;
     if (r.error) j.failed++;
     const sk = `${r.promptId}#${r.sample}`;
     if (r.kind === 'single') {
       sampleKeys.add(sk);
-      const g = repeats.get(`${r.judge}|${sk}`) ?? { judge: r.judge, promptId: r.promptId, sample: r.sample, sim: [], prec: [] };
+      const g = repeats.get(`${r.judge}|${sk}`) ?? {
+        judge: r.judge,
+        promptId: r.promptId,
+        sample: r.sample,
+        sim: [],
+        prec: [],
+      };
       repeats.set(`${r.judge}|${sk}`, g);
       if (r.scores) {
         g.sim.push(r.scores.similarity);
@@ -84,7 +97,8 @@ export function summarizeJudgments(
   }
   for (const o of orders.values()) {
     // A pair with a failed order is not counted: the failure is already in `failed`.
-    if (o.first?.verdict && o.second?.verdict) perJudge.get(o.judge)!.pairs.push(bothOrderVerdict(o.first.verdict, o.second.verdict));
+    if (o.first?.verdict && o.second?.verdict)
+      perJudge.get(o.judge)!.pairs.push(bothOrderVerdict(o.first.verdict, o.second.verdict));
   }
 
   const rows: JudgeSummary[] = [];
@@ -93,8 +107,14 @@ export function summarizeJudgments(
     const scored = [...j.scored.values()];
     const row: JudgeSummary = {
       judge,
-      similarity: summarizeMetric(scored.map((s) => s.similarity), opts.thresholds),
-      precision: summarizeMetric(scored.map((s) => s.precision), opts.thresholds),
+      similarity: summarizeMetric(
+        scored.map((s) => s.similarity),
+        opts.thresholds,
+      ),
+      precision: summarizeMetric(
+        scored.map((s) => s.precision),
+        opts.thresholds,
+      ),
       failed: j.failed,
       calls: j.calls,
       failedSamples: sampleKeys.size - scored.length,
@@ -115,8 +135,14 @@ export function summarizeJudgments(
   }
   const allRow: JudgeSummary = {
     judge: ALL_JUDGES,
-    similarity: summarizeMetric([...pooled.values()].map((p) => mean(p.similarity)), opts.thresholds),
-    precision: summarizeMetric([...pooled.values()].map((p) => mean(p.precision)), opts.thresholds),
+    similarity: summarizeMetric(
+      [...pooled.values()].map((p) => mean(p.similarity)),
+      opts.thresholds,
+    ),
+    precision: summarizeMetric(
+      [...pooled.values()].map((p) => mean(p.precision)),
+      opts.thresholds,
+    ),
     failed: rows.reduce((n, r) => n + r.failed, 0),
     calls: rows.reduce((n, r) => n + (r.calls ?? 0), 0),
     failedSamples: sampleKeys.size - pooled.size,
@@ -134,7 +160,13 @@ export function summarizeJudgments(
       const both = [...sa.keys()].filter((k) => sb.has(k)).sort();
       const pair = `${judges[a]}|${judges[b]}`;
       const detail = Object.fromEntries(
-        METRICS.map((m) => [m, rankAgreement(both.map((k) => sa.get(k)![m]), both.map((k) => sb.get(k)![m]))]),
+        METRICS.map((m) => [
+          m,
+          rankAgreement(
+            both.map((k) => sa.get(k)![m]),
+            both.map((k) => sb.get(k)![m]),
+          ),
+        ]),
       ) as Record<JudgeMetric, ReturnType<typeof rankAgreement>>;
       agreementDetail[pair] = detail;
       const rhos = METRICS.map((m) => detail[m].spearman).filter((x): x is number => x !== null);

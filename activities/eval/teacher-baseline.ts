@@ -1,6 +1,12 @@
 // teacherBaseline: the teacher answers every test prompt N times, once per migration. Its answers are judged
 // like the student's (the target row of Table 1) and are the other side of the pairwise comparison.
-import { addUsage, ZERO_USAGE, type TeacherBaselineInput, type TeacherBaselineResult, type Usage } from '../../common/types';
+import {
+  addUsage,
+  ZERO_USAGE,
+  type TeacherBaselineInput,
+  type TeacherBaselineResult,
+  type Usage,
+} from '../../common/types';
 import type { LlmClient } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { readJsonlStrict, TestRecord, type Generation } from './eval-inputs';
@@ -17,7 +23,9 @@ export async function teacherBaseline(
   if (await store.find(keys.result)) return store.readJson<TeacherBaselineResult>(keys.result);
 
   const tests = await readJsonlStrict(store, input.test, TestRecord);
-  const items = tests.flatMap((t) => Array.from({ length: input.responsesPerPrompt }, (_, sample) => ({ t, sample })));
+  const items = tests.flatMap((t) =>
+    Array.from({ length: input.responsesPerPrompt }, (_, sample) => ({ t, sample })),
+  );
   const { results } = await resumableRun({
     store,
     checkpointKey: keys.checkpoint,
