@@ -243,7 +243,8 @@ export function decide(
   if (target.relativeToTeacher !== undefined) {
     base.relativeToTeacher = target.relativeToTeacher;
     if (teacherValue === undefined || teacherValue === null) return { ...base, reason: 'no-teacher-score' };
-    base.threshold = round(target.relativeToTeacher * teacherValue);
+    // Capped: a share above 1 of a near-perfect teacher must not become an unreachable target over 100.
+    base.threshold = Math.min(100, round(target.relativeToTeacher * teacherValue));
   } else {
     base.threshold = target.atLeast ?? null;
   }

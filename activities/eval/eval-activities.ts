@@ -15,6 +15,7 @@ import type {
 import type { LlmClient } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { EvalInputError, loadEvalInputs, type EvalInputs } from './eval-inputs';
+import { estimateEvaluationUsd, type EstimateUsd } from './estimate-cost';
 import { evalOutputKey, shardCheckpointKey, shardKey } from './eval-keys';
 import { runJudgeCall } from './judge-call';
 import { judgeIds, planCalls, shardCount, shardSlice, type JudgeCall } from './judge-plan';
@@ -28,6 +29,8 @@ export interface EvalDeps {
   llm: LlmClient;
   /** judge calls in flight per activity (the client's rate limiter still decides the pace); default 8 */
   concurrency?: number;
+  /** prices estimated token counts (the LLM layer's pricing table); without it plans carry no estimate */
+  estimateUsd?: EstimateUsd;
 }
 
 /** Loads and plans, turning bad input into a non-retryable failure that names the record. */
@@ -81,8 +84,14 @@ export function createEvalActivities(deps: EvalDeps) {
 
   return {
     async planEvaluation(input: EvaluatePlanInput): Promise<EvaluatePlan> {
-      const { calls } = await loadAndPlan(store, input);
-      return { shards: shardCount(calls.length, input.evaluation.judgeCallsPerShard), calls: calls.length };
+      const { inputs, calls } = await loadAndPlan(store, input);
+      const plan: EvaluatePlan = {
+        shards: shardCount(calls.length, input.evaluation.judgeCallsPerShard),
+        calls: calls.length,
+      };
+      if (deps.estimateUsd)
+        plan.estimatedUsd = estimateEvaluationUsd(inputs, calls, input.evaluation.judges, deps.estimateUsd);
+      return plan;
     },
 
     async judgeShard(input: JudgeShardInput): Promise<JudgeShardResult> {

@@ -167,6 +167,8 @@ describe('decide', () => {
     });
     assert.equal(decide(target, summaryWith(80.9, 0), summaryWith(90, 0)).action, 'continue');
     assert.equal(decide(target, summaryWith(85, 0)).reason, 'no-teacher-score');
+    const above = decide({ ...target, relativeToTeacher: 1.2 }, summaryWith(99, 0), summaryWith(90, 0));
+    assert.equal(above.threshold, 100, 'a relative target is capped at the top of the scale');
   });
   it('never stops on an evaluation that scored nothing', () => {
     const d = decide(absolute(0), summaryWith(0, 0, 0));
