@@ -109,6 +109,8 @@ export interface TeacherBaselineInput {
 export interface TeacherBaselineResult {
   generations: ArtifactRef;
   usage: Usage;
+  /** answers the teacher refused or could not give: left out of the generations, counted here */
+  failed?: number;
 }
 
 /** Scores of one judge on one metric: the paper's Table 1 cells. */

@@ -12,6 +12,7 @@ import type {
   TeacherBaselineResult,
   Usage,
 } from '../../common/types';
+import type { ServiceModel } from '../../common/config';
 import type { LlmClient } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { EvalInputError, loadEvalInputs, type EvalInputs } from './eval-inputs';
@@ -26,7 +27,8 @@ import { teacherBaseline } from './teacher-baseline';
 
 export interface EvalDeps {
   store: ArtifactStore;
-  llm: LlmClient;
+  /** one client for every model, or the client of each model (a judge or the teacher) */
+  llm: LlmClient | ((model: ServiceModel) => LlmClient);
   /** judge calls in flight per activity (the client's rate limiter still decides the pace); default 8 */
   concurrency?: number;
   /** prices estimated token counts (the LLM layer's pricing table); without it plans carry no estimate */
@@ -79,7 +81,9 @@ function shardResult(
 }
 
 export function createEvalActivities(deps: EvalDeps) {
-  const { store, llm } = deps;
+  const { store } = deps;
+  const llm = (model: ServiceModel): LlmClient =>
+    typeof deps.llm === 'function' ? deps.llm(model) : deps.llm;
   const concurrency = deps.concurrency ?? 8;
 
   return {
@@ -147,7 +151,7 @@ export function createEvalActivities(deps: EvalDeps) {
     },
 
     async teacherBaseline(input: TeacherBaselineInput): Promise<TeacherBaselineResult> {
-      return teacherBaseline({ store, llm, concurrency }, input);
+      return teacherBaseline({ store, llm: llm(input.teacher), concurrency }, input);
     },
   };
 }

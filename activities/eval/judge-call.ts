@@ -19,13 +19,14 @@ import type { JudgmentRecord } from './judgment-record';
 const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'server-error', 'timeout']);
 
 export async function runJudgeCall(
-  llm: LlmClient,
+  llmFor: (model: ServiceModel) => LlmClient,
   judges: readonly ServiceModel[],
   inputs: EvalInputs,
   call: JudgeCall,
   signal?: AbortSignal,
 ): Promise<JudgmentRecord> {
   const model = judges[call.judgeIndex]!;
+  const llm = llmFor(model);
   const test = inputs.tests.get(call.promptId)!;
   const generation = inputs.generationByKey.get(`${call.promptId}#${call.sample}`)!;
   const base = { judge: call.judge, repeat: call.repeat, promptId: call.promptId, sample: call.sample };

@@ -46,12 +46,10 @@ export function planCalls(inputs: EvalInputs, opts: CallPlanOptions): JudgeCall[
   for (const g of inputs.generations) {
     let referenceSample: number | undefined;
     if (opts.pairwise) {
-      const refs = inputs.reference?.get(g.promptId);
-      if (!refs?.length)
-        throw new EvalInputError(
-          `pairwise comparison: no teacher generation for promptId ${JSON.stringify(g.promptId)}`,
-        );
-      referenceSample = refs[g.sample % refs.length]!.sample;
+      if (!inputs.reference) throw new EvalInputError('pairwise comparison needs the teacher generations');
+      // A prompt the teacher could not answer (a refusal) has no pairwise comparison; its single grades remain.
+      const refs = inputs.reference.get(g.promptId);
+      if (refs?.length) referenceSample = refs[g.sample % refs.length]!.sample;
     }
     ids.forEach((judge, judgeIndex) => {
       for (let repeat = 0; repeat < opts.repeats; repeat++) {

@@ -12,7 +12,7 @@ const Score = z
 const Assessment = z
   .object({
     score: Score,
-    rationale: z.string().min(1).max(2000).describe('one or two sentences that justify the score'),
+    rationale: z.string().describe('one or two sentences that justify the score'),
   })
   .strict();
 
@@ -28,7 +28,7 @@ export type SingleAnswerGrade = z.infer<typeof SingleAnswerGrade>;
 /** Pairwise comparison: which of response A (shown first) and response B answers the instruction better. */
 export const PairwiseVerdict = z
   .object({
-    rationale: z.string().min(1).max(2000).describe('the reasons, before the verdict'),
+    rationale: z.string().describe('the reasons, before the verdict'),
     verdict: z.enum(['A', 'B', 'tie']).describe('A or B for the better response, tie when neither is better'),
   })
   .strict();

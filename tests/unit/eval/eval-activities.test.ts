@@ -137,13 +137,18 @@ describe('evaluation activities', () => {
   });
 
   it('judges the student with three judges, K=3, both pairwise orders, in heartbeating shards', async () => {
-    const llm = new ScriptedLlm({ judge });
-    // Priced like the scripted client's usage: $5 / $15 per million input / output tokens.
+    // One client per judge, as the worker wires them; priced like the scripted usage ($5 / $15 per M tokens).
+    const clients = new Map(JUDGES.map((j) => [j.provider, new ScriptedLlm({ judge })]));
     const acts = createEvalActivities({
       store,
-      llm,
+      llm: (m) => clients.get(m.provider)!,
       estimateUsd: (_m, t) => (t.input * 5 + t.output * 15) / 1e6,
     });
+    const llm = {
+      get structuredCalls() {
+        return [...clients.values()].reduce((n, c) => n + c.structuredCalls, 0);
+      },
+    };
     studentInput = {
       migrationId: 'm1',
       cycle: 1,
@@ -162,6 +167,8 @@ describe('evaluation activities', () => {
       486,
     );
     assert.equal(llm.structuredCalls, 486);
+    for (const c of clients.values())
+      assert.equal(c.structuredCalls, 162, 'each judge is asked through its own client');
     assert.deepEqual(beats.at(-1), { done: 36, total: 36 }, 'last shard: 486 - 9 * 50 calls');
     assert.ok(beats.length >= 486, 'one heartbeat per finished call at least');
     // google's 9 non-numeric answers on BAD are counted as failures, not scored.
@@ -376,6 +383,35 @@ describe('judgeShard failure handling', () => {
         return true;
       },
     );
+  });
+
+  it('leaves prompts the teacher refused out of the baseline and out of the pairwise comparison', async () => {
+    const refused = tests[5]!;
+    const llm = new ScriptedLlm({
+      judge,
+      teacher: (p) => {
+        const t = tests.find((x) => p.startsWith(x.instruction))!;
+        if (t === refused) throw Object.assign(new Error('I cannot help with that'), { reason: 'refusal' });
+        return t.response;
+      },
+    });
+    const acts = createEvalActivities({ store, llm });
+    const res = await acts.teacherBaseline({
+      migrationId: 'm4',
+      test: testRef,
+      teacher: JUDGES[0]!,
+      responsesPerPrompt: 2,
+    });
+    assert.equal(res.failed, 2);
+    assert.equal(res.generations.count, 10);
+    const plan = await acts.planEvaluation({
+      ...input,
+      migrationId: 'm4',
+      reference: res.generations,
+      evaluation,
+    });
+    // 18 samples x 3 judges x 3 repeats single grades, pairwise (both orders) for the 15 the teacher answered
+    assert.equal(plan.calls, 162 + 15 * 3 * 3 * 2);
   });
 
   it('rejects a shard number that does not fit the plan', async () => {
