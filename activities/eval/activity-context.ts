@@ -8,11 +8,3 @@ export function currentActivity(): Context | undefined {
     return undefined; // not running as an activity (plain unit test or script)
   }
 }
-
-export function heartbeat(details: unknown): void {
-  currentActivity()?.heartbeat(details);
-}
-
-export function cancellationSignal(): AbortSignal | undefined {
-  return currentActivity()?.cancellationSignal;
-}

@@ -3,7 +3,7 @@
 // (A worker pool of a few lines; the rate limits themselves are the LLM client's job.)
 import { rm } from 'node:fs/promises';
 import type { ArtifactStore } from '../store/artifact-store';
-import { cancellationSignal, heartbeat } from './activity-context';
+import { currentActivity } from './activity-context';
 
 export interface ResumableRunOptions<I, R> {
   store: ArtifactStore;
@@ -16,6 +16,8 @@ export interface ResumableRunOptions<I, R> {
   concurrency: number;
   /** write the checkpoint after this many new results (and always when stopping) */
   checkpointEvery?: number;
+  /** heartbeat at least this often even without progress (calls waiting on the rate limiter); default 5 s */
+  heartbeatEveryMs?: number;
 }
 
 export interface ResumableRunResult<R> {
@@ -35,7 +37,9 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
   }
   const resumed = done.size;
   const todo = items.filter((it) => !done.has(keyOf(it)));
-  const signal = cancellationSignal();
+  // Captured once: timer callbacks may run outside the activity's async context.
+  const activity = currentActivity();
+  const signal = activity?.cancellationSignal;
   const every = opts.checkpointEvery ?? 20;
   let sinceCheckpoint = 0;
   let writing: Promise<unknown> = Promise.resolve();
@@ -45,7 +49,7 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
     writing.catch(() => undefined); // surfaced by the final await, not as an unhandled rejection
     return writing;
   };
-  const beat = () => heartbeat({ done: done.size, total: items.length });
+  const beat = () => activity?.heartbeat({ done: done.size, total: items.length });
   beat();
 
   let next = 0;
@@ -70,7 +74,12 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
+  const keepAlive = setInterval(beat, opts.heartbeatEveryMs ?? 5000);
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
+  } finally {
+    clearInterval(keepAlive);
+  }
   if (failure !== undefined) {
     await checkpoint();
     throw failure;
