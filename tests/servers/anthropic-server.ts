@@ -156,7 +156,9 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, base: string): Promise<void> {
-    if (!model.authorized(req.headers['x-api-key'] as string | undefined)) {
+    // SDK 1.x sends the key as a bearer token; older clients use x-api-key.
+    const key = (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, '');
+    if (!model.authorized(key)) {
       sendJson(res, 401, error('authentication_error', 'invalid x-api-key'));
       return;
     }

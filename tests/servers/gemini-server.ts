@@ -154,7 +154,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     const p = url.pathname;
-    const gen = /^\/v1beta\/models\/([^/:]+):(generateContent|batchGenerateContent)$/.exec(p);
+    const gen = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|batchGenerateContent)$/.exec(p);
     if (req.method === 'POST' && gen) {
       const modelName = decodeURIComponent(gen[1]!);
       if (gen[2] === 'generateContent') {
@@ -188,7 +188,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       model.stats.batchesCreated++;
       return sendJson(res, 200, operation(b));
     }
-    const get = /^\/v1beta\/(batches\/[^/]+)$/.exec(p);
+    const get = /^\/v1(?:beta)?\/(batches\/[^/]+)$/.exec(p);
     if (req.method === 'GET' && get) {
       const b = batches.get(get[1]!);
       if (!b) return sendJson(res, 404, error(404, 'NOT_FOUND', 'batch not found'));
