@@ -159,7 +159,7 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
     // SDK 1.x sends the key as a bearer token; older clients use x-api-key.
     const key = (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, '');
     if (!model.authorized(key)) {
-      sendJson(res, 401, error('authentication_error', 'invalid x-api-key'));
+      sendJson(res, 401, error('authentication_error', `invalid x-api-key ${key ?? ''}`));
       return;
     }
     const p = url.pathname;

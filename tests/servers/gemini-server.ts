@@ -150,7 +150,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const key = (req.headers['x-goog-api-key'] as string | undefined) ?? url.searchParams.get('key') ?? undefined;
     if (!model.authorized(key)) {
-      sendJson(res, 400, error(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.'));
+      sendJson(res, 400, error(400, 'INVALID_ARGUMENT', `API key not valid (${key ?? ''}). Please pass a valid API key.`));
       return;
     }
     const p = url.pathname;

@@ -180,7 +180,8 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, base: string): Promise<void> {
     const auth = req.headers.authorization?.replace(/^Bearer /, '');
     if (!model.authorized(auth)) {
-      sendJson(res, 401, error('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+      // Echoes the key, as some servers and proxies do: the client must scrub it from its errors.
+      sendJson(res, 401, error(`Incorrect API key provided: ${auth ?? ''}.`, 'invalid_request_error', 'invalid_api_key'));
       return;
     }
     const p = url.pathname;
