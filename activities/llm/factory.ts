@@ -5,7 +5,7 @@ import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
 import { createAnthropicAdapter } from './anthropic';
 import { createGoogleAdapter } from './google';
-import { sharedLimiters, type LimiterRegistry, type Limits } from './limiter';
+import { sharedLimiters, type LimiterRegistry, type Limits, type RateLimiter } from './limiter';
 import { createOpenAiAdapter } from './openai';
 import { priceOf } from './pricing';
 import type { ProviderAdapter } from './provider';
@@ -57,7 +57,8 @@ export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient 
   if (model.provider === 'openai-compatible' && !model.baseURL)
     throw new Error(`model "${model.model}": provider openai-compatible needs a baseURL`);
   const defaultMaxTokens = opts.tuning?.defaultMaxTokens ?? 1024;
-  const common = { apiKey, baseURL: model.baseURL, fetch: opts.fetch, defaultMaxTokens };
+  const limiter = (opts.limiters ?? sharedLimiters).for(model, opts.limits);
+  const common = { apiKey, baseURL: model.baseURL, fetch: observingFetch(opts.fetch ?? globalThis.fetch, limiter), defaultMaxTokens };
   let adapter: ProviderAdapter;
   switch (model.provider) {
     case 'openai':
@@ -76,7 +77,7 @@ export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient 
   return new ServiceLlmClient({
     model,
     adapter,
-    limiter: (opts.limiters ?? sharedLimiters).for(model, opts.limits),
+    limiter,
     price: priceOf(model),
     secrets: [apiKey],
     spend: opts.spend,
@@ -84,4 +85,18 @@ export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient 
     ...opts.tuning,
     defaultMaxTokens,
   });
+}
+
+/** Reads the limits OpenAI and Anthropic report on every response, so a limiter configured too high learns the real ones. */
+function observingFetch(inner: typeof globalThis.fetch, limiter: RateLimiter): typeof globalThis.fetch {
+  const num = (v: string | null) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
+  return async (input, init) => {
+    const res = await inner(input, init);
+    const h = res.headers;
+    limiter.observeLimits({
+      rpm: num(h.get('x-ratelimit-limit-requests') ?? h.get('anthropic-ratelimit-requests-limit')),
+      tpm: num(h.get('x-ratelimit-limit-tokens') ?? h.get('anthropic-ratelimit-tokens-limit')),
+    });
+    return res;
+  };
 }

@@ -14,7 +14,10 @@ export interface Limits {
   rpm: number;
   tpm: number;
   maxConcurrency: number;
-  /** seconds of the per-minute budget that may be spent at once (bucket size); default 1 */
+  /**
+   * Seconds of the per-minute budget that may be spent at once (bucket size); default 0.5: half of what a
+   * provider enforcing per second allows, so requests bunched by network jitter still arrive within it.
+   */
   burstSeconds?: number;
   /** share of the limit to aim for, to absorb clock and network jitter; default 0.98 */
   headroom?: number;
@@ -27,6 +30,8 @@ export const PROVIDER_LIMITS: Record<ServiceModel['provider'], Limits> = {
   google: { rpm: 1000, tpm: 1_000_000, maxConcurrency: 32 },
   'openai-compatible': { rpm: 6000, tpm: 10_000_000, maxConcurrency: 16 },
 };
+
+const DEFAULT_BURST_SECONDS = 0.5;
 
 export interface Clock {
   now(): number;
@@ -58,6 +63,8 @@ class TokenBucket {
 }
 
 export interface Permit {
+  /** clock time the request was let go */
+  readonly startedAt: number;
   /** Returns the concurrency slot; `actualTokens` (when known) corrects the token reservation. */
   release(actualTokens?: number): void;
 }
@@ -85,14 +92,18 @@ export class RateLimiter {
   private inFlight = 0;
   private pausedUntil = 0;
   private pace = 1;
+  private lastSlowdown = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   readonly stats: LimiterStats = { started: 0, rateLimited: 0, waitedMs: 0 };
 
+  readonly limits: Limits;
+
   constructor(
-    readonly limits: Limits,
+    limits: Limits,
     private readonly clock: Clock = realClock,
   ) {
-    const burst = limits.burstSeconds ?? 1;
+    this.limits = { ...limits };
+    const burst = limits.burstSeconds ?? DEFAULT_BURST_SECONDS;
     const h = limits.headroom ?? 0.98;
     this.requests = new TokenBucket(Math.max(1, (limits.rpm / 60) * burst * h), (limits.rpm * h) / 60_000, clock);
     this.tokens = new TokenBucket(Math.max(1, (limits.tpm / 60) * burst * h), (limits.tpm * h) / 60_000, clock);
@@ -117,14 +128,41 @@ export class RateLimiter {
     });
   }
 
-  /** The server said 429: nobody starts before `retryAfterMs`, and the pace drops by a tenth. */
-  rateLimited(retryAfterMs: number): void {
+  /**
+   * The server said 429 to a request started at `startedAt`: nobody starts before `retryAfterMs`, and the
+   * pace drops by 30% once per episode (429s of requests already in flight at the last drop don't count again).
+   */
+  rateLimited(retryAfterMs: number, startedAt = this.clock.now()): void {
     this.stats.rateLimited++;
     this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + retryAfterMs);
     this.requests.refill();
     this.requests.level = Math.min(this.requests.level, 0);
-    this.setPace(Math.max(0.5, this.pace * 0.9));
+    if (startedAt >= this.lastSlowdown) {
+      this.lastSlowdown = this.clock.now();
+      this.setPace(Math.max(0.05, this.pace * 0.7));
+    }
     this.pump();
+  }
+
+  /** Limits the server reports (rate-limit headers): a lower one than configured replaces it. */
+  observeLimits(seen: { rpm?: number; tpm?: number }): void {
+    let changed = false;
+    if (seen.rpm && seen.rpm < this.limits.rpm) {
+      this.limits.rpm = seen.rpm;
+      changed = true;
+    }
+    if (seen.tpm && seen.tpm < this.limits.tpm) {
+      this.limits.tpm = seen.tpm;
+      changed = true;
+    }
+    if (!changed) return;
+    const burst = this.limits.burstSeconds ?? DEFAULT_BURST_SECONDS;
+    const h = this.limits.headroom ?? 0.98;
+    this.requests.capacity = Math.max(1, (this.limits.rpm / 60) * burst * h);
+    this.tokens.capacity = Math.max(1, (this.limits.tpm / 60) * burst * h);
+    this.requests.level = Math.min(this.requests.level, this.requests.capacity);
+    this.tokens.level = Math.min(this.tokens.level, this.tokens.capacity);
+    this.setPace(this.pace);
   }
 
   private setPace(p: number): void {
@@ -167,6 +205,7 @@ export class RateLimiter {
   private permit(reserved: number): Permit {
     let released = false;
     return {
+      startedAt: this.clock.now(),
       release: (actualTokens?: number) => {
         if (released) return;
         released = true;

@@ -24,6 +24,8 @@ export interface ServiceClientOptions {
   spend?: SpendMeter;
   /** attempts per call for transient failures (429, 5xx, timeout); default 6 */
   maxAttempts?: number;
+  /** attempts answered 429 before the call fails as rate-limited; default 30 */
+  maxRateLimitedAttempts?: number;
   /** model replies asked for per structured call (the first plus corrections); default 3 */
   structuredAttempts?: number;
   /** per-attempt timeout; default 120 s */
@@ -112,6 +114,7 @@ export class ServiceLlmClient implements LlmClient {
   async complete(req: LlmRequest, structured?: StructuredSpec): Promise<{ completion: Completion; usage: Usage }> {
     const est = this.estimate(req);
     const maxAttempts = this.o.maxAttempts ?? 6;
+    let rateLimited = 0;
     for (let attempt = 1; ; attempt++) {
       const reservation = this.reserveBudget(est.usd);
       let permit;
@@ -140,7 +143,15 @@ export class ServiceLlmClient implements LlmClient {
           provider: this.model.provider,
           model: this.model.model,
         });
-        if (e.reason === 'rate-limited') this.o.limiter.rateLimited(e.retryAfterMs ?? this.backoff(attempt));
+        if (e.reason === 'rate-limited') {
+          rateLimited++;
+          this.o.limiter.rateLimited(e.retryAfterMs ?? this.backoff(rateLimited), permit.startedAt);
+          // 429s cost nothing and the limiter spaces them out: they have their own, larger bound.
+          if (rateLimited < (this.o.maxRateLimitedAttempts ?? 30)) {
+            attempt--;
+            continue;
+          }
+        }
         if (!e.retryable || attempt >= maxAttempts) throw e;
         // After a 429 the limiter holds everyone back; other failures back off here.
         if (e.reason !== 'rate-limited') await this.sleep(e.retryAfterMs ?? this.backoff(attempt), req.signal);

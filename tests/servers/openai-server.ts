@@ -31,7 +31,8 @@ function contentText(c: string | { type: string; text?: string }[] | null): stri
 }
 
 function parseChat(body: ChatBody, index: number, batch: boolean): ServedRequest {
-  if (typeof body.model !== 'string' || !Array.isArray(body.messages)) throw new Error('model and messages are required');
+  if (typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0)
+    throw new Error("'messages' must be a non-empty array");
   const system = body.messages
     .filter((m) => m.role === 'system' || m.role === 'developer')
     .map((m) => contentText(m.content))
