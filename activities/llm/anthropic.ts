@@ -95,7 +95,11 @@ export function createAnthropicAdapter(opts: AnthropicAdapterOptions): ProviderA
       const b = await client.messages.batches.retrieve(batchId);
       const c = b.request_counts;
       const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
-      return { state: b.processing_status === 'ended' ? 'ended' : 'running', done: total - c.processing, total };
+      return {
+        state: b.processing_status === 'ended' ? 'ended' : 'running',
+        done: total - c.processing,
+        total,
+      };
     },
 
     async batchResults(batchId) {

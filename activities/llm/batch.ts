@@ -61,13 +61,16 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   let batchId = opts.resumeBatchId;
   if (!batchId) {
     // Reserve the worst case at the batch price up front: a batch that would pass the budget is not submitted.
-    const worst = requests.reduce((usd, r) => usd + client.estimate(r.req).usd, 0) * (client.price.batchMultiplier ?? 1);
+    const worst =
+      requests.reduce((usd, r) => usd + client.estimate(r.req).usd, 0) * (client.price.batchMultiplier ?? 1);
     const reservation = client.reserveBudget(worst);
     try {
       batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
     } catch (err) {
       reservation?.cancel();
-      throw err instanceof LlmError ? err : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+      throw err instanceof LlmError
+        ? err
+        : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
     }
     reservation?.cancel(); // settled below from what the batch actually billed
   }
@@ -78,7 +81,12 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   let finished = false;
   for (;;) {
     const s = await client.adapter.batchStatus(batchId);
-    opts.heartbeat?.({ batchId, state: s.state === 'ended' ? 'ended' : 'running', done: s.done, total: s.total ?? items.length });
+    opts.heartbeat?.({
+      batchId,
+      state: s.state === 'ended' ? 'ended' : 'running',
+      done: s.done,
+      total: s.total ?? items.length,
+    });
     if (s.state === 'ended') {
       finished = true;
       break;
@@ -113,7 +121,9 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   // In parallel: the client's limiter bounds concurrency and pace.
   await Promise.all(
     retry.map(async (r) => {
-      const res = await client.generateStructured({ ...r.req, signal: opts.signal }, opts.schema, { name: opts.name });
+      const res = await client.generateStructured({ ...r.req, signal: opts.signal }, opts.schema, {
+        name: opts.name,
+      });
       usage = addUsage(usage, res.usage);
       results.set(r.id, { ...res, attempts: res.attempts + 1 });
       opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });

@@ -78,14 +78,24 @@ export function classify(err: unknown, ctx: ErrorContext): LlmError {
   if (ctx.timedOut) return new LlmError('timeout', msg('request timed out'), true);
   const status = typeof e?.status === 'number' ? e.status : undefined;
   if (status === undefined) {
-    if (e?.name === 'AbortError' || e?.name === 'APIUserAbortError') return new LlmError('other', msg('aborted'), false);
+    if (e?.name === 'AbortError' || e?.name === 'APIUserAbortError')
+      return new LlmError('other', msg('aborted'), false);
     // connection refused / reset, unparsable body: transient from our side
     return new LlmError('server-error', msg(`connection or protocol error: ${raw}`), true);
   }
   const wait = retryAfterMs(e.headers, raw);
-  if (status === 429) return new LlmError('rate-limited', msg(`429 rate limited: ${raw}`), true, status, wait);
-  if (status === 408 || status === 504) return new LlmError('timeout', msg(`${status}: ${raw}`), true, status, wait);
-  if (status >= 500 || status === 409) return new LlmError('server-error', msg(`${status}: ${raw}`), true, status, wait);
-  if (status === 401 || status === 403) return new LlmError('other', msg(`${status} authentication failed (check the API key variable)`), false, status);
+  if (status === 429)
+    return new LlmError('rate-limited', msg(`429 rate limited: ${raw}`), true, status, wait);
+  if (status === 408 || status === 504)
+    return new LlmError('timeout', msg(`${status}: ${raw}`), true, status, wait);
+  if (status >= 500 || status === 409)
+    return new LlmError('server-error', msg(`${status}: ${raw}`), true, status, wait);
+  if (status === 401 || status === 403)
+    return new LlmError(
+      'other',
+      msg(`${status} authentication failed (check the API key variable)`),
+      false,
+      status,
+    );
   return new LlmError('other', msg(`${status}: ${raw}`), false, status);
 }

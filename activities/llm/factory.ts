@@ -21,7 +21,9 @@ export const DEFAULT_KEY_ENV: Record<ServiceModel['provider'], string> = {
 
 export class MissingApiKeyError extends Error {
   constructor(model: ServiceModel, variable: string) {
-    super(`no API key for ${model.provider} model "${model.model}": set the environment variable ${variable} on the worker`);
+    super(
+      `no API key for ${model.provider} model "${model.model}": set the environment variable ${variable} on the worker`,
+    );
     this.name = 'MissingApiKeyError';
   }
 }
@@ -40,7 +42,13 @@ export interface CreateLlmClientOptions {
   /** transport tuning, mostly for tests */
   tuning?: Pick<
     ServiceClientOptions,
-    'maxAttempts' | 'structuredAttempts' | 'timeoutMs' | 'backoffMs' | 'maxBackoffMs' | 'defaultMaxTokens' | 'sleep'
+    | 'maxAttempts'
+    | 'structuredAttempts'
+    | 'timeoutMs'
+    | 'backoffMs'
+    | 'maxBackoffMs'
+    | 'defaultMaxTokens'
+    | 'sleep'
   >;
 }
 
@@ -58,7 +66,12 @@ export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient 
     throw new Error(`model "${model.model}": provider openai-compatible needs a baseURL`);
   const defaultMaxTokens = opts.tuning?.defaultMaxTokens ?? 1024;
   const limiter = (opts.limiters ?? sharedLimiters).for(model, opts.limits);
-  const common = { apiKey, baseURL: model.baseURL, fetch: observingFetch(opts.fetch ?? globalThis.fetch, limiter), defaultMaxTokens };
+  const common = {
+    apiKey,
+    baseURL: model.baseURL,
+    fetch: observingFetch(opts.fetch ?? globalThis.fetch, limiter),
+    defaultMaxTokens,
+  };
   let adapter: ProviderAdapter;
   switch (model.provider) {
     case 'openai':

@@ -1,7 +1,12 @@
 // Google Gemini through `@google/genai`, Google's maintained SDK (successor of the deprecated
 // `@google/generative-ai`): generateContent with responseJsonSchema, and batch mode with inlined requests.
 // Gemini caches shared prompt prefixes implicitly; the cached share comes back as cachedContentTokenCount.
-import { GoogleGenAI, type Content, type GenerateContentConfig, type GenerateContentResponse } from '@google/genai';
+import {
+  GoogleGenAI,
+  type Content,
+  type GenerateContentConfig,
+  type GenerateContentResponse,
+} from '@google/genai';
 import type { LlmRequest } from './client';
 import {
   maxTokensOf,
@@ -26,11 +31,18 @@ export function createGoogleAdapter(opts: GoogleAdapterOptions): ProviderAdapter
   const ai = new GoogleGenAI({
     apiKey: opts.apiKey,
     // v1beta carries batch mode and responseJsonSchema.
-    httpOptions: { apiVersion: 'v1beta', ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}), ...(opts.fetch ? { fetch: opts.fetch } : {}) },
+    httpOptions: {
+      apiVersion: 'v1beta',
+      ...(opts.baseURL ? { baseUrl: opts.baseURL } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    },
   });
 
   function contents(req: LlmRequest): Content[] {
-    return turns(req).map((t) => ({ role: t.role === 'assistant' ? 'model' : 'user', parts: [{ text: t.content }] }));
+    return turns(req).map((t) => ({
+      role: t.role === 'assistant' ? 'model' : 'user',
+      parts: [{ text: t.content }],
+    }));
   }
 
   function config(req: LlmRequest, structured: StructuredSpec | undefined): GenerateContentConfig {
@@ -48,7 +60,9 @@ export function createGoogleAdapter(opts: GoogleAdapterOptions): ProviderAdapter
   function toCompletion(r: GenerateContentResponse): Completion {
     const cand = r.candidates?.[0];
     const reason = cand?.finishReason as string | undefined;
-    const blocked = r.promptFeedback?.blockReason !== undefined || ['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'RECITATION'].includes(reason ?? '');
+    const blocked =
+      r.promptFeedback?.blockReason !== undefined ||
+      ['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'RECITATION'].includes(reason ?? '');
     const text = (cand?.content?.parts ?? []).map((p) => p.text ?? '').join('');
     return {
       text,
@@ -78,7 +92,11 @@ export function createGoogleAdapter(opts: GoogleAdapterOptions): ProviderAdapter
       if (!model) throw new Error('a batch needs at least one item');
       const job = await ai.batches.create({
         model,
-        src: items.map((i) => ({ contents: contents(i.req), config: config(i.req, i.structured), metadata: { key: i.id } })),
+        src: items.map((i) => ({
+          contents: contents(i.req),
+          config: config(i.req, i.structured),
+          metadata: { key: i.id },
+        })),
         config: { displayName: `llamaduo-${items.length}` },
       });
       if (!job.name) throw new Error('Gemini batch create returned no name');

@@ -105,8 +105,16 @@ export class RateLimiter {
     this.limits = { ...limits };
     const burst = limits.burstSeconds ?? DEFAULT_BURST_SECONDS;
     const h = limits.headroom ?? 0.98;
-    this.requests = new TokenBucket(Math.max(1, (limits.rpm / 60) * burst * h), (limits.rpm * h) / 60_000, clock);
-    this.tokens = new TokenBucket(Math.max(1, (limits.tpm / 60) * burst * h), (limits.tpm * h) / 60_000, clock);
+    this.requests = new TokenBucket(
+      Math.max(1, (limits.rpm / 60) * burst * h),
+      (limits.rpm * h) / 60_000,
+      clock,
+    );
+    this.tokens = new TokenBucket(
+      Math.max(1, (limits.tpm / 60) * burst * h),
+      (limits.tpm * h) / 60_000,
+      clock,
+    );
   }
 
   /** Waits (FIFO) until a request of about `tokens` tokens may start. */
@@ -130,7 +138,7 @@ export class RateLimiter {
 
   /**
    * The server said 429 to a request started at `startedAt`: nobody starts before `retryAfterMs`, and the
-   * pace drops by 30% once per episode (429s of requests already in flight at the last drop don't count again).
+   * pace drops by 15% once per episode (429s of requests already in flight at the last drop don't count again).
    */
   rateLimited(retryAfterMs: number, startedAt = this.clock.now()): void {
     this.stats.rateLimited++;
@@ -139,7 +147,7 @@ export class RateLimiter {
     this.requests.level = Math.min(this.requests.level, 0);
     if (startedAt >= this.lastSlowdown) {
       this.lastSlowdown = this.clock.now();
-      this.setPace(Math.max(0.05, this.pace * 0.7));
+      this.setPace(Math.max(0.05, this.pace * 0.85));
     }
     this.pump();
   }
@@ -214,7 +222,7 @@ export class RateLimiter {
           this.tokens.refill();
           this.tokens.level -= actualTokens - reserved;
         }
-        if (this.pace < 1) this.setPace(Math.min(1, this.pace + 0.01));
+        if (this.pace < 1) this.setPace(Math.min(1, this.pace + 0.02));
         this.pump();
       },
     };
@@ -232,7 +240,12 @@ export class LimiterRegistry {
     if (!limiter) {
       const d = PROVIDER_LIMITS[model.provider];
       limiter = new RateLimiter(
-        { ...d, ...overrides, rpm: model.rpm ?? overrides.rpm ?? d.rpm, tpm: model.tpm ?? overrides.tpm ?? d.tpm },
+        {
+          ...d,
+          ...overrides,
+          rpm: model.rpm ?? overrides.rpm ?? d.rpm,
+          tpm: model.tpm ?? overrides.tpm ?? d.tpm,
+        },
         this.clock,
       );
       this.limiters.set(key, limiter);

@@ -1,7 +1,10 @@
 // OpenAI (and OpenAI-compatible servers: vLLM, Ollama, llama.cpp) through the official `openai` SDK:
 // chat completions with response_format json_schema, and the Batch API (JSONL file -> batch -> output file).
 import OpenAI, { toFile } from 'openai';
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletion,
+  ChatCompletionCreateParamsNonStreaming,
+} from 'openai/resources/chat/completions';
 import type { LlmRequest } from './client';
 import {
   maxTokensOf,
@@ -49,7 +52,10 @@ export function createOpenAiAdapter(opts: OpenAiAdapterOptions): ProviderAdapter
     timeout: 24 * 3600_000,
   });
 
-  function body(req: LlmRequest, structured: StructuredSpec | undefined): ChatCompletionCreateParamsNonStreaming {
+  function body(
+    req: LlmRequest,
+    structured: StructuredSpec | undefined,
+  ): ChatCompletionCreateParamsNonStreaming {
     const messages: ChatCompletionCreateParamsNonStreaming['messages'] = [];
     if (req.system) messages.push({ role: 'system', content: req.system });
     for (const t of turns(req)) messages.push({ role: t.role, content: t.content });
@@ -99,10 +105,18 @@ export function createOpenAiAdapter(opts: OpenAiAdapterOptions): ProviderAdapter
     async submitBatch(items: BatchItemRequest[]) {
       const jsonl = items
         .map((i) =>
-          JSON.stringify({ custom_id: i.id, method: 'POST', url: '/v1/chat/completions', body: body(i.req, i.structured) }),
+          JSON.stringify({
+            custom_id: i.id,
+            method: 'POST',
+            url: '/v1/chat/completions',
+            body: body(i.req, i.structured),
+          }),
         )
         .join('\n');
-      const file = await client.files.create({ file: await toFile(Buffer.from(jsonl + '\n'), 'batch.jsonl'), purpose: 'batch' });
+      const file = await client.files.create({
+        file: await toFile(Buffer.from(jsonl + '\n'), 'batch.jsonl'),
+        purpose: 'batch',
+      });
       const batch = await client.batches.create({
         input_file_id: file.id,
         endpoint: '/v1/chat/completions',
@@ -137,8 +151,12 @@ export function createOpenAiAdapter(opts: OpenAiAdapterOptions): ProviderAdapter
             response?: { status_code: number; body: unknown } | null;
             error?: { message?: string } | null;
           };
-          if (r.response?.status_code === 200) out.set(r.custom_id, toCompletion(r.response.body as ChatCompletion));
-          else out.set(r.custom_id, { error: r.error?.message ?? `status ${r.response?.status_code ?? 'unknown'}` });
+          if (r.response?.status_code === 200)
+            out.set(r.custom_id, toCompletion(r.response.body as ChatCompletion));
+          else
+            out.set(r.custom_id, {
+              error: r.error?.message ?? `status ${r.response?.status_code ?? 'unknown'}`,
+            });
         }
       }
       return out;

@@ -18,26 +18,91 @@ const BATCH = 0.5;
 export const PRICES: Record<ServiceModel['provider'], Record<string, Price>> = {
   openai: {
     'gpt-4o': { inputPerMTok: 5, outputPerMTok: 15, cachedInputPerMTok: 2.5, batchMultiplier: BATCH },
-    'gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6, cachedInputPerMTok: 0.075, batchMultiplier: BATCH },
+    'gpt-4o-mini': {
+      inputPerMTok: 0.15,
+      outputPerMTok: 0.6,
+      cachedInputPerMTok: 0.075,
+      batchMultiplier: BATCH,
+    },
     'gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, cachedInputPerMTok: 0.5, batchMultiplier: BATCH },
-    'gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6, cachedInputPerMTok: 0.1, batchMultiplier: BATCH },
+    'gpt-4.1-mini': {
+      inputPerMTok: 0.4,
+      outputPerMTok: 1.6,
+      cachedInputPerMTok: 0.1,
+      batchMultiplier: BATCH,
+    },
     'gpt-4-turbo': { inputPerMTok: 10, outputPerMTok: 30, batchMultiplier: BATCH },
   },
   anthropic: {
-    'claude-3-sonnet': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, batchMultiplier: BATCH },
-    'claude-3-5-sonnet': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, batchMultiplier: BATCH },
-    'claude-3-7-sonnet': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, batchMultiplier: BATCH },
-    'claude-sonnet-4': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, batchMultiplier: BATCH },
-    'claude-3-haiku': { inputPerMTok: 0.25, outputPerMTok: 1.25, cachedInputPerMTok: 0.03, batchMultiplier: BATCH },
-    'claude-3-5-haiku': { inputPerMTok: 0.8, outputPerMTok: 4, cachedInputPerMTok: 0.08, batchMultiplier: BATCH },
+    'claude-3-sonnet': {
+      inputPerMTok: 3,
+      outputPerMTok: 15,
+      cachedInputPerMTok: 0.3,
+      batchMultiplier: BATCH,
+    },
+    'claude-3-5-sonnet': {
+      inputPerMTok: 3,
+      outputPerMTok: 15,
+      cachedInputPerMTok: 0.3,
+      batchMultiplier: BATCH,
+    },
+    'claude-3-7-sonnet': {
+      inputPerMTok: 3,
+      outputPerMTok: 15,
+      cachedInputPerMTok: 0.3,
+      batchMultiplier: BATCH,
+    },
+    'claude-sonnet-4': {
+      inputPerMTok: 3,
+      outputPerMTok: 15,
+      cachedInputPerMTok: 0.3,
+      batchMultiplier: BATCH,
+    },
+    'claude-3-haiku': {
+      inputPerMTok: 0.25,
+      outputPerMTok: 1.25,
+      cachedInputPerMTok: 0.03,
+      batchMultiplier: BATCH,
+    },
+    'claude-3-5-haiku': {
+      inputPerMTok: 0.8,
+      outputPerMTok: 4,
+      cachedInputPerMTok: 0.08,
+      batchMultiplier: BATCH,
+    },
     'claude-3-opus': { inputPerMTok: 15, outputPerMTok: 75, cachedInputPerMTok: 1.5, batchMultiplier: BATCH },
   },
   google: {
-    'gemini-1.5-flash': { inputPerMTok: 0.075, outputPerMTok: 0.3, cachedInputPerMTok: 0.01875, batchMultiplier: BATCH },
-    'gemini-1.5-pro': { inputPerMTok: 1.25, outputPerMTok: 5, cachedInputPerMTok: 0.3125, batchMultiplier: BATCH },
-    'gemini-2.0-flash': { inputPerMTok: 0.1, outputPerMTok: 0.4, cachedInputPerMTok: 0.025, batchMultiplier: BATCH },
-    'gemini-2.5-flash': { inputPerMTok: 0.3, outputPerMTok: 2.5, cachedInputPerMTok: 0.075, batchMultiplier: BATCH },
-    'gemini-2.5-pro': { inputPerMTok: 1.25, outputPerMTok: 10, cachedInputPerMTok: 0.31, batchMultiplier: BATCH },
+    'gemini-1.5-flash': {
+      inputPerMTok: 0.075,
+      outputPerMTok: 0.3,
+      cachedInputPerMTok: 0.01875,
+      batchMultiplier: BATCH,
+    },
+    'gemini-1.5-pro': {
+      inputPerMTok: 1.25,
+      outputPerMTok: 5,
+      cachedInputPerMTok: 0.3125,
+      batchMultiplier: BATCH,
+    },
+    'gemini-2.0-flash': {
+      inputPerMTok: 0.1,
+      outputPerMTok: 0.4,
+      cachedInputPerMTok: 0.025,
+      batchMultiplier: BATCH,
+    },
+    'gemini-2.5-flash': {
+      inputPerMTok: 0.3,
+      outputPerMTok: 2.5,
+      cachedInputPerMTok: 0.075,
+      batchMultiplier: BATCH,
+    },
+    'gemini-2.5-pro': {
+      inputPerMTok: 1.25,
+      outputPerMTok: 10,
+      cachedInputPerMTok: 0.31,
+      batchMultiplier: BATCH,
+    },
   },
   // Self-hosted (vLLM, Ollama, llama.cpp): no per-token bill unless the config gives a price.
   'openai-compatible': {
@@ -80,7 +145,8 @@ export function costUsd(price: Price, t: TokenCounts, opts: { batch?: boolean } 
   const uncached = Math.max(0, t.inputTokens - t.cachedTokens);
   const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
   const usd =
-    (uncached * price.inputPerMTok + t.cachedTokens * cachedRate + t.outputTokens * price.outputPerMTok) / 1_000_000;
+    (uncached * price.inputPerMTok + t.cachedTokens * cachedRate + t.outputTokens * price.outputPerMTok) /
+    1_000_000;
   const multiplier = opts.batch ? (price.batchMultiplier ?? 1) : 1;
   return Math.round(usd * multiplier * 1e6) / 1e6;
 }

@@ -84,7 +84,8 @@ export class ServiceLlmClient implements LlmClient {
 
   /** Prompt tokens + the output allowance: what the limiter and the budget reserve for one attempt. */
   estimate(req: LlmRequest): { tokens: number; usd: number; prompt: number; output: number } {
-    const prompt = estimateTokens(req.system ?? '') + turns(req).reduce((n, t) => n + estimateTokens(t.content), 0);
+    const prompt =
+      estimateTokens(req.system ?? '') + turns(req).reduce((n, t) => n + estimateTokens(t.content), 0);
     const output = maxTokensOf(req, this.defaultMaxTokens);
     const usd = costUsd(this.price, { inputTokens: prompt, outputTokens: output, cachedTokens: 0 });
     return { tokens: prompt + output, usd, prompt, output };
@@ -111,7 +112,10 @@ export class ServiceLlmClient implements LlmClient {
   }
 
   /** One completion with transient failures retried; throws a classified LlmError when it gives up. */
-  async complete(req: LlmRequest, structured?: StructuredSpec): Promise<{ completion: Completion; usage: Usage }> {
+  async complete(
+    req: LlmRequest,
+    structured?: StructuredSpec,
+  ): Promise<{ completion: Completion; usage: Usage }> {
     const est = this.estimate(req);
     const maxAttempts = this.o.maxAttempts ?? 6;
     let rateLimited = 0;
@@ -154,18 +158,24 @@ export class ServiceLlmClient implements LlmClient {
         }
         if (!e.retryable || attempt >= maxAttempts) throw e;
         // After a 429 the limiter holds everyone back; other failures back off here.
-        if (e.reason !== 'rate-limited') await this.sleep(e.retryAfterMs ?? this.backoff(attempt), req.signal);
+        if (e.reason !== 'rate-limited')
+          await this.sleep(e.retryAfterMs ?? this.backoff(attempt), req.signal);
       }
     }
   }
 
   async generate(req: LlmRequest): Promise<LlmText> {
     const { completion, usage } = await this.complete(req);
-    if (completion.finish === 'refusal') throw new LlmError('refusal', `${this.model.model} refused the request`, false);
+    if (completion.finish === 'refusal')
+      throw new LlmError('refusal', `${this.model.model} refused the request`, false);
     return { text: completion.text, usage, finish: completion.finish };
   }
 
-  async generateStructured<T>(req: LlmRequest, schema: z.ZodType<T>, opts: { name: string }): Promise<StructuredResult<T>> {
+  async generateStructured<T>(
+    req: LlmRequest,
+    schema: z.ZodType<T>,
+    opts: { name: string },
+  ): Promise<StructuredResult<T>> {
     const plan = planStructured(schema, opts.name);
     const maxReplies = this.o.structuredAttempts ?? 3;
     const messages = [...turns(req)];
@@ -183,7 +193,13 @@ export class ServiceLlmClient implements LlmClient {
         return { ok: false, reason: err.reason, message: err.message, usage, attempts: attempt };
       }
       if (completion.finish === 'refusal')
-        return { ok: false, reason: 'refusal', message: `${this.model.model} refused: ${completion.text.slice(0, 200)}`, usage, attempts: attempt };
+        return {
+          ok: false,
+          reason: 'refusal',
+          message: `${this.model.model} refused: ${completion.text.slice(0, 200)}`,
+          usage,
+          attempts: attempt,
+        };
       let feedback: string;
       if (completion.finish === 'length') {
         reason = 'truncated';
@@ -196,7 +212,10 @@ export class ServiceLlmClient implements LlmClient {
         message = parsed.error;
         feedback = `Your reply could not be used: ${parsed.error}. Reply again with only JSON that matches the schema.`;
       }
-      messages.push({ role: 'assistant', content: completion.text || '(empty)' }, { role: 'user', content: feedback });
+      messages.push(
+        { role: 'assistant', content: completion.text || '(empty)' },
+        { role: 'user', content: feedback },
+      );
     }
     return { ok: false, reason, message: message.slice(0, 1000), usage, attempts: maxReplies };
   }

@@ -12,7 +12,10 @@ export interface StructuredPlan<T> {
 }
 
 export function planStructured<T>(schema: z.ZodType<T>, name: string): StructuredPlan<T> {
-  const json = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<string, unknown>;
+  const json = z.toJSONSchema(schema, { target: 'draft-7', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   const wrapped = json.type !== 'object';
   const jsonSchema = wrapped
@@ -38,7 +41,8 @@ export function parseStructured<T>(plan: StructuredPlan<T>, text: string): Parse
     return { ok: false, error: `reply is not valid JSON (${(err as Error).message})` };
   }
   if (plan.wrapped) {
-    if (!data || typeof data !== 'object' || !('value' in data)) return { ok: false, error: 'missing "value" at the root' };
+    if (!data || typeof data !== 'object' || !('value' in data))
+      return { ok: false, error: 'missing "value" at the root' };
     data = (data as { value: unknown }).value;
   }
   const r = plan.schema.safeParse(data);

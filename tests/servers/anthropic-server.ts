@@ -30,9 +30,13 @@ const text = (c: string | Block[] | undefined) =>
 const wantsCache = (b: MessagesBody) => Array.isArray(b.system) && b.system.some((x) => x.cache_control);
 
 function parse(body: MessagesBody, index: number, batch: boolean): ServedRequest {
-  if (typeof body.model !== 'string' || !Array.isArray(body.messages)) throw new Error('model and messages are required');
+  if (typeof body.model !== 'string' || !Array.isArray(body.messages))
+    throw new Error('model and messages are required');
   if (typeof body.max_tokens !== 'number') throw new Error('max_tokens: Field required');
-  const tool = body.tool_choice?.type === 'tool' ? body.tools?.find((t) => t.name === body.tool_choice?.name) : undefined;
+  const tool =
+    body.tool_choice?.type === 'tool'
+      ? body.tools?.find((t) => t.name === body.tool_choice?.name)
+      : undefined;
   return {
     provider: 'anthropic',
     model: body.model,
@@ -61,7 +65,14 @@ function messageBody(body: MessagesBody, req: ServedRequest, reply: Reply) {
   } else {
     content = [{ type: 'text', text: reply.text }];
   }
-  const stop = reply.finish === 'length' ? 'max_tokens' : reply.finish === 'refusal' ? 'refusal' : toolName ? 'tool_use' : 'end_turn';
+  const stop =
+    reply.finish === 'length'
+      ? 'max_tokens'
+      : reply.finish === 'refusal'
+        ? 'refusal'
+        : toolName
+          ? 'tool_use'
+          : 'end_turn';
   return {
     id: newId('msg_'),
     type: 'message',
@@ -126,12 +137,20 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
       const req = parse(item.params, model.nextIndex(), true);
       const fault = model.admitBatchItem(req);
       if (fault === '429' || fault === '5xx' || fault === 'timeout') {
-        b.results.push(JSON.stringify({ custom_id: item.custom_id, result: { type: 'errored', error: error('api_error', 'item failed') } }));
+        b.results.push(
+          JSON.stringify({
+            custom_id: item.custom_id,
+            result: { type: 'errored', error: error('api_error', 'item failed') },
+          }),
+        );
         b.counts.errored++;
       } else {
         const reply = await model.answer(req, fault, wantsCache(item.params));
         b.results.push(
-          JSON.stringify({ custom_id: item.custom_id, result: { type: 'succeeded', message: messageBody(item.params, req, reply) } }),
+          JSON.stringify({
+            custom_id: item.custom_id,
+            result: { type: 'succeeded', message: messageBody(item.params, req, reply) },
+          }),
         );
         b.counts.succeeded++;
       }
@@ -157,7 +176,8 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, base: string): Promise<void> {
     // SDK 1.x sends the key as a bearer token; older clients use x-api-key.
-    const key = (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, '');
+    const key =
+      (req.headers['x-api-key'] as string | undefined) ?? req.headers.authorization?.replace(/^Bearer /, '');
     if (!model.authorized(key)) {
       sendJson(res, 401, error('authentication_error', `invalid x-api-key ${key ?? ''}`));
       return;
@@ -177,7 +197,11 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
     if (req.method === 'POST' && p === '/v1/messages/batches') {
       const body = (await readJson(req)) as { requests?: Batch['requests'] };
       if (!Array.isArray(body.requests) || body.requests.length === 0)
-        return sendJson(res, 400, error('invalid_request_error', 'requests: at least one request is required'));
+        return sendJson(
+          res,
+          400,
+          error('invalid_request_error', 'requests: at least one request is required'),
+        );
       const b: Batch = {
         id: newId('msgbatch_'),
         createdAt: new Date().toISOString(),
@@ -197,7 +221,8 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
       if (!b) return sendJson(res, 404, error('not_found_error', 'batch not found'));
       if (b.status === 'in_progress' && Date.now() >= b.readyAt) await runBatch(b);
       if (!m[2]) return sendJson(res, 200, batchBody(b, base));
-      if (b.status !== 'ended') return sendJson(res, 409, error('invalid_request_error', 'batch still processing'));
+      if (b.status !== 'ended')
+        return sendJson(res, 409, error('invalid_request_error', 'batch still processing'));
       res.writeHead(200, { 'content-type': 'application/binary' });
       res.end(b.results.map((l) => l + '\n').join(''));
       return;

@@ -37,7 +37,10 @@ function parse(model: string, body: GenerateBody, index: number, batch: boolean)
     provider: 'google',
     model,
     system: text(body.systemInstruction),
-    messages: body.contents.map((c) => ({ role: c.role === 'model' ? 'assistant' : 'user', content: text(c) })),
+    messages: body.contents.map((c) => ({
+      role: c.role === 'model' ? 'assistant' : 'user',
+      content: text(c),
+    })),
     schema: g.responseJsonSchema ?? g.responseSchema,
     maxTokens: g.maxOutputTokens,
     temperature: g.temperature,
@@ -47,7 +50,8 @@ function parse(model: string, body: GenerateBody, index: number, batch: boolean)
 }
 
 function responseBody(req: ServedRequest, reply: Reply) {
-  const finishReason = reply.finish === 'length' ? 'MAX_TOKENS' : reply.finish === 'refusal' ? 'SAFETY' : 'STOP';
+  const finishReason =
+    reply.finish === 'length' ? 'MAX_TOKENS' : reply.finish === 'refusal' ? 'SAFETY' : 'STOP';
   return {
     candidates: [
       {
@@ -148,9 +152,14 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const key = (req.headers['x-goog-api-key'] as string | undefined) ?? url.searchParams.get('key') ?? undefined;
+    const key =
+      (req.headers['x-goog-api-key'] as string | undefined) ?? url.searchParams.get('key') ?? undefined;
     if (!model.authorized(key)) {
-      sendJson(res, 400, error(400, 'INVALID_ARGUMENT', `API key not valid (${key ?? ''}). Please pass a valid API key.`));
+      sendJson(
+        res,
+        400,
+        error(400, 'INVALID_ARGUMENT', `API key not valid (${key ?? ''}). Please pass a valid API key.`),
+      );
       return;
     }
     const p = url.pathname;
@@ -173,7 +182,11 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       };
       const requests = body.batch?.inputConfig?.requests?.requests;
       if (!Array.isArray(requests) || requests.length === 0)
-        return sendJson(res, 400, error(400, 'INVALID_ARGUMENT', 'batch.inputConfig.requests.requests is required'));
+        return sendJson(
+          res,
+          400,
+          error(400, 'INVALID_ARGUMENT', 'batch.inputConfig.requests.requests is required'),
+        );
       const b: Batch = {
         name: `batches/${newId('b')}`,
         model: modelName,

@@ -3,4 +3,11 @@ export { startOpenAiServer } from './openai-server';
 export { startAnthropicServer } from './anthropic-server';
 export { startGeminiServer } from './gemini-server';
 export { countTokens, sampleFromSchema } from './scripted';
-export type { FaultKind, FaultRates, ServedRequest, ServerOptions, ServerStats, StartedServer } from './scripted';
+export type {
+  FaultKind,
+  FaultRates,
+  ServedRequest,
+  ServerOptions,
+  ServerStats,
+  StartedServer,
+} from './scripted';

@@ -44,7 +44,8 @@ function parseChat(body: ChatBody, index: number, batch: boolean): ServedRequest
     messages: body.messages
       .filter((m) => m.role !== 'system' && m.role !== 'developer')
       .map((m) => ({ role: m.role, content: contentText(m.content) })),
-    schema: body.response_format?.type === 'json_schema' ? body.response_format.json_schema?.schema : undefined,
+    schema:
+      body.response_format?.type === 'json_schema' ? body.response_format.json_schema?.schema : undefined,
     maxTokens: body.max_completion_tokens ?? body.max_tokens,
     temperature: body.temperature,
     batch,
@@ -62,7 +63,11 @@ function completionBody(req: ServedRequest, reply: Awaited<ReturnType<ScriptedMo
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: refusal ? null : reply.text, refusal: refusal ? reply.text : null },
+        message: {
+          role: 'assistant',
+          content: refusal ? null : reply.text,
+          refusal: refusal ? reply.text : null,
+        },
         finish_reason: reply.finish === 'length' ? 'length' : 'stop',
         logprobs: null,
       },
@@ -76,7 +81,9 @@ function completionBody(req: ServedRequest, reply: Awaited<ReturnType<ScriptedMo
   };
 }
 
-const error = (message: string, type: string, code: string | null = null) => ({ error: { message, type, param: null, code } });
+const error = (message: string, type: string, code: string | null = null) => ({
+  error: { message, type, param: null, code },
+});
 
 interface Batch {
   id: string;
@@ -134,7 +141,11 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
           JSON.stringify({
             id: newId('batch_req_'),
             custom_id: item.custom_id,
-            response: { status_code: 500, request_id: newId('req_'), body: error('item failed', 'server_error') },
+            response: {
+              status_code: 500,
+              request_id: newId('req_'),
+              body: error('item failed', 'server_error'),
+            },
             error: null,
           }),
         );
@@ -182,7 +193,11 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
     const auth = req.headers.authorization?.replace(/^Bearer /, '');
     if (!model.authorized(auth)) {
       // Echoes the key, as some servers and proxies do: the client must scrub it from its errors.
-      sendJson(res, 401, error(`Incorrect API key provided: ${auth ?? ''}.`, 'invalid_request_error', 'invalid_api_key'));
+      sendJson(
+        res,
+        401,
+        error(`Incorrect API key provided: ${auth ?? ''}.`, 'invalid_request_error', 'invalid_api_key'),
+      );
       return;
     }
     const p = url.pathname;
@@ -204,7 +219,8 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
         body: new Uint8Array(await readBody(req)),
       }).formData();
       const file = form.get('file');
-      if (!(file instanceof Blob)) return sendJson(res, 400, error('file is required', 'invalid_request_error'));
+      if (!(file instanceof Blob))
+        return sendJson(res, 400, error('file is required', 'invalid_request_error'));
       const id = newId('file-');
       const text = await file.text();
       files.set(id, text);
@@ -238,7 +254,14 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
         status: 'in_progress',
         outputFileId: null,
         errorFileId: null,
-        counts: { total: files.get(body.input_file_id)!.split('\n').filter((l) => l.trim()).length, completed: 0, failed: 0 },
+        counts: {
+          total: files
+            .get(body.input_file_id)!
+            .split('\n')
+            .filter((l) => l.trim()).length,
+          completed: 0,
+          failed: 0,
+        },
       };
       batches.set(b.id, b);
       model.stats.batchesCreated++;

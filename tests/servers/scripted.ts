@@ -196,7 +196,8 @@ export interface Reply {
   cacheWriteTokens: number;
 }
 
-export type Admission = { kind: 'reply'; reply: Reply } | { kind: 'error'; fault: '429' | '5xx' | 'timeout'; retryAfterS?: number };
+export type Admission =
+  { kind: 'reply'; reply: Reply } | { kind: 'error'; fault: '429' | '5xx' | 'timeout'; retryAfterS?: number };
 
 /**
  * The provider-independent part of answering one request. Each wire server parses its format into a
@@ -251,15 +252,15 @@ export class ScriptedModel {
     return (min + this.random() * (max - min)) / this.scale;
   }
 
-  /** Rate-limit headers the way OpenAI sends them (remaining budget, seconds until refill). */
+  /** Rate-limit headers the way OpenAI sends them (per real minute, so a scaled server reports its scaled limit). */
   limitHeaders(): Record<string, string> {
     const h: Record<string, string> = {};
     if (this.opts.rpm && this.requestBucket) {
-      h['x-ratelimit-limit-requests'] = String(this.opts.rpm);
+      h['x-ratelimit-limit-requests'] = String(this.opts.rpm * this.scale);
       h['x-ratelimit-remaining-requests'] = String(this.requestBucket.remaining());
     }
     if (this.opts.tpm && this.tokenBucket) {
-      h['x-ratelimit-limit-tokens'] = String(this.opts.tpm);
+      h['x-ratelimit-limit-tokens'] = String(this.opts.tpm * this.scale);
       h['x-ratelimit-remaining-tokens'] = String(this.tokenBucket.remaining());
     }
     return h;
@@ -389,7 +390,12 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.destroyed) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -404,7 +410,9 @@ export async function listen(handler: Handler, stats: ServerStats): Promise<Star
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', base);
     handler(req, res, url, base).catch((err: unknown) => {
-      sendJson(res, 500, { error: { message: `test server error: ${(err as Error).message}`, type: 'server_error' } });
+      sendJson(res, 500, {
+        error: { message: `test server error: ${(err as Error).message}`, type: 'server_error' },
+      });
     });
   });
   server.keepAliveTimeout = 60_000;

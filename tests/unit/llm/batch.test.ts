@@ -10,7 +10,11 @@ import { harness, PROVIDERS } from './harness';
 const Pair = z.object({ instruction: z.string().min(1), response: z.string().min(1) });
 const items = Array.from({ length: 6 }, (_, i) => ({
   id: `req-${i}`,
-  request: { system: 'Write one new example like the one shown.', prompt: `Example ${i}: say hello`, maxOutputTokens: 100 },
+  request: {
+    system: 'Write one new example like the one shown.',
+    prompt: `Example ${i}: say hello`,
+    maxOutputTokens: 100,
+  },
 }));
 const respond = (r: { messages: { content: string }[] }) => {
   const n = /Example (\d+)/.exec(r.messages[0]!.content)?.[1] ?? '?';
@@ -21,10 +25,20 @@ for (const p of PROVIDERS) {
   describe(`${p.provider} batch`, () => {
     it('validates results, retries failed items synchronously and bills the batch at half price', async () => {
       // item 1 errors inside the batch, item 2 comes back malformed, item 3 truncated; the rest are fine
-      const { srv, client } = await harness(p, { respond, faultSequence: ['ok', '5xx', 'malformed', 'truncated'] });
+      const { srv, client } = await harness(p, {
+        respond,
+        faultSequence: ['ok', '5xx', 'malformed', 'truncated'],
+      });
       try {
         const beats: BatchProgress[] = [];
-        const r = await runBatch({ client, items, schema: Pair, name: 'pair', heartbeat: (b) => beats.push(b), pollIntervalMs: 20 });
+        const r = await runBatch({
+          client,
+          items,
+          schema: Pair,
+          name: 'pair',
+          heartbeat: (b) => beats.push(b),
+          pollIntervalMs: 20,
+        });
         assert.equal(r.results.size, 6);
         for (const [id, res] of r.results) {
           assert.equal(res.ok, true, id);
@@ -34,13 +48,23 @@ for (const p of PROVIDERS) {
         assert.equal(srv.stats.batchesCreated, 1);
         assert.equal(srv.stats.batchItems, 6);
         assert.equal(srv.stats.requests, 9, '6 batch items + 3 synchronous retries');
-        assert.ok(beats.length >= 2 && beats.every((b) => b.batchId === r.batchId), 'every heartbeat carries the batch id');
+        assert.ok(
+          beats.length >= 2 && beats.every((b) => b.batchId === r.batchId),
+          'every heartbeat carries the batch id',
+        );
         // what the server billed: batch tokens at the batch price, the rest at the normal price
         const syncIn = srv.stats.billedInputTokens - srv.stats.batchInputTokens;
         const syncOut = srv.stats.billedOutputTokens - srv.stats.batchOutputTokens;
         const expected =
-          costUsd(client.price, { inputTokens: srv.stats.batchInputTokens, outputTokens: srv.stats.batchOutputTokens, cachedTokens: 0 }, { batch: true }) +
-          costUsd(client.price, { inputTokens: syncIn, outputTokens: syncOut, cachedTokens: 0 });
+          costUsd(
+            client.price,
+            {
+              inputTokens: srv.stats.batchInputTokens,
+              outputTokens: srv.stats.batchOutputTokens,
+              cachedTokens: 0,
+            },
+            { batch: true },
+          ) + costUsd(client.price, { inputTokens: syncIn, outputTokens: syncOut, cachedTokens: 0 });
         assert.ok(Math.abs(r.usage.usd - expected) < 1e-5, `${r.usage.usd} vs ${expected}`);
         assert.equal(r.usage.inputTokens, srv.stats.billedInputTokens);
       } finally {
@@ -70,7 +94,14 @@ for (const p of PROVIDERS) {
           /worker lost/,
         );
         assert.ok(lastBeat?.batchId);
-        const r = await runBatch({ client, items, schema: Pair, name: 'pair', pollIntervalMs: 20, resumeBatchId: lastBeat.batchId });
+        const r = await runBatch({
+          client,
+          items,
+          schema: Pair,
+          name: 'pair',
+          pollIntervalMs: 20,
+          resumeBatchId: lastBeat.batchId,
+        });
         assert.equal(r.batchId, lastBeat.batchId);
         assert.equal(srv.stats.batchesCreated, 1);
         assert.equal([...r.results.values()].filter((x) => x.ok).length, 6);

@@ -16,10 +16,16 @@ const respond = () => JSON.stringify({ ok: true });
 
 describe('rate limiting', () => {
   it('keeps under the server RPM: no 429 when client and server agree on the limit', async () => {
-    const { srv, client, model } = await harness(openai, { rpm: 1200, respond, latencyMs: [5, 20] }, { modelExtra: { rpm: 1200 } });
+    const { srv, client, model } = await harness(
+      openai,
+      { rpm: 1200, respond, latencyMs: [5, 20] },
+      { modelExtra: { rpm: 1200 } },
+    );
     try {
       const rs = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => client.generateStructured({ model, prompt: `q${i}`, maxOutputTokens: 20 }, Ok, { name: 'ok' })),
+        Array.from({ length: 50 }, (_, i) =>
+          client.generateStructured({ model, prompt: `q${i}`, maxOutputTokens: 20 }, Ok, { name: 'ok' }),
+        ),
       );
       assert.equal(rs.filter((r) => r.ok).length, 50);
       assert.equal(srv.stats.got429, 0);
@@ -30,11 +36,17 @@ describe('rate limiting', () => {
   });
 
   it('keeps under the server TPM, counting prompt and output allowance as the server does', async () => {
-    const { srv, client, model } = await harness(openai, { tpm: 30_000, respond }, { modelExtra: { tpm: 30_000 } });
+    const { srv, client, model } = await harness(
+      openai,
+      { tpm: 30_000, respond },
+      { modelExtra: { tpm: 30_000 } },
+    );
     try {
       const prompt = 'word '.repeat(160); // 200 tokens + 100 allowance = 300 a request, 500 tokens/s allowed
       const rs = await Promise.all(
-        Array.from({ length: 8 }, () => client.generateStructured({ model, prompt, maxOutputTokens: 100 }, Ok, { name: 'ok' })),
+        Array.from({ length: 8 }, () =>
+          client.generateStructured({ model, prompt, maxOutputTokens: 100 }, Ok, { name: 'ok' }),
+        ),
       );
       assert.equal(rs.filter((r) => r.ok).length, 8);
       assert.equal(srv.stats.got429, 0);
@@ -44,10 +56,16 @@ describe('rate limiting', () => {
   });
 
   it('adapts when the server limit is lower than configured: 429s are waited out and nothing fails', async () => {
-    const { srv, client, model } = await harness(openai, { rpm: 600, respond }, { modelExtra: { rpm: 6000 } });
+    const { srv, client, model } = await harness(
+      openai,
+      { rpm: 600, respond },
+      { modelExtra: { rpm: 6000 } },
+    );
     try {
       const rs = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => client.generateStructured({ model, prompt: `q${i}`, maxOutputTokens: 20 }, Ok, { name: 'ok' })),
+        Array.from({ length: 30 }, (_, i) =>
+          client.generateStructured({ model, prompt: `q${i}`, maxOutputTokens: 20 }, Ok, { name: 'ok' }),
+        ),
       );
       assert.equal(rs.filter((r) => r.ok).length, 30);
       assert.ok(srv.stats.got429 > 0, 'the server did push back');
@@ -74,7 +92,11 @@ describe('rate limiting', () => {
       { limits: { maxConcurrency: 3 } },
     );
     try {
-      await Promise.all(Array.from({ length: 12 }, () => client.generateStructured({ model, prompt: 'x' }, Ok, { name: 'ok' })));
+      await Promise.all(
+        Array.from({ length: 12 }, () =>
+          client.generateStructured({ model, prompt: 'x' }, Ok, { name: 'ok' }),
+        ),
+      );
       assert.equal(peak, 3);
     } finally {
       await srv.close();
@@ -96,7 +118,9 @@ describe('spend limit', () => {
     const { srv, client, model } = await harness(openai, { respond }, { spend });
     try {
       // worst case of one call: ~3 prompt tokens + 100 output tokens at $15/M = $0.0015 > $0.001
-      const r = await client.generateStructured({ model, prompt: 'hi', maxOutputTokens: 100 }, Ok, { name: 'ok' });
+      const r = await client.generateStructured({ model, prompt: 'hi', maxOutputTokens: 100 }, Ok, {
+        name: 'ok',
+      });
       assert.equal(r.ok === false && r.reason, 'budget');
       assert.equal(srv.stats.requests, 0);
     } finally {
@@ -110,7 +134,9 @@ describe('spend limit', () => {
     try {
       const outcomes: string[] = [];
       for (let i = 0; i < 20; i++) {
-        const r = await client.generateStructured({ model, prompt: 'hi', maxOutputTokens: 20 }, Ok, { name: 'ok' });
+        const r = await client.generateStructured({ model, prompt: 'hi', maxOutputTokens: 20 }, Ok, {
+          name: 'ok',
+        });
         outcomes.push(r.ok ? 'ok' : r.reason);
       }
       assert.ok(outcomes.includes('ok') && outcomes.at(-1) === 'budget', outcomes.join(','));
@@ -130,7 +156,11 @@ describe('createLlmClient', () => {
       () => createLlmClient({ model, env: {} }),
       (e: unknown) => e instanceof MissingApiKeyError && /OPENAI_API_KEY/.test(e.message),
     );
-    assert.throws(() => createLlmClient({ model: { ...model, apiKeyEnv: 'TEAM_OPENAI_KEY' }, env: { OPENAI_API_KEY: KEY } }), /TEAM_OPENAI_KEY/);
+    assert.throws(
+      () =>
+        createLlmClient({ model: { ...model, apiKeyEnv: 'TEAM_OPENAI_KEY' }, env: { OPENAI_API_KEY: KEY } }),
+      /TEAM_OPENAI_KEY/,
+    );
   });
 
   it('reads the key from the variable the config names', async () => {
@@ -141,7 +171,10 @@ describe('createLlmClient', () => {
         env: { TEAM_OPENAI_KEY: KEY, OPENAI_API_KEY: 'other' },
         limiters: new LimiterRegistry(),
       });
-      assert.equal((await c.generateStructured({ model: c.model, prompt: 'x' }, Ok, { name: 'ok' })).ok, true);
+      assert.equal(
+        (await c.generateStructured({ model: c.model, prompt: 'x' }, Ok, { name: 'ok' })).ok,
+        true,
+      );
       assert.equal(srv.stats.unauthorized, 0);
     } finally {
       await srv.close();
@@ -156,7 +189,9 @@ describe('createLlmClient', () => {
         env: {},
         limiters: new LimiterRegistry(),
       });
-      const r = await c.generateStructured({ model: c.model, prompt: 'x', maxOutputTokens: 50 }, Ok, { name: 'ok' });
+      const r = await c.generateStructured({ model: c.model, prompt: 'x', maxOutputTokens: 50 }, Ok, {
+        name: 'ok',
+      });
       assert.equal(r.ok, true);
       assert.equal(r.usage.usd, 0);
       assert.equal(srv.stats.log[0]!.maxTokens, 50);

@@ -4,7 +4,11 @@ import type { ServiceModel } from '../../../common/config';
 import { synthesisCost } from '../../../activities/llm/cost-report';
 import { costUsd, priceOf, UnknownPriceError } from '../../../activities/llm/pricing';
 
-const m = (provider: ServiceModel['provider'], model: string, extra: Partial<ServiceModel> = {}): ServiceModel => ({
+const m = (
+  provider: ServiceModel['provider'],
+  model: string,
+  extra: Partial<ServiceModel> = {},
+): ServiceModel => ({
   provider,
   model,
   batch: false,
@@ -31,10 +35,16 @@ describe('pricing', () => {
   });
 
   it('refuses to guess the price of an unknown model, and takes a price from config', () => {
-    assert.throws(() => priceOf(m('openai', 'o9-ultra')), (e: unknown) => e instanceof UnknownPriceError && /add "price"/.test(e.message));
+    assert.throws(
+      () => priceOf(m('openai', 'o9-ultra')),
+      (e: unknown) => e instanceof UnknownPriceError && /add "price"/.test(e.message),
+    );
     const p = priceOf(m('openai', 'o9-ultra', { price: { inputPerMTok: 1, outputPerMTok: 2 } }));
     assert.equal(costUsd(p, { inputTokens: 1e6, outputTokens: 1e6, cachedTokens: 0 }), 3);
-    assert.equal(priceOf(m('openai-compatible', 'llama3:8b', { baseURL: 'http://127.0.0.1:1/v1' })).inputPerMTok, 0);
+    assert.equal(
+      priceOf(m('openai-compatible', 'llama3:8b', { baseURL: 'http://127.0.0.1:1/v1' })).inputPerMTok,
+      0,
+    );
   });
 
   it('reports a 10k-sample synthesis costing at most 55% with the batch API', () => {

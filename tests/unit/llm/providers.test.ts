@@ -13,7 +13,12 @@ const Judgment = z.object({
   reason: z.string(),
 });
 const good = JSON.stringify({ similarity: 80, precision: 70, reason: 'close to the reference' });
-const ask = { system: 'You are a strict judge.', prompt: 'Judge this answer.', temperature: 0.2, maxOutputTokens: 200 };
+const ask = {
+  system: 'You are a strict judge.',
+  prompt: 'Judge this answer.',
+  temperature: 0.2,
+  maxOutputTokens: 200,
+};
 
 for (const p of PROVIDERS) {
   describe(`${p.provider} client`, () => {
@@ -95,7 +100,11 @@ for (const p of PROVIDERS) {
     });
 
     it('waits out a 429 and retries, then succeeds', async () => {
-      const { srv, client, model } = await harness(p, { respond: () => good, faultSequence: ['429'], timeScale: 10 });
+      const { srv, client, model } = await harness(p, {
+        respond: () => good,
+        faultSequence: ['429'],
+        timeScale: 10,
+      });
       try {
         const t0 = performance.now();
         const r = await client.generateStructured({ model, ...ask }, Judgment, { name: 'judgment' });
@@ -136,7 +145,10 @@ for (const p of PROVIDERS) {
         const r = await client.generateStructured({ model, ...ask }, Judgment, { name: 'judgment' });
         assert.equal(r.ok === false && r.reason, 'server-error');
         assert.equal(srv.stats.requests, 3);
-        await assert.rejects(client.generate({ model, prompt: 'x' }), (e: unknown) => e instanceof LlmError && e.reason === 'server-error');
+        await assert.rejects(
+          client.generate({ model, prompt: 'x' }),
+          (e: unknown) => e instanceof LlmError && e.reason === 'server-error',
+        );
       } finally {
         await srv.close();
       }
@@ -144,7 +156,8 @@ for (const p of PROVIDERS) {
 
     it('counts tokens and USD exactly as the server billed them', async () => {
       const { srv, client, model } = await harness(p, {
-        respond: (r) => JSON.stringify({ similarity: r.index % 100, precision: 50, reason: 'r'.repeat(r.index * 7) }),
+        respond: (r) =>
+          JSON.stringify({ similarity: r.index % 100, precision: 50, reason: 'r'.repeat(r.index * 7) }),
         faults: { rateMalformed: 0.2 },
         seed: 7,
       });
@@ -153,9 +166,13 @@ for (const p of PROVIDERS) {
         let output = 0;
         let usd = 0;
         for (let i = 0; i < 12; i++) {
-          const r = await client.generateStructured({ model, ...ask, prompt: `item ${i} `.repeat(i + 1) }, Judgment, {
-            name: 'judgment',
-          });
+          const r = await client.generateStructured(
+            { model, ...ask, prompt: `item ${i} `.repeat(i + 1) },
+            Judgment,
+            {
+              name: 'judgment',
+            },
+          );
           input += r.usage.inputTokens;
           output += r.usage.outputTokens;
           usd += r.usage.usd;
@@ -178,12 +195,20 @@ for (const p of PROVIDERS) {
       const rubric = 'Score similarity and precision from 0 to 100. '.repeat(120); // ~1,400 tokens
       const { srv, client, model } = await harness(p, { respond: () => good });
       try {
-        const first = await client.generateStructured({ model, ...ask, system: rubric, cachePrefix: true }, Judgment, {
-          name: 'judgment',
-        });
-        const second = await client.generateStructured({ model, ...ask, system: rubric, cachePrefix: true }, Judgment, {
-          name: 'judgment',
-        });
+        const first = await client.generateStructured(
+          { model, ...ask, system: rubric, cachePrefix: true },
+          Judgment,
+          {
+            name: 'judgment',
+          },
+        );
+        const second = await client.generateStructured(
+          { model, ...ask, system: rubric, cachePrefix: true },
+          Judgment,
+          {
+            name: 'judgment',
+          },
+        );
         assert.equal(first.usage.cachedTokens, 0);
         assert.ok(second.usage.cachedTokens >= 1024, `cached ${second.usage.cachedTokens}`);
         assert.equal(second.usage.inputTokens, first.usage.inputTokens);
@@ -194,7 +219,17 @@ for (const p of PROVIDERS) {
     });
 
     it('keeps the API key out of errors and results, even when the server echoes it', async () => {
-      const { srv, client, model } = await harness(p, {}, { env: { OPENAI_API_KEY: 'wrong-key-0000', ANTHROPIC_API_KEY: 'wrong-key-0000', GEMINI_API_KEY: 'wrong-key-0000' } });
+      const { srv, client, model } = await harness(
+        p,
+        {},
+        {
+          env: {
+            OPENAI_API_KEY: 'wrong-key-0000',
+            ANTHROPIC_API_KEY: 'wrong-key-0000',
+            GEMINI_API_KEY: 'wrong-key-0000',
+          },
+        },
+      );
       try {
         const err = await client.generate({ model, prompt: 'x' }).catch((e: unknown) => e);
         assert.ok(err instanceof LlmError);
