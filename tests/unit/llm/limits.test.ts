@@ -75,6 +75,25 @@ describe('rate limiting', () => {
     }
   });
 
+  it('adapts from 429s alone when the provider sends no limit headers (Gemini)', async () => {
+    const { srv, client, model } = await harness(
+      PROVIDERS[2],
+      { rpm: 600, respond },
+      { modelExtra: { rpm: 3000 } },
+    );
+    try {
+      const rs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          client.generateStructured({ model, prompt: `q${i}`, maxOutputTokens: 20 }, Ok, { name: 'ok' }),
+        ),
+      );
+      assert.equal(rs.filter((r) => r.ok).length, 30);
+      assert.ok(srv.stats.got429 > 0, 'the server did push back');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('bounds concurrent requests per model', async () => {
     let inFlight = 0;
     let peak = 0;
