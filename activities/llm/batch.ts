@@ -54,48 +54,34 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   if (items.length === 0) throw new Error('runBatch: no items');
   const ids = new Set(items.map((i) => i.id));
   if (ids.size !== items.length) throw new Error('runBatch: item ids must be unique');
-  const sleep = opts.sleep ?? defaultSleep;
   const plan = planStructured(opts.schema, opts.name);
   const requests = items.map((i) => ({ id: i.id, req: { ...i.request, model: client.model } as LlmRequest }));
 
+  // The worst case at the batch price is held against the budget from before submit until the batch's bill
+  // is known: a batch that could pass the budget is never submitted. A resumed batch was reserved by the
+  // attempt that submitted it; this attempt books its bill when the results are in.
+  const worst = opts.resumeBatchId
+    ? 0
+    : requests.reduce((usd, r) => usd + client.estimate(r.req).usd, 0) * (client.price.batchMultiplier ?? 1);
+  const reservation = client.reserveBudget(worst);
   let batchId = opts.resumeBatchId;
-  if (!batchId) {
-    // Reserve the worst case at the batch price up front: a batch that would pass the budget is not submitted.
-    const worst =
-      requests.reduce((usd, r) => usd + client.estimate(r.req).usd, 0) * (client.price.batchMultiplier ?? 1);
-    const reservation = client.reserveBudget(worst);
-    try {
-      batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
-    } catch (err) {
-      reservation?.cancel();
-      throw err instanceof LlmError
-        ? err
-        : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+  let raw: Map<string, BatchItemResult>;
+  try {
+    if (!batchId) {
+      try {
+        batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
+      } catch (err) {
+        throw err instanceof LlmError
+          ? err
+          : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+      }
     }
-    reservation?.cancel(); // settled below from what the batch actually billed
-  }
-  opts.heartbeat?.({ batchId, state: 'submitted', total: items.length });
-
-  const started = Date.now();
-  const poll = opts.pollIntervalMs ?? 30_000;
-  let finished = false;
-  for (;;) {
-    const s = await client.adapter.batchStatus(batchId);
-    opts.heartbeat?.({
-      batchId,
-      state: s.state === 'ended' ? 'ended' : 'running',
-      done: s.done,
-      total: s.total ?? items.length,
-    });
-    if (s.state === 'ended') {
-      finished = true;
-      break;
-    }
-    if (s.state === 'failed' || Date.now() - started > (opts.maxWaitMs ?? 24 * 3600_000)) break;
-    await sleep(poll, opts.signal);
+    raw = await waitForResults(client, batchId, items.length, opts);
+  } catch (err) {
+    reservation?.cancel();
+    throw err;
   }
 
-  const raw: Map<string, BatchItemResult> = finished ? await client.adapter.batchResults(batchId) : new Map();
   const results = new Map<string, StructuredResult<T>>();
   let usage: Usage = ZERO_USAGE;
   const retry: typeof requests = [];
@@ -116,6 +102,7 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
     if (parsed?.ok) results.set(r.id, { ok: true, value: parsed.value, usage: u, attempts: 1 });
     else retry.push(r);
   }
+  reservation?.settle(usage.usd);
 
   opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });
   // In parallel: the client's limiter bounds concurrency and pace.
@@ -130,4 +117,28 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
     }),
   );
   return { batchId, results, usage, retriedSync: retry.length };
+}
+
+/** Polls until the batch ends (its results) or fails / runs out of time (no results: all retried). */
+async function waitForResults(
+  client: ServiceLlmClient,
+  batchId: string,
+  total: number,
+  opts: Pick<RunBatchOptions<unknown>, 'heartbeat' | 'pollIntervalMs' | 'maxWaitMs' | 'signal' | 'sleep'>,
+): Promise<Map<string, BatchItemResult>> {
+  const sleep = opts.sleep ?? defaultSleep;
+  opts.heartbeat?.({ batchId, state: 'submitted', total });
+  const started = Date.now();
+  for (;;) {
+    const s = await client.adapter.batchStatus(batchId);
+    opts.heartbeat?.({
+      batchId,
+      state: s.state === 'ended' ? 'ended' : 'running',
+      done: s.done,
+      total: s.total ?? total,
+    });
+    if (s.state === 'ended') return client.adapter.batchResults(batchId);
+    if (s.state === 'failed' || Date.now() - started > (opts.maxWaitMs ?? 24 * 3600_000)) return new Map();
+    await sleep(opts.pollIntervalMs ?? 30_000, opts.signal);
+  }
 }

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { runBatch, type BatchProgress } from '../../../activities/llm/batch';
+import { LlmError } from '../../../activities/llm/errors';
 import { costUsd } from '../../../activities/llm/pricing';
+import { SpendMeter } from '../../../activities/llm/spend';
 import { harness, PROVIDERS } from './harness';
 
 const Pair = z.object({ instruction: z.string().min(1), response: z.string().min(1) });
@@ -111,3 +113,33 @@ for (const p of PROVIDERS) {
     });
   });
 }
+
+describe('batch budget', () => {
+  it('does not submit a batch whose worst case could pass the budget', async () => {
+    const spend = new SpendMeter(0.0001);
+    const { srv, client } = await harness(PROVIDERS[0], { respond }, { spend });
+    try {
+      await assert.rejects(
+        runBatch({ client, items, schema: Pair, name: 'pair', pollIntervalMs: 20 }),
+        (e: unknown) => e instanceof LlmError && e.reason === 'budget',
+      );
+      assert.equal(srv.stats.batchesCreated, 0);
+      assert.equal(srv.stats.requests, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('books what the batch billed against the budget', async () => {
+    const spend = new SpendMeter(1);
+    const { srv, client } = await harness(PROVIDERS[0], { respond }, { spend });
+    try {
+      const r = await runBatch({ client, items, schema: Pair, name: 'pair', pollIntervalMs: 20 });
+      assert.ok(r.usage.usd > 0);
+      assert.equal(spend.spentUsd, r.usage.usd);
+      assert.ok(Math.abs(spend.remainingUsd - (1 - r.usage.usd)) < 1e-9);
+    } finally {
+      await srv.close();
+    }
+  });
+});
