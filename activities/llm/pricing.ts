@@ -140,7 +140,7 @@ export interface TokenCounts {
   cachedTokens: number;
 }
 
-/** USD of one call (or a sum of calls), rounded to a millionth of a dollar. */
+/** USD of one call (or a sum of calls), rounded to a millionth of a dollar (halves to even). */
 export function costUsd(price: Price, t: TokenCounts, opts: { batch?: boolean } = {}): number {
   const uncached = Math.max(0, t.inputTokens - t.cachedTokens);
   const cachedRate = price.cachedInputPerMTok ?? price.inputPerMTok;
@@ -148,5 +148,17 @@ export function costUsd(price: Price, t: TokenCounts, opts: { batch?: boolean } 
     (uncached * price.inputPerMTok + t.cachedTokens * cachedRate + t.outputTokens * price.outputPerMTok) /
     1_000_000;
   const multiplier = opts.batch ? (price.batchMultiplier ?? 1) : 1;
-  return Math.round(usd * multiplier * 1e6) / 1e6;
+  return roundMicro(usd * multiplier);
+}
+
+/**
+ * To a millionth of a dollar, halves to even: batch prices land exactly on half-micro-dollars, and always
+ * rounding those up would overstate thousands of calls' total against the provider's bill.
+ */
+function roundMicro(usd: number): number {
+  const v = usd * 1e6;
+  const floor = Math.floor(v);
+  const half = Math.abs(v - floor - 0.5) < 1e-6;
+  const r = half ? (floor % 2 === 0 ? floor : floor + 1) : Math.round(v);
+  return r / 1e6;
 }
