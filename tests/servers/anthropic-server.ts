@@ -7,6 +7,7 @@ import {
   readJson,
   ScriptedModel,
   sendJson,
+  sendReply,
   sleep,
   type Reply,
   type ServedRequest,
@@ -129,7 +130,7 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
       return;
     }
     const reply = await model.answer(req, fault, wantsCache(body));
-    sendJson(res, 200, messageBody(body, req, reply));
+    sendReply(res, fault, model.stats, messageBody(body, req, reply));
   }
 
   async function runBatch(b: Batch): Promise<void> {

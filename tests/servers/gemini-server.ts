@@ -8,6 +8,7 @@ import {
   readJson,
   ScriptedModel,
   sendJson,
+  sendReply,
   sleep,
   type Reply,
   type ServedRequest,
@@ -116,7 +117,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     const reply = await model.answer(req, fault, true);
-    sendJson(res, 200, responseBody(req, reply));
+    sendReply(res, fault, model.stats, responseBody(req, reply));
   }
 
   async function runBatch(b: Batch): Promise<void> {

@@ -8,6 +8,7 @@ import {
   readJson,
   ScriptedModel,
   sendJson,
+  sendReply,
   sleep,
   type FaultKind,
   type ServedRequest,
@@ -125,7 +126,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     const reply = await model.answer(req, fault, true);
-    sendJson(res, 200, completionBody(req, reply), model.limitHeaders());
+    sendReply(res, fault, model.stats, completionBody(req, reply), model.limitHeaders());
   }
 
   async function runBatch(batch: Batch): Promise<void> {

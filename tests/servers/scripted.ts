@@ -4,7 +4,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FaultKind = 'ok' | '429' | '5xx' | 'timeout' | 'malformed' | 'truncated' | 'refusal';
+/**
+ * 'malformed' / 'truncated': the model's JSON is broken / cut at the token limit (a well-formed response);
+ * 'badBody': the HTTP response body itself is cut mid-JSON (a dropped connection or broken proxy).
+ */
+export type FaultKind = 'ok' | '429' | '5xx' | 'timeout' | 'malformed' | 'truncated' | 'refusal' | 'badBody';
 
 export interface FaultRates {
   rate429?: number;
@@ -13,6 +17,7 @@ export interface FaultRates {
   rateMalformed?: number;
   rateTruncated?: number;
   rateRefusal?: number;
+  rateBadBody?: number;
 }
 
 /** What a provider request asked for, in one shape for all three wire formats. */
@@ -65,6 +70,7 @@ export interface ServerStats {
   malformed: number;
   truncated: number;
   refusals: number;
+  badBodies: number;
   unauthorized: number;
   batchesCreated: number;
   batchItems: number;
@@ -99,6 +105,7 @@ export function emptyStats(): ServerStats {
     malformed: 0,
     truncated: 0,
     refusals: 0,
+    badBodies: 0,
     unauthorized: 0,
     batchesCreated: 0,
     batchItems: 0,
@@ -240,6 +247,7 @@ export class ScriptedModel {
       ['malformed', f.rateMalformed],
       ['truncated', f.rateTruncated],
       ['refusal', f.rateRefusal],
+      ['badBody', f.rateBadBody],
     ] as const) {
       acc += rate ?? 0;
       if (r < acc) return kind;
@@ -388,6 +396,21 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** Sends a 200 reply, or under the 'badBody' fault only its first half (the SDK sees invalid JSON). */
+export function sendReply(
+  res: ServerResponse,
+  fault: FaultKind,
+  stats: ServerStats,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (fault !== 'badBody') return sendJson(res, 200, body, headers);
+  stats.badBodies++;
+  const text = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/json', ...headers });
+  res.end(text.slice(0, Math.floor(text.length / 2)));
 }
 
 export function sendJson(

@@ -135,6 +135,18 @@ for (const p of PROVIDERS) {
       }
     });
 
+    it('retries a response whose HTTP body is cut mid-JSON', async () => {
+      const { srv, client, model } = await harness(p, { respond: () => good, faultSequence: ['badBody'] });
+      try {
+        const r = await client.generateStructured({ model, ...ask }, Judgment, { name: 'judgment' });
+        assert.equal(r.ok, true);
+        assert.equal(srv.stats.badBodies, 1);
+        assert.equal(srv.stats.requests, 2);
+      } finally {
+        await srv.close();
+      }
+    });
+
     it('gives up on persistent 5xx with a classified failure for that item', async () => {
       const { srv, client, model } = await harness(
         p,
