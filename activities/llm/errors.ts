@@ -1,6 +1,7 @@
 // Turns whatever an SDK threw into a classified LlmError (reason, retryable, server-advised delay), with
 // every known secret scrubbed from the message so a key can never reach a log, an activity failure or
 // workflow history.
+import { ApplicationFailure } from '@temporalio/common';
 import type { LlmFailureReason } from './client';
 
 export class LlmError extends Error {
@@ -98,4 +99,18 @@ export function classify(err: unknown, ctx: ErrorContext): LlmError {
       status,
     );
   return new LlmError('other', msg(`${status}: ${raw}`), false, status);
+}
+
+/**
+ * For activities: an LlmError as a Temporal ApplicationFailure of type `LlmError:<reason>`, non-retryable
+ * when retrying cannot help (bad key, bad request, budget, refusal). Anything else is returned unchanged.
+ */
+export function toActivityFailure(err: unknown): unknown {
+  if (!(err instanceof LlmError)) return err;
+  return ApplicationFailure.create({
+    type: `LlmError:${err.reason}`,
+    message: err.message,
+    nonRetryable: !err.retryable,
+    details: [{ reason: err.reason, status: err.status ?? null }],
+  });
 }
