@@ -24,6 +24,17 @@ export const ServiceModel = z
     /** Per-minute budgets; defaults come from the provider table when omitted. */
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
+    /** USD per million tokens; overrides the built-in table (activities/llm/pricing.ts) for this model. */
+    price: z
+      .object({
+        inputPerMTok: z.number().nonnegative(),
+        outputPerMTok: z.number().nonnegative(),
+        cachedInputPerMTok: z.number().nonnegative().optional(),
+        /** multiplier applied to batch API calls, e.g. 0.5 */
+        batchMultiplier: z.number().gt(0).max(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ServiceModel = z.infer<typeof ServiceModel>;
