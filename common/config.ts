@@ -244,7 +244,16 @@ export const MigrationConfig = z
       .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const need = c.target.statistic === 'coverage50' ? 50 : c.target.statistic === 'coverage70' ? 70 : null;
+    if (need !== null && !c.evaluation.coverageThresholds.includes(need))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'statistic'],
+        message: `${c.target.statistic} needs ${need} in evaluation.coverageThresholds`,
+      });
+  });
 export type MigrationConfig = z.infer<typeof MigrationConfig>;
 export type MigrationConfigInput = z.input<typeof MigrationConfig>;
 
