@@ -31,9 +31,13 @@ async function distributionsOf(
   );
 }
 
-export async function loadDistributions(store: ArtifactStore, progress: Progress): Promise<ScoreDistribution[]> {
+export async function loadDistributions(
+  store: ArtifactStore,
+  progress: Progress,
+): Promise<ScoreDistribution[]> {
   const out: ScoreDistribution[] = [];
   for (const c of progress.cycles) out.push(...(await distributionsOf(store, c.judgments, c.cycle)));
-  if (progress.teacherJudgments) out.push(...(await distributionsOf(store, progress.teacherJudgments, 'teacher')));
+  if (progress.teacherJudgments)
+    out.push(...(await distributionsOf(store, progress.teacherJudgments, 'teacher')));
   return out;
 }
