@@ -49,7 +49,7 @@ PY
   mv "$tmp/$MODEL_FILE" "$DEST/$MODEL_FILE"
 fi
 
-# 2. The runtime, from its own lockfile. --omit=optional keeps node-llama-cpp's CUDA/Vulkan/ARM binaries
+# 2. The runtime, at the versions its own lockfile pins. --omit=optional keeps node-llama-cpp's CUDA/Vulkan/ARM binaries
 #    (~650 MB) out; the CPU linux-x64 one is a direct dependency there. Its postinstall is skipped: it
 #    would only offer to build llama.cpp from source, and the prebuilt binary is used as is.
 log "installing node-llama-cpp runtime"

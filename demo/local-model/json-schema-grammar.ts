@@ -1,7 +1,7 @@
 // Turns the JSON Schema of an OpenAI `response_format: {type: 'json_schema'}` request (as the openai SDK,
 // zod's toJSONSchema or zod-to-json-schema write it) into the schema dialect node-llama-cpp compiles into a
 // GBNF grammar, so decoding itself can only produce matching JSON.
-//   - anyOf/oneOf become oneOf; `definitions` and its refs become `$defs`.
+//   - anyOf/oneOf become oneOf; `definitions` and its refs become `$defs`; {type, enum} becomes {enum}.
 //   - A bounded integer (minimum and maximum, at most MAX_INTEGER_ENUM values apart) becomes an enum, so the
 //     bound is enforced by the grammar too (judge scores 0..100 are the case that matters).
 //   - Constraints a grammar cannot carry (pattern, other formats, open numeric bounds) are dropped: the
@@ -112,6 +112,9 @@ function convert(node: unknown, at: string): Schema {
     }
   }
   if (out.type === undefined && isSchema(out.properties)) out.type = 'object';
+  // In node-llama-cpp's dialect enum and const schemas carry no type (its validator would read a typed one
+  // as the bare type); the enum or const is the tighter constraint anyway.
+  if (out.enum !== undefined || out.const !== undefined) delete out.type;
   return boundedIntegerAsEnum(node, out);
 }
 
