@@ -34,7 +34,11 @@ const responseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('json_object') }),
   z.object({
     type: z.literal('json_schema'),
-    json_schema: z.object({ name: z.string().min(1), schema: z.record(z.string(), z.unknown()), strict: z.boolean().nullish() }),
+    json_schema: z.object({
+      name: z.string().min(1),
+      schema: z.record(z.string(), z.unknown()),
+      strict: z.boolean().nullish(),
+    }),
   }),
 ]);
 
@@ -65,9 +69,17 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const parsed = chatRequestSchema.safeParse(body);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  const param = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  const param = issue.path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
   const hint = UNSUPPORTED_HINTS[String(issue.path[0])];
-  throw new ApiError(400, `${param || 'body'}: ${hint ?? issue.message}`, param || null, hint ? 'unsupported_parameter' : null);
+  throw new ApiError(
+    400,
+    `${param || 'body'}: ${hint ?? issue.message}`,
+    param || null,
+    hint ? 'unsupported_parameter' : null,
+  );
 }
 
 function text(c: z.infer<typeof content> | null | undefined): string {
@@ -79,7 +91,11 @@ function text(c: z.infer<typeof content> | null | undefined): string {
 export function toChatHistory(messages: ChatRequest['messages']): ChatHistoryItem[] {
   const last = messages[messages.length - 1]!;
   if (last.role !== 'user') {
-    throw new ApiError(400, `messages[${messages.length - 1}].role: the last message must be from the user, got "${last.role}"`, 'messages');
+    throw new ApiError(
+      400,
+      `messages[${messages.length - 1}].role: the last message must be from the user, got "${last.role}"`,
+      'messages',
+    );
   }
   const history: ChatHistoryItem[] = messages.map((m) => {
     switch (m.role) {

@@ -61,7 +61,9 @@ function convert(node: unknown, at: string): Schema {
     switch (key) {
       case 'type': {
         const types = Array.isArray(value) ? value : [value];
-        for (const t of types) if (typeof t !== 'string' || !TYPES.has(t)) throw new UnsupportedSchemaError(here, `unknown type ${JSON.stringify(t)}`);
+        for (const t of types)
+          if (typeof t !== 'string' || !TYPES.has(t))
+            throw new UnsupportedSchemaError(here, `unknown type ${JSON.stringify(t)}`);
         out.type = value;
         break;
       }
@@ -103,12 +105,19 @@ function convert(node: unknown, at: string): Schema {
         break;
       case '$ref':
         if (typeof value !== 'string' || !/^#\/(\$defs|definitions)\/[^/]+$/.test(value)) {
-          throw new UnsupportedSchemaError(here, `only local refs like "#/$defs/Name" are supported, got ${JSON.stringify(value)}`);
+          throw new UnsupportedSchemaError(
+            here,
+            `only local refs like "#/$defs/Name" are supported, got ${JSON.stringify(value)}`,
+          );
         }
         out.$ref = value.replace('#/definitions/', '#/$defs/');
         break;
       default:
-        if (!DROPPED.has(key)) throw new UnsupportedSchemaError(here, `keyword "${key}" is not supported by grammar-constrained decoding`);
+        if (!DROPPED.has(key))
+          throw new UnsupportedSchemaError(
+            here,
+            `keyword "${key}" is not supported by grammar-constrained decoding`,
+          );
     }
   }
   if (out.type === undefined && isSchema(out.properties)) out.type = 'object';
@@ -120,7 +129,8 @@ function convert(node: unknown, at: string): Schema {
 
 function boundedIntegerAsEnum(node: Schema, out: Schema): Schema {
   const { minimum: min, maximum: max } = node;
-  if (out.type !== 'integer' || typeof min !== 'number' || typeof max !== 'number' || out.enum !== undefined) return out;
+  if (out.type !== 'integer' || typeof min !== 'number' || typeof max !== 'number' || out.enum !== undefined)
+    return out;
   const lo = Math.ceil(min);
   const hi = Math.floor(max);
   if (hi < lo || hi - lo > MAX_INTEGER_ENUM) return out;

@@ -3,7 +3,16 @@
 import os from 'node:os';
 import { ApiError } from './chat-request';
 import { toGrammarSchema, UnsupportedSchemaError } from './json-schema-grammar';
-import { importNodeLlamaCpp, type ChatHistoryItem, type ContextSequence, type Grammar, type Llama, type LlamaChat, type LlamaContext, type LlamaModel } from './node-llama-cpp';
+import {
+  importNodeLlamaCpp,
+  type ChatHistoryItem,
+  type ContextSequence,
+  type Grammar,
+  type Llama,
+  type LlamaChat,
+  type LlamaContext,
+  type LlamaModel,
+} from './node-llama-cpp';
 
 export interface LocalChatModelOptions {
   modelPath: string;
@@ -46,9 +55,19 @@ export class LocalChatModel {
   static async load(opts: LocalChatModelOptions): Promise<LocalChatModel> {
     const lib = await importNodeLlamaCpp();
     const threads = opts.threads ?? os.availableParallelism();
-    const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: 'error', progressLogs: false, maxThreads: threads });
+    const llama = await lib.getLlama({
+      gpu: false,
+      build: 'never',
+      logLevel: 'error',
+      progressLogs: false,
+      maxThreads: threads,
+    });
     const model = await llama.loadModel({ modelPath: opts.modelPath });
-    const context = await model.createContext({ contextSize: opts.contextSize ?? 4096, sequences: 1, threads });
+    const context = await model.createContext({
+      contextSize: opts.contextSize ?? 4096,
+      sequences: 1,
+      threads,
+    });
     const sequence = context.getSequence();
     const chat = new lib.LlamaChat({ contextSequence: sequence });
     return new LocalChatModel(llama, model, context, sequence, chat);
@@ -128,7 +147,10 @@ export class LocalChatModel {
     try {
       return await this.llama.createGrammarForJsonSchema(toGrammarSchema(format.schema));
     } catch (err) {
-      const message = err instanceof UnsupportedSchemaError ? err.message : `response_format.json_schema.schema: ${(err as Error).message}`;
+      const message =
+        err instanceof UnsupportedSchemaError
+          ? err.message
+          : `response_format.json_schema.schema: ${(err as Error).message}`;
       throw new ApiError(400, message, 'response_format', 'unsupported_schema');
     }
   }

@@ -16,7 +16,9 @@ export function demoToolsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export class DemoModelMissingError extends Error {
   constructor(what: string, where: string) {
-    super(`${what} not found at ${where}: run \`npm run setup:demo-model\` (installs it from PyPI/npm, once)`);
+    super(
+      `${what} not found at ${where}: run \`npm run setup:demo-model\` (installs it from PyPI/npm, once)`,
+    );
     this.name = 'DemoModelMissingError';
   }
 }

@@ -11,9 +11,7 @@ export interface Grammar {
 }
 
 export type ChatHistoryItem =
-  | { type: 'system'; text: string }
-  | { type: 'user'; text: string }
-  | { type: 'model'; response: string[] };
+  { type: 'system'; text: string } | { type: 'user'; text: string } | { type: 'model'; response: string[] };
 
 export interface GenerateOptions {
   maxTokens?: number;
@@ -29,7 +27,10 @@ export interface GenerateOptions {
 
 export interface ChatResponse {
   response: string;
-  metadata: { stopReason: 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger' };
+  metadata: {
+    stopReason:
+      'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
+  };
 }
 
 export interface LlamaChat {
@@ -50,7 +51,11 @@ export interface LlamaContext {
 export interface LlamaModel {
   readonly trainContextSize: number;
   tokenize(text: string): Token[];
-  createContext(options: { contextSize?: number; sequences?: number; threads?: number }): Promise<LlamaContext>;
+  createContext(options: {
+    contextSize?: number;
+    sequences?: number;
+    threads?: number;
+  }): Promise<LlamaContext>;
   dispose(): Promise<void>;
 }
 

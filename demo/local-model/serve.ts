@@ -6,7 +6,8 @@ import { startLocalModelServer } from './server';
 function int(name: string, min: number) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return n;
   };
 }
@@ -27,9 +28,14 @@ try {
     contextSize: opts.contextSize,
     threads: opts.threads,
   });
-  console.log(`serving ${server.modelId} at ${server.url} (OpenAI chat completions; any API key is accepted)`);
+  console.log(
+    `serving ${server.modelId} at ${server.url} (OpenAI chat completions; any API key is accepted)`,
+  );
   const stop = () => {
-    server.close().then(() => process.exit(0), (err: unknown) => (console.error(err), process.exit(1)));
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => (console.error(err), process.exit(1)),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -40,7 +40,8 @@ export async function startLocalModelServer(opts: LocalModelServerOptions = {}):
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      const apiErr = err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error).message}`);
+      const apiErr =
+        err instanceof ApiError ? err : new ApiError(500, `internal error: ${(err as Error).message}`);
       if (!res.headersSent) sendJson(res, apiErr.status, apiErr.toBody());
       else res.destroy();
     });
@@ -49,14 +50,20 @@ export async function startLocalModelServer(opts: LocalModelServerOptions = {}):
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', `http://${HOST}`).pathname.replace(/\/+$/, '');
     if (req.method === 'GET' && (path === '/v1/models' || path === '/models')) {
-      return sendJson(res, 200, { object: 'list', data: [{ id: DEMO_MODEL_ID, object: 'model', created, owned_by: 'local' }] });
+      return sendJson(res, 200, {
+        object: 'list',
+        data: [{ id: DEMO_MODEL_ID, object: 'model', created, owned_by: 'local' }],
+      });
     }
     if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/v1/chat/completions' || path === '/chat/completions') {
       if (req.method !== 'POST') throw new ApiError(405, `${req.method} ${path}: use POST`);
       return chatCompletion(req, res);
     }
-    throw new ApiError(404, `${req.method} ${path}: no such endpoint (this server offers POST /v1/chat/completions and GET /v1/models)`);
+    throw new ApiError(
+      404,
+      `${req.method} ${path}: no such endpoint (this server offers POST /v1/chat/completions and GET /v1/models)`,
+    );
   }
 
   async function chatCompletion(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -126,7 +133,8 @@ function toGeneration(body: ChatRequest, defaultMaxTokens: number, signal: Abort
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
-  if (!type.includes('application/json')) throw new ApiError(415, `content-type must be application/json, got "${type}"`);
+  if (!type.includes('application/json'))
+    throw new ApiError(415, `content-type must be application/json, got "${type}"`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -51,8 +51,12 @@ test('an unsupported keyword is an error naming where it is', () => {
     () => toGrammarSchema({ type: 'object', properties: { a: { allOf: [{ type: 'string' }] } } }),
     (err: unknown) =>
       err instanceof UnsupportedSchemaError &&
-      err.message === 'response_format.json_schema.schema.properties.a.allOf: keyword "allOf" is not supported by grammar-constrained decoding',
+      err.message ===
+        'response_format.json_schema.schema.properties.a.allOf: keyword "allOf" is not supported by grammar-constrained decoding',
   );
   assert.throws(() => toGrammarSchema({ type: 'decimal' }), /schema\.type: unknown type "decimal"/);
-  assert.throws(() => toGrammarSchema({ $ref: 'http://example.com/s.json' }), /schema\.\$ref: only local refs/);
+  assert.throws(
+    () => toGrammarSchema({ $ref: 'http://example.com/s.json' }),
+    /schema\.\$ref: only local refs/,
+  );
 });

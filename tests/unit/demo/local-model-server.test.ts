@@ -56,7 +56,8 @@ test('json_schema structured output is grammar-constrained to the schema', async
       { role: 'system', content: 'You grade answers. Reply with JSON only.' },
       {
         role: 'user',
-        content: 'Question: What is the capital of France?\nAnswer given: Paris.\nGive a score from 0 to 100, a verdict, and the correct capital.',
+        content:
+          'Question: What is the capital of France?\nAnswer given: Paris.\nGive a score from 0 to 100, a verdict, and the correct capital.',
       },
     ],
     temperature: 0,
@@ -93,22 +94,32 @@ test('what it cannot do faithfully is a 400 naming the field', async () => {
     client.chat.completions.create({ ...base, stream: true }).then(async (s) => {
       for await (const _ of s) break;
     }),
-    (err: unknown) => err instanceof OpenAI.BadRequestError && /stream: streaming is not supported/.test(err.message),
+    (err: unknown) =>
+      err instanceof OpenAI.BadRequestError && /stream: streaming is not supported/.test(err.message),
   );
   await assert.rejects(
     client.chat.completions.create({
       ...base,
       response_format: {
         type: 'json_schema',
-        json_schema: { name: 'x', schema: { type: 'object', properties: { a: { allOf: [{ type: 'string' }] } } } },
+        json_schema: {
+          name: 'x',
+          schema: { type: 'object', properties: { a: { allOf: [{ type: 'string' }] } } },
+        },
       },
     }),
     (err: unknown) =>
-      err instanceof OpenAI.BadRequestError && /schema\.properties\.a\.allOf: keyword "allOf" is not supported/.test(err.message),
+      err instanceof OpenAI.BadRequestError &&
+      /schema\.properties\.a\.allOf: keyword "allOf" is not supported/.test(err.message),
   );
   await assert.rejects(
-    client.chat.completions.create({ ...base, messages: [...base.messages, { role: 'assistant', content: 'hello' }] }),
-    (err: unknown) => err instanceof OpenAI.BadRequestError && /messages\[1\]\.role: the last message must be from the user/.test(err.message),
+    client.chat.completions.create({
+      ...base,
+      messages: [...base.messages, { role: 'assistant', content: 'hello' }],
+    }),
+    (err: unknown) =>
+      err instanceof OpenAI.BadRequestError &&
+      /messages\[1\]\.role: the last message must be from the user/.test(err.message),
   );
   await assert.rejects(
     client.chat.completions.create({ ...base, messages: [{ role: 'user', content: 'word '.repeat(3000) }] }),
