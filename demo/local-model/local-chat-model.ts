@@ -18,7 +18,7 @@ export interface LocalChatModelOptions {
   modelPath: string;
   /** tokens of prompt + output per request; default 4096 */
   contextSize?: number;
-  /** CPU threads; default: all available */
+  /** CPU threads; default: all cores but one (see defaultThreads) */
   threads?: number;
 }
 
@@ -40,6 +40,15 @@ export interface GenerationResult {
   completionTokens: number;
 }
 
+/**
+ * All cores but one. The demo runs the Temporal server, the worker and the trainer beside the model, and
+ * llama.cpp's threads wait for each other at every step: on a busy 2-core machine 2 threads generated
+ * 0.8 tokens/s where 1 thread generated 17 (docs/demo-model.md).
+ */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
 export class LocalChatModel {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly grammars = new Map<string, Promise<Grammar>>();
@@ -54,7 +63,7 @@ export class LocalChatModel {
 
   static async load(opts: LocalChatModelOptions): Promise<LocalChatModel> {
     const lib = await importNodeLlamaCpp();
-    const threads = opts.threads ?? os.availableParallelism();
+    const threads = opts.threads ?? defaultThreads();
     const llama = await lib.getLlama({
       gpu: false,
       build: 'never',

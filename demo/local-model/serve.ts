@@ -17,7 +17,7 @@ const opts = new Command('serve')
   .option('--port <n>', 'port (0 picks a free one)', int('--port', 0), 8089)
   .option('--model <file>', 'GGUF file (default: the one scripts/setup-demo-model.sh installed)')
   .option('--context-size <n>', 'tokens of prompt + output per request', int('--context-size', 256), 4096)
-  .option('--threads <n>', 'CPU threads (default: all)', int('--threads', 1))
+  .option('--threads <n>', 'CPU threads (default: all cores but one)', int('--threads', 1))
   .parse()
   .opts<{ port: number; model?: string; contextSize: number; threads?: number }>();
 
