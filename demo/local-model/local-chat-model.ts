@@ -86,8 +86,20 @@ export class LocalChatModel {
     return this.context.contextSize;
   }
 
+  /** Requests answered, and requests stopped because their caller went away (served on /health). */
+  readonly stats = { completed: 0, abandoned: 0 };
+
   generate(g: Generation): Promise<GenerationResult> {
-    const run = this.queue.then(() => this.generateNow(g));
+    const run = this.queue.then(async () => {
+      try {
+        const result = await this.generateNow(g);
+        this.stats.completed++;
+        return result;
+      } catch (err) {
+        if (g.signal?.aborted) this.stats.abandoned++;
+        throw err;
+      }
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -55,7 +55,8 @@ export async function startLocalModelServer(opts: LocalModelServerOptions = {}):
         data: [{ id: DEMO_MODEL_ID, object: 'model', created, owned_by: 'local' }],
       });
     }
-    if (req.method === 'GET' && path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/health')
+      return sendJson(res, 200, { status: 'ok', ...model.stats });
     if (path === '/v1/chat/completions' || path === '/chat/completions') {
       if (req.method !== 'POST') throw new ApiError(405, `${req.method} ${path}: use POST`);
       return chatCompletion(req, res);

@@ -88,6 +88,35 @@ test('max_tokens ends a generation with finish_reason length; concurrent request
   }
 });
 
+test('a caller that disconnects stops its generation; the next request is answered', async () => {
+  const health = async () =>
+    (await (await fetch(server.url.replace(/\/v1$/, '/health'))).json()) as { abandoned: number };
+  const before = (await health()).abandoned;
+  const abort = new AbortController();
+  const long = client.chat.completions.create(
+    {
+      model: 'smollm2-135m-instruct',
+      messages: [{ role: 'user', content: 'Write a very long story about a lighthouse keeper.' }],
+      max_tokens: 1500,
+    },
+    { signal: abort.signal },
+  );
+  setTimeout(() => abort.abort(), 500);
+  await assert.rejects(long, OpenAI.APIUserAbortError);
+  let abandoned = before;
+  for (let i = 0; i < 100 && abandoned === before; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    abandoned = (await health()).abandoned;
+  }
+  assert.equal(abandoned, before + 1, 'the server did not stop the abandoned generation');
+  const next = await client.chat.completions.create({
+    model: 'smollm2-135m-instruct',
+    messages: [{ role: 'user', content: 'Say hello.' }],
+    max_tokens: 3,
+  });
+  assert.equal(next.choices[0]!.finish_reason, 'length');
+});
+
 test('what it cannot do faithfully is a 400 naming the field', async () => {
   const base = { model: 'smollm2-135m-instruct', messages: [{ role: 'user' as const, content: 'hi' }] };
   await assert.rejects(
