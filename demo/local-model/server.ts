@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { ApiError, parseChatRequest, toChatHistory, type ChatRequest } from './chat-request';
 import { LocalChatModel, type Generation } from './local-chat-model';
-import { DEMO_MODEL_ID, resolveModelPath } from './model-files';
+import { DEMO_MODEL_FILE, DEMO_MODEL_ID, resolveModelPath } from './model-files';
 
 export interface LocalModelServerOptions {
   /** default 0: any free port */
@@ -30,8 +31,13 @@ const HOST = '127.0.0.1';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export async function startLocalModelServer(opts: LocalModelServerOptions = {}): Promise<LocalModelServer> {
+  const modelPath = resolveModelPath(opts.modelPath);
+  const modelId =
+    path.basename(modelPath) === DEMO_MODEL_FILE
+      ? DEMO_MODEL_ID
+      : path.basename(modelPath, '.gguf').toLowerCase();
   const model = await LocalChatModel.load({
-    modelPath: resolveModelPath(opts.modelPath),
+    modelPath,
     contextSize: opts.contextSize,
     threads: opts.threads,
   });
@@ -48,22 +54,22 @@ export async function startLocalModelServer(opts: LocalModelServerOptions = {}):
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', `http://${HOST}`).pathname.replace(/\/+$/, '');
-    if (req.method === 'GET' && (path === '/v1/models' || path === '/models')) {
+    const route = new URL(req.url ?? '/', `http://${HOST}`).pathname.replace(/\/+$/, '');
+    if (req.method === 'GET' && (route === '/v1/models' || route === '/models')) {
       return sendJson(res, 200, {
         object: 'list',
-        data: [{ id: DEMO_MODEL_ID, object: 'model', created, owned_by: 'local' }],
+        data: [{ id: modelId, object: 'model', created, owned_by: 'local' }],
       });
     }
-    if (req.method === 'GET' && path === '/health')
+    if (req.method === 'GET' && route === '/health')
       return sendJson(res, 200, { status: 'ok', ...model.stats });
-    if (path === '/v1/chat/completions' || path === '/chat/completions') {
-      if (req.method !== 'POST') throw new ApiError(405, `${req.method} ${path}: use POST`);
+    if (route === '/v1/chat/completions' || route === '/chat/completions') {
+      if (req.method !== 'POST') throw new ApiError(405, `${req.method} ${route}: use POST`);
       return chatCompletion(req, res);
     }
     throw new ApiError(
       404,
-      `${req.method} ${path}: no such endpoint (this server offers POST /v1/chat/completions and GET /v1/models)`,
+      `${req.method} ${route}: no such endpoint (this server offers POST /v1/chat/completions and GET /v1/models)`,
     );
   }
 
@@ -96,15 +102,20 @@ export async function startLocalModelServer(opts: LocalModelServerOptions = {}):
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, HOST, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, HOST, () => resolve());
+    });
+  } catch (err) {
+    await model.close();
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
 
   return {
     url: `http://${HOST}:${port}/v1`,
-    modelId: DEMO_MODEL_ID,
+    modelId,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
