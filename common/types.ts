@@ -39,9 +39,11 @@ export type Stage =
   | 'evaluate'
   | 'decide'
   | 'synthesize'
+  | 'promote'
   | 'done';
 
-export type MigrationStatus = 'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
+export type MigrationStatus =
+  'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
 
 // ---------------------------------------------------------------------------------------------
 // Activity inputs and outputs. Implementations: activities/*; test doubles: tests/fakes.
@@ -82,6 +84,8 @@ export interface FineTuneResult {
 export interface GenerateInput {
   migrationId: string;
   cycle: number;
+  /** names the output instead of the cycle, e.g. 'promoted' when re-judging the promoted adapter */
+  tag?: string;
   baseModel: string;
   adapter: ArtifactRef;
   test: ArtifactRef;
@@ -143,6 +147,8 @@ export interface EvaluatePlanInput {
 export interface EvaluatePlan {
   shards: number;
   calls: number;
+  /** priced from the pricing table; the workflow does not start an evaluation the budget cannot pay for */
+  estimatedUsd?: number;
 }
 export interface JudgeShardInput extends EvaluatePlanInput {
   shard: number;
@@ -181,7 +187,10 @@ export interface SynthesisPlanInput extends SynthesisInput {
 }
 export interface SynthesisPlan {
   shards: number;
+  /** requests per shard */
   requests: number;
+  /** priced from the pricing table; the workflow launches no shard the remaining budget cannot pay for */
+  estimatedUsdPerShard?: number;
 }
 export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;
@@ -214,4 +223,25 @@ export interface SynthesisResult {
   usage: Usage;
   rounds: number;
   shards: number;
+}
+
+/** The adapter currently promoted on a channel (the one serving traffic). */
+export interface Promoted {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  promotedAt: string;
+}
+export interface PromoteInput {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  /** what it was compared against, recorded with the promotion */
+  comparison: { previous: Promoted | null; previousScoreOnThisSplit: number | null };
 }
