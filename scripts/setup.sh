@@ -51,7 +51,10 @@ log "$("$LLAMADUO_TOOLS/bin/temporal" --version)"
 # 4. Python environment for the trainer and the dedup benchmark's reference implementation.
 if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi
 
-# 5. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
+# 5. Debian's chromium for the report's headless browser check.
+bash scripts/setup-chromium.sh >/dev/null
+
+# 6. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
 if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
 # 6. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh).
 if [ -f scripts/setup-demo-model.sh ] && [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then bash scripts/setup-demo-model.sh; fi
