@@ -1,0 +1,15 @@
+// Worker thread body: computes features for one chunk and hands the typed arrays back without copying.
+import { parentPort } from 'node:worker_threads';
+import { computeFeatures, type FeatureParams, type TextFields } from './features';
+
+interface Job {
+  records: TextFields[];
+  params: FeatureParams;
+  testNgrams: Float64Array | null;
+}
+
+parentPort!.on('message', (job: Job) => {
+  const f = computeFeatures(job.records, job.params, job.testNgrams ? new Set(job.testNgrams) : undefined);
+  const buffers = [f.full.offsets, f.full.data, f.fullKeys, f.instr.offsets, f.instr.data, f.instrKeys, f.ngramHit];
+  parentPort!.postMessage(f, buffers.map((b) => b.buffer as ArrayBuffer));
+});
