@@ -10,6 +10,6 @@ interface Job {
 
 parentPort!.on('message', (job: Job) => {
   const f = computeFeatures(job.records, job.params, job.testNgrams ? new Set(job.testNgrams) : undefined);
-  const buffers = [f.full.offsets, f.full.data, f.fullKeys, f.instr.offsets, f.instr.data, f.instrKeys, f.ngramHit];
+  const buffers = [f.full.offsets, f.full.data, f.fullKeys, f.prompt.offsets, f.prompt.data, f.promptKeys, f.ngramHit];
   parentPort!.postMessage(f, buffers.map((b) => b.buffer as ArrayBuffer));
 });

@@ -1,9 +1,9 @@
 // Per-record features every similarity step needs, computed once (in worker threads for big batches):
-// shingle sets and LSH band keys of the whole sample and of its instruction, and whether the sample
-// shares an n-gram with the test split.
+// shingle sets and LSH band keys of the whole sample and of its prompt (instruction + context), and
+// whether the sample shares an n-gram with the test split.
 import { hashWords, ngramKeys, shingleSet } from './hashing';
 import { MinHasher } from './minhash';
-import { words } from './text';
+import { contentWords, words } from './text';
 
 export interface TextFields {
   instruction: string;
@@ -21,8 +21,12 @@ export interface FeatureParams {
   seed: number;
 }
 
-/** Word bigrams for instructions: short texts need short shingles for ROUGE-L candidates to collide. */
-export const INSTRUCTION_SHINGLE = 2;
+/**
+ * Prompts are compared as sets of content words (single words, stop words removed): prompts with
+ * ROUGE-L >= 0.7 share most of their content words, so their sets reach the LSH band threshold, while
+ * unrelated prompts that share only function words do not collide.
+ */
+export const PROMPT_SHINGLE = 1;
 
 /** Variable-length sets stored flat: set i is data[offsets[i] .. offsets[i+1]). */
 export interface FlatSets {
@@ -34,10 +38,15 @@ export interface Features {
   count: number;
   full: FlatSets;
   fullKeys: Uint32Array;
-  instr: FlatSets;
-  instrKeys: Uint32Array;
+  prompt: FlatSets;
+  promptKeys: Uint32Array;
   /** 1 where the record shares an n-gram with the test n-gram set given */
   ngramHit: Uint8Array;
+}
+
+/** The prompt a user (or the student) sees: instruction and context. */
+export function promptText(r: TextFields): string {
+  return r.context ? `${r.instruction}\n${r.context}` : r.instruction;
 }
 
 export function setAt(s: FlatSets, i: number): Uint32Array {
@@ -56,9 +65,9 @@ export function computeFeatures(records: readonly TextFields[], p: FeatureParams
   const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
   const n = records.length;
   const fullSets: Uint32Array[] = new Array(n);
-  const instrSets: Uint32Array[] = new Array(n);
+  const promptSets: Uint32Array[] = new Array(n);
   const fullKeys = new Uint32Array(n * p.bands);
-  const instrKeys = new Uint32Array(n * p.bands);
+  const promptKeys = new Uint32Array(n * p.bands);
   const ngramHit = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
@@ -70,9 +79,9 @@ export function computeFeatures(records: readonly TextFields[], p: FeatureParams
     all.set(cw, iw.length);
     all.set(rw, iw.length + cw.length);
     fullSets[i] = shingleSet(all, p.shingleSize);
-    instrSets[i] = shingleSet(iw, INSTRUCTION_SHINGLE);
+    promptSets[i] = shingleSet(hashWords(contentWords(promptText(r))), PROMPT_SHINGLE);
     mh.keysOf(fullSets[i]!, fullKeys, i * p.bands);
-    mh.keysOf(instrSets[i]!, instrKeys, i * p.bands);
+    mh.keysOf(promptSets[i]!, promptKeys, i * p.bands);
     if (testNgrams && testNgrams.size > 0) {
       // per field, so an n-gram never spans the seam between instruction, context and response
       let hit = false;
@@ -84,7 +93,7 @@ export function computeFeatures(records: readonly TextFields[], p: FeatureParams
       ngramHit[i] = hit ? 1 : 0;
     }
   }
-  return { count: n, full: flatten(fullSets), fullKeys, instr: flatten(instrSets), instrKeys, ngramHit };
+  return { count: n, full: flatten(fullSets), fullKeys, prompt: flatten(promptSets), promptKeys, ngramHit };
 }
 
 /** All n-grams (per field) of the given records: the test split's prompts and references. */
@@ -129,8 +138,8 @@ export function concatFeatures(parts: Features[], bands: number): Features {
     count,
     full: joinSets((f) => f.full),
     fullKeys: joinArr((f) => f.fullKeys, bands, (n) => new Uint32Array(n)),
-    instr: joinSets((f) => f.instr),
-    instrKeys: joinArr((f) => f.instrKeys, bands, (n) => new Uint32Array(n)),
+    prompt: joinSets((f) => f.prompt),
+    promptKeys: joinArr((f) => f.promptKeys, bands, (n) => new Uint32Array(n)),
     ngramHit: joinArr((f) => f.ngramHit, 1, (n) => new Uint8Array(n)),
   };
 }

@@ -18,9 +18,22 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
+// Vocabulary repeats across records, and V8 caches a string's own hash, so a Map hit beats rehashing.
+const wordCache = new Map<string, number>();
+const WORD_CACHE_LIMIT = 1 << 20;
+
 export function hashWords(ws: readonly string[]): Uint32Array {
   const out = new Uint32Array(ws.length);
-  for (let i = 0; i < ws.length; i++) out[i] = hashWord(ws[i]!);
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!;
+    let h = wordCache.get(w);
+    if (h === undefined) {
+      h = hashWord(w);
+      if (wordCache.size >= WORD_CACHE_LIMIT) wordCache.clear();
+      wordCache.set(w, h);
+    }
+    out[i] = h;
+  }
   return out;
 }
 

@@ -40,13 +40,18 @@ export class MinHasher {
   /** Signature of a shingle set into `out` (numPerm values); an empty set gets all 0xffffffff. */
   signature(shingles: Uint32Array, out: Uint32Array = new Uint32Array(this.numPerm)): Uint32Array {
     const { a, b, numPerm } = this;
-    out.fill(0xffffffff);
-    for (let s = 0; s < shingles.length; s++) {
-      const h = shingles[s]! | 0;
-      for (let i = 0; i < numPerm; i++) {
-        const v = (Math.imul(a[i]!, h) + b[i]!) >>> 0;
-        if (v < out[i]!) out[i] = v;
+    const n = shingles.length;
+    // Values are compared as int32 with the sign bit flipped (same order as uint32): V8 keeps int32 in
+    // registers, while uint32 above 2^31 would become doubles. Permutation-major keeps the minimum local.
+    for (let i = 0; i < numPerm; i++) {
+      const ai = a[i]!;
+      const bi = b[i]!;
+      let min = 0x7fffffff;
+      for (let s = 0; s < n; s++) {
+        const v = ((Math.imul(ai, shingles[s]!) + bi) ^ 0x80000000) | 0;
+        if (v < min) min = v;
       }
+      out[i] = (min ^ 0x80000000) >>> 0;
     }
     return out;
   }

@@ -2,13 +2,13 @@
 // decontamination against the test split, MinHash-LSH near-duplicates against references and the
 // batch itself, and the ROUGE-L novelty filter on LSH candidates. Every drop is counted by reason.
 import { dropExactDuplicates } from './exact-dedup';
-import { collectNgrams, computeFeatures, setAt, type FeatureParams, type Features, type TextFields } from './features';
+import { collectNgrams, computeFeatures, promptText, setAt, type FeatureParams, type Features, type TextFields } from './features';
 import { computeFeaturesParallel } from './features-pool';
 import { jaccard } from './hashing';
 import { greedyMatch, LshBuckets } from './lsh-buckets';
 import { qualityIssue, type QualityProfile } from './quality';
 import { RefIndex } from './ref-index';
-import { rougeL } from './rouge';
+import { rougeLAtLeast } from './rouge';
 import { plainWords } from './text';
 
 export interface DedupParams {
@@ -110,9 +110,9 @@ export async function curate<T extends TextFields & { category: string }>(input:
   };
 
   // Decontamination: a shared test n-gram, or a MinHash near-duplicate of a test record (whole sample or
-  // instruction alone).
+  // prompt alone).
   const testFull = new RefIndex(testF.fullKeys, testF.count, dedup.bands);
-  const testInstr = new RefIndex(testF.instrKeys, testF.count, dedup.bands);
+  const testPrompt = new RefIndex(testF.promptKeys, testF.count, dedup.bands);
   for (let k = 0; k < m; k++) {
     const i = R + k;
     if (f.ngramHit[i]) {
@@ -120,10 +120,10 @@ export async function curate<T extends TextFields & { category: string }>(input:
       continue;
     }
     const full = setAt(f.full, i);
-    const instr = setAt(f.instr, i);
+    const prompt = setAt(f.prompt, i);
     const hit =
       testFull.firstMatch(f.fullKeys, i * dedup.bands, (r) => jaccard(full, setAt(testF.full, r)) >= dedup.threshold) >= 0 ||
-      testInstr.firstMatch(f.instrKeys, i * dedup.bands, (r) => jaccard(instr, setAt(testF.instr, r)) >= dedup.threshold) >= 0;
+      testPrompt.firstMatch(f.promptKeys, i * dedup.bands, (r) => jaccard(prompt, setAt(testF.prompt, r)) >= dedup.threshold) >= 0;
     if (hit) dropLive(k, 'test-near-duplicate');
   }
   lap('decontaminate');
@@ -131,11 +131,13 @@ export async function curate<T extends TextFields & { category: string }>(input:
   nearDuplicates(f, R, m, alive, dedup, (k) => dropLive(k, 'near-duplicate'));
   lap('near-duplicate');
 
+  // ROUGE-L novelty on the prompt (instruction + context): generic instructions such as "Summarize the
+  // passage" are novel when their context is.
   const words: (string[] | undefined)[] = new Array(batch.length);
-  const instrWords = (i: number) => (words[i] ??= plainWords(batch[i]!.instruction));
-  const instrBuckets = new LshBuckets(f.instrKeys, R + m, dedup.bands);
-  const similarInstr = greedyMatch(instrBuckets, R, alive, true, (i, j) => rougeL(instrWords(i), instrWords(j)) >= dedup.rougeLThreshold);
-  for (let k = 0; k < m; k++) if (similarInstr[k]! >= 0) dropLive(k, 'rouge-l-similar');
+  const promptWords = (i: number) => (words[i] ??= plainWords(promptText(batch[i]!)));
+  const promptBuckets = new LshBuckets(f.promptKeys, R + m, dedup.bands);
+  const similarPrompt = greedyMatch(promptBuckets, R, alive, true, (i, j) => rougeLAtLeast(promptWords(i), promptWords(j), dedup.rougeLThreshold));
+  for (let k = 0; k < m; k++) if (similarPrompt[k]! >= 0) dropLive(k, 'rouge-l-similar');
   lap('rouge-l');
 
   const kept: T[] = [];

@@ -18,3 +18,10 @@ export function rougeL(a: readonly string[], b: readonly string[]): number {
   const r = lcs / a.length;
   return (2 * p * r) / (p + r);
 }
+
+/** rougeL(a, b) >= threshold, skipping the LCS when the lengths alone rule it out. */
+export function rougeLAtLeast(a: readonly string[], b: readonly string[], threshold: number): boolean {
+  // LCS <= min(|a|, |b|), so F1 <= 2 min / (|a| + |b|)
+  if ((2 * Math.min(a.length, b.length)) / (a.length + b.length || 1) < threshold) return false;
+  return rougeL(a, b) >= threshold;
+}

@@ -24,3 +24,20 @@ export function words(text: string): string[] {
 export function plainWords(text: string): string[] {
   return text.normalize('NFKC').toLowerCase().match(WORD) ?? [];
 }
+
+// Function words carry no topic: two instructions that share only these are not paraphrases.
+const STOPWORDS = new Set(
+  (
+    'a an the and or but if then of to in on at by for with from into about as is are was were be been being ' +
+    'do does did have has had it its this that these those there here i you he she we they me my your our ' +
+    'their his her them us what which who whom whose when where why how can could should would will shall ' +
+    'may might must not no so than too very s t just also any some all each both more most other such only'
+  ).split(' '),
+);
+
+/** Content words of a text (stop words removed), or all its words when nothing else is left. */
+export function contentWords(text: string): string[] {
+  const all = words(text);
+  const content = all.filter((w) => !STOPWORDS.has(w));
+  return content.length > 0 ? content : all;
+}
