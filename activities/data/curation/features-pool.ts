@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { computeFeatures, concatFeatures, type FeatureParams, type Features, type TextFields } from './features';
+import type { NgramSet } from './hashing';
 
 const INLINE_BELOW = 4000;
 
@@ -16,11 +17,12 @@ export function defaultThreads(): number {
 export async function computeFeaturesParallel(
   records: readonly TextFields[],
   params: FeatureParams,
-  opts: { testNgrams?: ReadonlySet<number>; threads?: number } = {},
+  opts: { testNgrams?: NgramSet; threads?: number } = {},
 ): Promise<Features> {
   const threads = opts.threads ?? defaultThreads();
   if (threads <= 1 || records.length < INLINE_BELOW) return computeFeatures(records, params, opts.testNgrams);
-  const testNgrams = opts.testNgrams && opts.testNgrams.size > 0 ? Float64Array.from(opts.testNgrams) : null;
+  const t = opts.testNgrams;
+  const testNgrams = t && t.size > 0 ? { hi: t.hi, lo: t.lo, used: t.used } : null;
   const chunk = Math.ceil(records.length / threads);
   const parts = await Promise.all(
     Array.from({ length: threads }, (_, t) => {
@@ -35,7 +37,11 @@ export async function computeFeaturesParallel(
   return concatFeatures(parts, params.bands);
 }
 
-function runWorker(job: { records: TextFields[]; params: FeatureParams; testNgrams: Float64Array | null }): Promise<Features> {
+function runWorker(job: {
+  records: TextFields[];
+  params: FeatureParams;
+  testNgrams: { hi: Int32Array; lo: Int32Array; used: Uint8Array } | null;
+}): Promise<Features> {
   return new Promise((resolve, reject) => {
     const w = new Worker(WORKER_URL);
     w.once('message', (f: Features) => {

@@ -1,9 +1,9 @@
 // Per-record features every similarity step needs, computed once (in worker threads for big batches):
 // shingle sets and LSH band keys of the whole sample and of its prompt (instruction + context), and
 // whether the sample shares an n-gram with the test split.
-import { hashWords, ngramKeys, shingleSet } from './hashing';
+import { NgramSet, ngramKeys, shingleSet, wordHashes } from './hashing';
 import { MinHasher } from './minhash';
-import { contentWords, words } from './text';
+import { withoutStopwords } from './text';
 
 export interface TextFields {
   instruction: string;
@@ -61,7 +61,7 @@ function flatten(sets: Uint32Array[]): FlatSets {
   return { offsets, data };
 }
 
-export function computeFeatures(records: readonly TextFields[], p: FeatureParams, testNgrams?: ReadonlySet<number>): Features {
+export function computeFeatures(records: readonly TextFields[], p: FeatureParams, testNgrams?: NgramSet): Features {
   const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
   const n = records.length;
   const fullSets: Uint32Array[] = new Array(n);
@@ -71,21 +71,24 @@ export function computeFeatures(records: readonly TextFields[], p: FeatureParams
   const ngramHit = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
-    const iw = hashWords(words(r.instruction));
-    const cw = hashWords(words(r.context));
-    const rw = hashWords(words(r.response));
+    const iw = wordHashes(r.instruction);
+    const cw = wordHashes(r.context);
+    const rw = wordHashes(r.response);
     const all = new Uint32Array(iw.length + cw.length + rw.length);
     all.set(iw, 0);
     all.set(cw, iw.length);
     all.set(rw, iw.length + cw.length);
     fullSets[i] = shingleSet(all, p.shingleSize);
-    promptSets[i] = shingleSet(hashWords(contentWords(promptText(r))), PROMPT_SHINGLE);
+    const prompt = new Uint32Array(iw.length + cw.length);
+    prompt.set(iw, 0);
+    prompt.set(cw, iw.length);
+    promptSets[i] = shingleSet(withoutStopwords(prompt), PROMPT_SHINGLE);
     mh.keysOf(fullSets[i]!, fullKeys, i * p.bands);
     mh.keysOf(promptSets[i]!, promptKeys, i * p.bands);
     if (testNgrams && testNgrams.size > 0) {
       // per field, so an n-gram never spans the seam between instruction, context and response
       let hit = false;
-      const probe = (k: number) => (hit = testNgrams.has(k));
+      const probe = (a: number, b: number) => (hit = testNgrams.has(a, b));
       for (const f of [iw, cw, rw]) {
         ngramKeys(f, p.ngram, probe);
         if (hit) break;
@@ -97,13 +100,13 @@ export function computeFeatures(records: readonly TextFields[], p: FeatureParams
 }
 
 /** All n-grams (per field) of the given records: the test split's prompts and references. */
-export function collectNgrams(records: readonly TextFields[], n: number): Set<number> {
-  const out = new Set<number>();
-  const add = (k: number) => {
-    out.add(k);
+export function collectNgrams(records: readonly TextFields[], n: number): NgramSet {
+  const out = new NgramSet();
+  const add = (a: number, b: number) => {
+    out.add(a, b);
   };
   for (const r of records) {
-    for (const f of [r.instruction, r.context, r.response]) ngramKeys(hashWords(words(f)), n, add);
+    for (const f of [r.instruction, r.context, r.response]) ngramKeys(wordHashes(f), n, add);
   }
   return out;
 }

@@ -1,6 +1,8 @@
 // Text normalization and word tokens shared by every curation step, so exact dedup, MinHash shingles,
 // n-gram decontamination and ROUGE-L all see the same words.
 
+import { hashWord } from './hashing';
+
 const WORD = /[\p{L}\p{N}_]+/gu;
 const DIGITS = /^\p{N}+$/u;
 
@@ -35,9 +37,10 @@ const STOPWORDS = new Set(
   ).split(' '),
 );
 
-/** Content words of a text (stop words removed), or all its words when nothing else is left. */
-export function contentWords(text: string): string[] {
-  const all = words(text);
-  const content = all.filter((w) => !STOPWORDS.has(w));
-  return content.length > 0 ? content : all;
+const STOPWORD_HASHES = new Set([...STOPWORDS].map(hashWord));
+
+/** Word hashes with stop words removed, or all of them when nothing else is left. */
+export function withoutStopwords(hashes: Uint32Array): Uint32Array {
+  const content = hashes.filter((h) => !STOPWORD_HASHES.has(h));
+  return content.length > 0 ? content : hashes;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashWords, jaccard, shingleSet } from '../../../activities/data/curation/hashing';
+import { hashWords, jaccard, NgramSet, ngramKeys, shingleSet, wordHashes } from '../../../activities/data/curation/hashing';
 import { estimateJaccard, MinHasher } from '../../../activities/data/curation/minhash';
 import { rougeL } from '../../../activities/data/curation/rouge';
 import { normalizeText, words } from '../../../activities/data/curation/text';
@@ -51,4 +51,40 @@ test('ROUGE-L F1', () => {
   assert.ok(Math.abs(f - (2 * 0.75 * 0.6) / 1.35) < 1e-12);
   assert.equal(rougeL([], []), 1);
   assert.equal(rougeL(['a'], []), 0);
+});
+
+test('the string-free word scanner hashes exactly the words() tokens', () => {
+  const tricky = ['İstanbul ÇAĞ', 'naïve café 42nd Street', 'x_1 = y2+3', '数据 ١٢٣ emoji 😀 ok', 'ﬁve  ²', ''];
+  for (const t of [...tricky, ...dollyRecords(300).map((r) => r.context + ' ' + r.response)]) {
+    assert.deepEqual(wordHashes(t), hashWords(words(t)), t.slice(0, 60));
+  }
+});
+
+test('n-gram keys: equal n-grams give equal keys, a changed word changes the keys it is in', () => {
+  const keys = (t: string) => {
+    const out: string[] = [];
+    ngramKeys(wordHashes(t), 3, (a, b) => void out.push(`${a}:${b}`));
+    return out;
+  };
+  const a = keys('one two three four five');
+  const b = keys('zero one two three four five');
+  assert.equal(a.length, 3);
+  assert.deepEqual(b.slice(1), a);
+  const c = keys('one two THREE four five');
+  assert.deepEqual(c, a);
+  const d = keys('one two tree four five');
+  assert.equal(d.filter((k) => a.includes(k)).length, 0);
+  assert.deepEqual(keys('one two'), []);
+});
+
+test('NgramSet finds what was added and grows', () => {
+  const set = new NgramSet();
+  for (let i = 0; i < 5000; i++) set.add(i * 7919, -i);
+  assert.equal(set.size, 5000);
+  for (let i = 0; i < 5000; i++) assert.ok(set.has(i * 7919, -i));
+  assert.ok(!set.has(7919, 0));
+  assert.ok(!set.has(1, -1));
+  const copy = new NgramSet(set.hi, set.lo, set.used);
+  assert.equal(copy.size, 5000);
+  assert.ok(copy.has(4999 * 7919, -4999));
 });

@@ -1,0 +1,10 @@
+import { computeFeatures, collectNgrams } from './activities/data/curation/features';
+import { buildBenchSet, loadRealRecords } from './bench/dedup-data';
+const set = buildBenchSet(loadRealRecords('/work/shared/data/raw'), 20000, 42);
+const p = { numPerm: 128, bands: 32, shingleSize: 3, ngram: 13, seed: 1 };
+const ng = collectNgrams(set.test, 13);
+console.log('test ngrams', ng.size);
+const c0 = process.cpuUsage();
+let t = performance.now();
+computeFeatures(set.samples, p, ng);
+console.log('features ms', performance.now() - t, 'cpu ms', process.cpuUsage(c0).user / 1000);
