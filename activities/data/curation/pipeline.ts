@@ -46,6 +46,8 @@ export interface CurationInput<T extends TextFields & { category: string }> {
   threads?: number;
   /** MinHash permutation seed; fixed so that reruns keep the same samples */
   seed?: number;
+  /** called as each step ends, with its name (activities heartbeat here) */
+  onStep?: (step: string) => void;
 }
 
 export interface CurationOutput<T> {
@@ -70,6 +72,7 @@ export async function curate<T extends TextFields & { category: string }>(input:
     const now = performance.now();
     timings[name] = Math.round(now - t) / 1000;
     t = now;
+    input.onStep?.(name);
   };
 
   const exact = dropExactDuplicates(references, samples, live);

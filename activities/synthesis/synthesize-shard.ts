@@ -1,0 +1,111 @@
+// synthesizeShard: one shard of a synthesis round. Samples its seeds with a seeded RNG, asks the teacher
+// for `samplesPerRequest` new examples per seed (structured output), heartbeats progress, and writes the
+// raw samples with lineage under a deterministic key. A shard that already finished is reused.
+import type { LlmClient, LlmFailureReason } from '../llm/client';
+import type { ArtifactStore } from '../store/artifact-store';
+import { addUsage, ZERO_USAGE, type SynthesizeShardInput, type SynthesizeShardResult, type Usage } from '../../common/types';
+import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
+import type { RawSample } from '../data/curation/records';
+import { currentActivity } from './activity-context';
+import { shardKey, shardMetaKey, shardRequests } from './keys';
+import { buildSynthesisPrompt, SyntheticBatch } from './prompts';
+import { mulberry32, seedOf } from './rng';
+import { sampleSeeds } from './seeds';
+
+export interface SynthesisDeps {
+  store: ArtifactStore;
+  llm: LlmClient;
+  /** teacher requests in flight per shard; the LLM client still enforces the provider's rate limits */
+  concurrency?: number;
+}
+
+interface ShardMeta {
+  generated: number;
+  usage: Usage;
+  failed: number;
+  failures: Partial<Record<LlmFailureReason, number>>;
+}
+
+export function createSynthesisActivities(deps: SynthesisDeps) {
+  const { store, llm } = deps;
+  const concurrency = deps.concurrency ?? 8;
+
+  return {
+    async synthesizeShard(input: SynthesizeShardInput): Promise<SynthesizeShardResult> {
+      const { migrationId, cycle, round, shard, synthesis } = input;
+      const key = shardKey(migrationId, cycle, round, shard);
+      const metaKey = shardMetaKey(migrationId, cycle, round, shard);
+      const done = await store.find(key);
+      if (done) {
+        const meta = await store.readJson<ShardMeta>(metaKey);
+        return { raw: done, generated: done.count ?? meta.generated, usage: meta.usage, failed: meta.failed };
+      }
+
+      const ctx = currentActivity();
+      const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
+      if (train.length === 0) throw new Error(`${input.train.uri}: the train split is empty, nothing to seed synthesis with`);
+      const { count } = shardRequests(input.requests, input.shards, shard);
+      const seeds = sampleSeeds(train, count, mulberry32(seedOf(migrationId, cycle, round, shard)));
+      const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;
+      const budget = input.budgetUsd / Math.max(1, input.shards);
+
+      const perRequest: RawSample[][] = new Array(seeds.length);
+      const failures: Partial<Record<LlmFailureReason, number>> = {};
+      let usage: Usage = ZERO_USAGE;
+      let finished = 0;
+      let next = 0;
+      const fail = (why: LlmFailureReason) => (failures[why] = (failures[why] ?? 0) + 1);
+
+      const worker = async () => {
+        while (next < seeds.length) {
+          const q = next++;
+          if (usage.usd >= budget) {
+            fail('budget');
+            continue;
+          }
+          const seed = seeds[q]!;
+          const prompt = buildSynthesisPrompt(seed, synthesis.samplesPerRequest);
+          const res = await llm.generateStructured(
+            {
+              model: synthesis.teacher,
+              system: prompt.system,
+              prompt: prompt.user,
+              temperature: synthesis.teacher.temperature ?? 1,
+              cachePrefix: true,
+              signal: ctx?.cancellationSignal,
+            },
+            SyntheticBatch,
+            { name: 'synthetic_examples' },
+          );
+          usage = addUsage(usage, res.usage);
+          if (res.ok) {
+            perRequest[q] = res.value.examples.slice(0, synthesis.samplesPerRequest).map((ex, k) => ({
+              id: `${migrationId}-c${cycle}-r${round}-s${shard}-q${q}-${k}`,
+              category: seed.category,
+              seedId: seed.id,
+              teacher,
+              cycle,
+              round,
+              shard,
+              promptHash: prompt.promptHash,
+              instruction: ex.instruction,
+              context: ex.context,
+              response: ex.response,
+            }));
+          } else fail(res.reason);
+          finished++;
+          ctx?.heartbeat({ shard, finished, requests: seeds.length, usd: usage.usd });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, seeds.length) }, worker));
+
+      // request order, not completion order: the same answers always give the same file
+      const samples = perRequest.flatMap((s) => s ?? []);
+      const failed = Object.values(failures).reduce((s, n) => s + n, 0);
+      const meta: ShardMeta = { generated: samples.length, usage, failed, failures };
+      await store.writeJson(metaKey, meta);
+      const raw = await store.writeJsonl(key, samples);
+      return { raw, generated: samples.length, usage, failed };
+    },
+  };
+}
