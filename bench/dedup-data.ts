@@ -46,21 +46,27 @@ const caseSpace: Perturb = (s, rng) =>
     .map((w) => (rng() < 0.2 ? w.toUpperCase() : rng() < 0.1 ? w + '  ' : w))
     .join(rng() < 0.5 ? ' ' : '\n');
 const numbers: Perturb = (s, rng) => s.replace(/\d+/g, (d) => String(Number(d) + 1 + Math.floor(rng() * 50)));
-const swapWords = (rate: number): Perturb => (s, rng) => {
-  const w = s.split(' ');
-  for (let i = 0; i + 1 < w.length; i++) if (rng() < rate) [w[i], w[i + 1]] = [w[i + 1]!, w[i]!];
-  return w.join(' ');
-};
-const replaceWords = (rate: number): Perturb => (s, rng, vocab) =>
-  s
-    .split(' ')
-    .map((w) => (rng() < rate ? pick(rng, vocab) : w))
-    .join(' ');
-const dropWords = (rate: number): Perturb => (s, rng) =>
-  s
-    .split(' ')
-    .filter(() => rng() >= rate)
-    .join(' ');
+const swapWords =
+  (rate: number): Perturb =>
+  (s, rng) => {
+    const w = s.split(' ');
+    for (let i = 0; i + 1 < w.length; i++) if (rng() < rate) [w[i], w[i + 1]] = [w[i + 1]!, w[i]!];
+    return w.join(' ');
+  };
+const replaceWords =
+  (rate: number): Perturb =>
+  (s, rng, vocab) =>
+    s
+      .split(' ')
+      .map((w) => (rng() < rate ? pick(rng, vocab) : w))
+      .join(' ');
+const dropWords =
+  (rate: number): Perturb =>
+  (s, rng) =>
+    s
+      .split(' ')
+      .filter(() => rng() >= rate)
+      .join(' ');
 const reorderSentences: Perturb = (s, rng) => {
   const parts = s.split(/(?<=[.!?])\s+/);
   for (let i = parts.length - 1; i > 0; i--) {
@@ -69,7 +75,8 @@ const reorderSentences: Perturb = (s, rng) => {
   }
   return parts.join(' ');
 };
-const prefix: Perturb = (s, rng) => pick(rng, ['Sure! ', 'Here is the answer: ', 'Certainly. ', 'Answer: ']) + s;
+const prefix: Perturb = (s, rng) =>
+  pick(rng, ['Sure! ', 'Here is the answer: ', 'Certainly. ', 'Answer: ']) + s;
 
 /** Perturbations and their weights: light ones make near-duplicates, heavy ones records near the threshold. */
 const PERTURBATIONS: [Perturb, number][] = [
@@ -85,7 +92,7 @@ const PERTURBATIONS: [Perturb, number][] = [
 ];
 const TOTAL_WEIGHT = PERTURBATIONS.reduce((s, [, w]) => s + w, 0);
 
-function perturb(rng: Rng, vocab: string[]): Perturb {
+function perturb(rng: Rng): Perturb {
   let x = rng() * TOTAL_WEIGHT;
   for (const [p, w] of PERTURBATIONS) if ((x -= w) < 0) return p;
   return PERTURBATIONS[0]![0];
@@ -111,8 +118,8 @@ export function buildBenchSet(real: CoverageRecord[], size: number, seed: number
   while (samples.length < size) {
     const leak = rng() < 0.005;
     const base = leak ? pick(rng, test) : pick(rng, pool);
-    const p = perturb(rng, vocab);
-    const q = perturb(rng, vocab);
+    const p = perturb(rng);
+    const q = perturb(rng);
     samples.push({
       id: `${base.id}~${samples.length}`,
       category: base.category,

@@ -10,7 +10,9 @@ import { curate, type DedupParams } from '../activities/data/curation/pipeline';
 import type { BenchSet } from './dedup-data';
 
 const [setFile, idsFile, outFile] = process.argv.slice(2);
-const { samples, test, dedup } = JSON.parse(readFileSync(setFile!, 'utf8')) as BenchSet & { dedup: DedupParams };
+const { samples, test, dedup } = JSON.parse(readFileSync(setFile!, 'utf8')) as BenchSet & {
+  dedup: DedupParams;
+};
 const sampleIds = JSON.parse(readFileSync(idsFile!, 'utf8')) as number[];
 
 const t0 = performance.now();
@@ -29,4 +31,14 @@ for (const i of sampleIds) {
   });
   neighbours[i] = found;
 }
-writeFileSync(outFile!, JSON.stringify({ seconds, peakRssMB, kept: out.kept.length, drops: out.drops, timings: out.timings, neighbours }));
+writeFileSync(
+  outFile!,
+  JSON.stringify({
+    seconds,
+    peakRssMB,
+    kept: out.kept.length,
+    drops: out.drops,
+    timings: out.timings,
+    neighbours,
+  }),
+);

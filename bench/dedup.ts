@@ -39,10 +39,16 @@ try {
   writeFileSync(path.join(dir, 'ids.json'), JSON.stringify(sampleIds));
   const fullWords = (r: { instruction: string; context: string; response: string }) =>
     words(`${r.instruction} ${r.context} ${r.response}`).join(' ');
-  const tokens = [...set.samples.map((r) => ({ full: fullWords(r), test: false })), ...set.test.map((r) => ({ full: fullWords(r), test: true }))];
+  const tokens = [
+    ...set.samples.map((r) => ({ full: fullWords(r), test: false })),
+    ...set.test.map((r) => ({ full: fullWords(r), test: true })),
+  ];
   writeFileSync(path.join(dir, 'tokens.jsonl'), tokens.map((t) => JSON.stringify(t)).join('\n') + '\n');
 
-  const ours = run('tsx', [path.join(ROOT, 'bench/dedup-run.ts'), ...['set.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f))]);
+  const ours = run('tsx', [
+    path.join(ROOT, 'bench/dedup-run.ts'),
+    ...['set.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
+  ]);
   const theirs = run(python, [
     path.join(ROOT, 'bench/dedup_datasketch.py'),
     ...['tokens.jsonl', 'ids.json', 'datasketch.json'].map((f) => path.join(dir, f)),
@@ -50,8 +56,15 @@ try {
     String(dedup.threshold),
     String(dedup.shingleSize),
   ]);
-  const o = JSON.parse(readFileSync(path.join(dir, 'ours.json'), 'utf8')) as Result & { peakRssMB: number; drops: object; timings: object };
-  const d = JSON.parse(readFileSync(path.join(dir, 'datasketch.json'), 'utf8')) as Result & { bands: number; rows: number };
+  const o = JSON.parse(readFileSync(path.join(dir, 'ours.json'), 'utf8')) as Result & {
+    peakRssMB: number;
+    drops: object;
+    timings: object;
+  };
+  const d = JSON.parse(readFileSync(path.join(dir, 'datasketch.json'), 'utf8')) as Result & {
+    bands: number;
+    rows: number;
+  };
 
   const truth = exactNeighbours(
     tokens.slice(0, size).map((t) => t.full),
@@ -73,7 +86,13 @@ try {
     kept: o.kept,
     drops: o.drops,
     steps: o.timings,
-    datasketch: { kept: d.kept, bands: d.bands, rows: d.rows, recall: round(dsScore.recall, 4), precision: round(dsScore.precision, 4) },
+    datasketch: {
+      kept: d.kept,
+      bands: d.bands,
+      rows: d.rows,
+      recall: round(dsScore.recall, 4),
+      precision: round(dsScore.precision, 4),
+    },
     wallSeconds: { ours: round(ours, 1), datasketch: round(theirs, 1) },
   };
   console.log(JSON.stringify(line));
@@ -90,7 +109,10 @@ interface Result {
 function run(cmd: string, args: string[]): number {
   const t = performance.now();
   const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed with status ${r.status}${r.error ? `: ${r.error.message}` : ''}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args[0]} failed with status ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
+    );
   return (performance.now() - t) / 1000;
 }
 
@@ -101,7 +123,9 @@ function findPython(): string {
     if (p !== 'python3' && !existsSync(p)) continue;
     if (spawnSync(p, ['-c', 'import datasketch'], { stdio: 'ignore' }).status === 0) return p;
   }
-  throw new Error(`no Python with datasketch among ${candidates.join(', ')}: pip install -r bench/requirements.txt`);
+  throw new Error(
+    `no Python with datasketch among ${candidates.join(', ')}: pip install -r bench/requirements.txt`,
+  );
 }
 
 function round(x: number, digits: number): number {
@@ -118,7 +142,12 @@ function shingleStrings(text: string, k: number): Set<string> {
 }
 
 /** For each sampled record, every other record with exact Jaccard >= threshold (overlap counting). */
-function exactNeighbours(texts: string[], sampleIds: number[], k: number, threshold: number): Map<number, Set<number>> {
+function exactNeighbours(
+  texts: string[],
+  sampleIds: number[],
+  k: number,
+  threshold: number,
+): Map<number, Set<number>> {
   const sampleSets = sampleIds.map((i) => shingleStrings(texts[i]!, k));
   const postings = new Map<string, number[]>();
   sampleSets.forEach((s, si) => {
@@ -159,5 +188,9 @@ function score(truth: Map<number, Set<number>>, found: Record<string, number[]>)
     reported += got.size;
     for (const j of got) if (want.has(j)) tp++;
   }
-  return { recall: truthPairs ? tp / truthPairs : 1, precision: reported ? tp / reported : 1, truth: truthPairs };
+  return {
+    recall: truthPairs ? tp / truthPairs : 1,
+    precision: reported ? tp / reported : 1,
+    truth: truthPairs,
+  };
 }

@@ -6,7 +6,12 @@ import type { ArtifactStore } from '../store/artifact-store';
 import type { CurateInput, CurateResult, SynthesisPlan, SynthesisPlanInput } from '../../common/types';
 import { curate } from '../data/curation/pipeline';
 import { buildQualityProfile } from '../data/curation/quality';
-import { CoverageRecordSchema, RawSampleSchema, readRecords, SyntheticSampleSchema } from '../data/curation/read-records';
+import {
+  CoverageRecordSchema,
+  RawSampleSchema,
+  readRecords,
+  SyntheticSampleSchema,
+} from '../data/curation/read-records';
 import { fieldsOfSample, toSyntheticSample, type SyntheticSample } from '../data/curation/records';
 import { heartbeat } from './activity-context';
 import { acceptedKey, curationMetaKey } from './keys';
@@ -43,8 +48,11 @@ export function createSynthesisDataActivities(deps: { store: ArtifactStore; thre
       const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
       const test = await readRecords(store, input.test.uri, CoverageRecordSchema);
       const prior: SyntheticSample[] = [];
-      for (const ref of input.prior) prior.push(...(await readRecords(store, ref.uri, SyntheticSampleSchema)));
-      const acceptedSoFar = input.accepted ? await readRecords(store, input.accepted.uri, SyntheticSampleSchema) : [];
+      for (const ref of input.prior)
+        prior.push(...(await readRecords(store, ref.uri, SyntheticSampleSchema)));
+      const acceptedSoFar = input.accepted
+        ? await readRecords(store, input.accepted.uri, SyntheticSampleSchema)
+        : [];
       const raw = [];
       for (const ref of input.shardOutputs) raw.push(...(await readRecords(store, ref.uri, RawSampleSchema)));
 
@@ -62,7 +70,12 @@ export function createSynthesisDataActivities(deps: { store: ArtifactStore; thre
       const drops: Record<string, number> = { ...out.drops };
       if (out.kept.length > room) drops['over-volume'] = out.kept.length - room;
       const accepted = [...acceptedSoFar, ...out.kept.slice(0, room).map(toSyntheticSample)];
-      await store.writeJson(metaKey, { generated: raw.length, kept: out.kept.length, drops, timings: out.timings });
+      await store.writeJson(metaKey, {
+        generated: raw.length,
+        kept: out.kept.length,
+        drops,
+        timings: out.timings,
+      });
       const ref = await store.writeJsonl(key, accepted);
       return { accepted: ref, acceptedCount: accepted.length, drops };
     },

@@ -6,7 +6,13 @@ export function shardKey(migrationId: string, cycle: number, round: number, shar
 }
 
 export function shardMetaKey(migrationId: string, cycle: number, round: number, shard: number): string {
-  return ArtifactStore.key(migrationId, `cycle-${cycle}`, 'synth', `round-${round}`, `shard-${shard}.meta.json`);
+  return ArtifactStore.key(
+    migrationId,
+    `cycle-${cycle}`,
+    'synth',
+    `round-${round}`,
+    `shard-${shard}.meta.json`,
+  );
 }
 
 export function acceptedKey(migrationId: string, cycle: number, round: number): string {
@@ -18,7 +24,11 @@ export function curationMetaKey(migrationId: string, cycle: number, round: numbe
 }
 
 /** Requests of one shard when `total` requests are spread over `shards` (the first ones take the remainder). */
-export function shardRequests(total: number, shards: number, shard: number): { start: number; count: number } {
+export function shardRequests(
+  total: number,
+  shards: number,
+  shard: number,
+): { start: number; count: number } {
   const base = Math.floor(total / shards);
   const extra = total % shards;
   return { start: shard * base + Math.min(shard, extra), count: base + (shard < extra ? 1 : 0) };

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import type { CoverageRecord } from '../data/curation/records';
 import { plainWords } from '../data/curation/text';
 
-export type TaskFamily = 'summarization' | 'classification' | 'coding' | 'closed-qa' | 'extraction' | 'creative' | 'general';
+export type TaskFamily =
+  'summarization' | 'classification' | 'coding' | 'closed-qa' | 'extraction' | 'creative' | 'general';
 
 export function familyOf(category: string): TaskFamily {
   const c = category.toLowerCase();
@@ -81,7 +82,11 @@ export function buildSynthesisPrompt(seed: CoverageRecord, count: number): Synth
     'same task type, format and language as the example, but different subjects, wording and answers. ' +
     'Never copy or lightly reword the example, never repeat yourself across examples, never mention that you are an AI, ' +
     'and never refuse. Every response must be complete (no cut-off text) and correct.';
-  const seedJson = JSON.stringify({ instruction: seed.instruction, context: seed.context, response: seed.response }, null, 2);
+  const seedJson = JSON.stringify(
+    { instruction: seed.instruction, context: seed.context, response: seed.response },
+    null,
+    2,
+  );
   const user = [
     `Task category: ${seed.category}`,
     '',
@@ -93,6 +98,11 @@ export function buildSynthesisPrompt(seed: CoverageRecord, count: number): Synth
     'Return JSON: {"examples": [{"instruction": "...", "context": "...", "response": "..."}]} with exactly ' +
       `${count} items; use "" for context when the task needs none.`,
   ].join('\n');
-  const promptHash = createHash('sha256').update(system).update('\u0000').update(user).digest('hex').slice(0, 16);
+  const promptHash = createHash('sha256')
+    .update(system)
+    .update('\u0000')
+    .update(user)
+    .digest('hex')
+    .slice(0, 16);
   return { system, user, promptHash };
 }

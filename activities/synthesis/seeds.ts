@@ -15,7 +15,9 @@ export function allocateByCategory(counts: Record<string, number>, count: number
     out[c] = Math.floor(exact[i]!);
     given += out[c];
   });
-  const byRemainder = cats.map((c, i) => ({ c, r: exact[i]! - Math.floor(exact[i]!) })).sort((a, b) => b.r - a.r || (a.c < b.c ? -1 : 1));
+  const byRemainder = cats
+    .map((c, i) => ({ c, r: exact[i]! - Math.floor(exact[i]!) }))
+    .sort((a, b) => b.r - a.r || (a.c < b.c ? -1 : 1));
   for (let k = 0; given < count; k++, given++) out[byRemainder[k % byRemainder.length]!.c]!++;
   return out;
 }

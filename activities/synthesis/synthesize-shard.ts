@@ -3,7 +3,13 @@
 // raw samples with lineage under a deterministic key. A shard that already finished is reused.
 import type { LlmClient, LlmFailureReason } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
-import { addUsage, ZERO_USAGE, type SynthesizeShardInput, type SynthesizeShardResult, type Usage } from '../../common/types';
+import {
+  addUsage,
+  ZERO_USAGE,
+  type SynthesizeShardInput,
+  type SynthesizeShardResult,
+  type Usage,
+} from '../../common/types';
 import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
 import type { RawSample } from '../data/curation/records';
 import { currentActivity } from './activity-context';
@@ -43,7 +49,8 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
 
       const ctx = currentActivity();
       const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
-      if (train.length === 0) throw new Error(`${input.train.uri}: the train split is empty, nothing to seed synthesis with`);
+      if (train.length === 0)
+        throw new Error(`${input.train.uri}: the train split is empty, nothing to seed synthesis with`);
       const { count } = shardRequests(input.requests, input.shards, shard);
       const seeds = sampleSeeds(train, count, mulberry32(seedOf(migrationId, cycle, round, shard)));
       const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;

@@ -12,7 +12,11 @@ export function exactKey(f: TextFields): string {
 }
 
 /** Marks (in `live`) samples whose key a reference or an earlier live sample has; returns how many. */
-export function dropExactDuplicates(references: Iterable<TextFields>, samples: readonly TextFields[], live: Uint8Array): number {
+export function dropExactDuplicates(
+  references: Iterable<TextFields>,
+  samples: readonly TextFields[],
+  live: Uint8Array,
+): number {
   const seen = new Set<string>();
   for (const r of references) seen.add(exactKey(r));
   let dropped = 0;

@@ -2,13 +2,22 @@
 // costs more than it saves, so small batches are computed inline.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { computeFeatures, concatFeatures, type FeatureParams, type Features, type TextFields } from './features';
+import {
+  computeFeatures,
+  concatFeatures,
+  type FeatureParams,
+  type Features,
+  type TextFields,
+} from './features';
 import type { NgramSet } from './hashing';
 
 const INLINE_BELOW = 4000;
 
 // The worker file has the same extension as this module: .ts under tsx, .js once compiled.
-const WORKER_URL = new URL(`./features-worker${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`, import.meta.url);
+const WORKER_URL = new URL(
+  `./features-worker${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`,
+  import.meta.url,
+);
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));

@@ -10,7 +10,22 @@ interface Job {
 }
 
 parentPort!.on('message', (job: Job) => {
-  const f = computeFeatures(job.records, job.params, job.testNgrams ? new NgramSet(job.testNgrams.hi, job.testNgrams.lo, job.testNgrams.used) : undefined);
-  const buffers = [f.full.offsets, f.full.data, f.fullKeys, f.prompt.offsets, f.prompt.data, f.promptKeys, f.ngramHit];
-  parentPort!.postMessage(f, buffers.map((b) => b.buffer as ArrayBuffer));
+  const f = computeFeatures(
+    job.records,
+    job.params,
+    job.testNgrams ? new NgramSet(job.testNgrams.hi, job.testNgrams.lo, job.testNgrams.used) : undefined,
+  );
+  const buffers = [
+    f.full.offsets,
+    f.full.data,
+    f.fullKeys,
+    f.prompt.offsets,
+    f.prompt.data,
+    f.promptKeys,
+    f.ngramHit,
+  ];
+  parentPort!.postMessage(
+    f,
+    buffers.map((b) => b.buffer as ArrayBuffer),
+  );
 });

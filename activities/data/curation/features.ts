@@ -61,7 +61,11 @@ function flatten(sets: Uint32Array[]): FlatSets {
   return { offsets, data };
 }
 
-export function computeFeatures(records: readonly TextFields[], p: FeatureParams, testNgrams?: NgramSet): Features {
+export function computeFeatures(
+  records: readonly TextFields[],
+  p: FeatureParams,
+  testNgrams?: NgramSet,
+): Features {
   const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
   const n = records.length;
   const fullSets: Uint32Array[] = new Array(n);
@@ -128,7 +132,11 @@ export function concatFeatures(parts: Features[], bands: number): Features {
     }
     return { offsets, data };
   };
-  const joinArr = <A extends Uint32Array | Uint8Array>(pick: (f: Features) => A, per: number, make: (n: number) => A): A => {
+  const joinArr = <A extends Uint32Array | Uint8Array>(
+    pick: (f: Features) => A,
+    per: number,
+    make: (n: number) => A,
+  ): A => {
     const out = make(count * per);
     let at = 0;
     for (const f of parts) {
@@ -140,9 +148,21 @@ export function concatFeatures(parts: Features[], bands: number): Features {
   return {
     count,
     full: joinSets((f) => f.full),
-    fullKeys: joinArr((f) => f.fullKeys, bands, (n) => new Uint32Array(n)),
+    fullKeys: joinArr(
+      (f) => f.fullKeys,
+      bands,
+      (n) => new Uint32Array(n),
+    ),
     prompt: joinSets((f) => f.prompt),
-    promptKeys: joinArr((f) => f.promptKeys, bands, (n) => new Uint32Array(n)),
-    ngramHit: joinArr((f) => f.ngramHit, 1, (n) => new Uint8Array(n)),
+    promptKeys: joinArr(
+      (f) => f.promptKeys,
+      bands,
+      (n) => new Uint32Array(n),
+    ),
+    ngramHit: joinArr(
+      (f) => f.ngramHit,
+      1,
+      (n) => new Uint8Array(n),
+    ),
   };
 }

@@ -106,7 +106,11 @@ const NGRAM_BASE_B = 0x5bd1e995;
  * word hashes, 64 bits together, so that a lookup against a test split's n-grams has no practical false
  * positives. O(1) per position. `into` returning true stops the scan.
  */
-export function ngramKeys(wordHashes: Uint32Array, n: number, into: (a: number, b: number) => boolean | void): void {
+export function ngramKeys(
+  wordHashes: Uint32Array,
+  n: number,
+  into: (a: number, b: number) => boolean | void,
+): void {
   if (wordHashes.length < n) return;
   let powA = 1;
   let powB = 1;

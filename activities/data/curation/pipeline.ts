@@ -2,7 +2,15 @@
 // decontamination against the test split, MinHash-LSH near-duplicates against references and the
 // batch itself, and the ROUGE-L novelty filter on LSH candidates. Every drop is counted by reason.
 import { dropExactDuplicates } from './exact-dedup';
-import { collectNgrams, computeFeatures, promptText, setAt, type FeatureParams, type Features, type TextFields } from './features';
+import {
+  collectNgrams,
+  computeFeatures,
+  promptText,
+  setAt,
+  type FeatureParams,
+  type Features,
+  type TextFields,
+} from './features';
 import { computeFeaturesParallel } from './features-pool';
 import { jaccard } from './hashing';
 import { greedyMatch, LshBuckets } from './lsh-buckets';
@@ -57,7 +65,9 @@ export interface CurationOutput<T> {
   timings: Record<string, number>;
 }
 
-export async function curate<T extends TextFields & { category: string }>(input: CurationInput<T>): Promise<CurationOutput<T>> {
+export async function curate<T extends TextFields & { category: string }>(
+  input: CurationInput<T>,
+): Promise<CurationOutput<T>> {
   const { samples, references, test, dedup } = input;
   const n = samples.length;
   const live = new Uint8Array(n).fill(1);
@@ -125,8 +135,16 @@ export async function curate<T extends TextFields & { category: string }>(input:
     const full = setAt(f.full, i);
     const prompt = setAt(f.prompt, i);
     const hit =
-      testFull.firstMatch(f.fullKeys, i * dedup.bands, (r) => jaccard(full, setAt(testF.full, r)) >= dedup.threshold) >= 0 ||
-      testPrompt.firstMatch(f.promptKeys, i * dedup.bands, (r) => jaccard(prompt, setAt(testF.prompt, r)) >= dedup.threshold) >= 0;
+      testFull.firstMatch(
+        f.fullKeys,
+        i * dedup.bands,
+        (r) => jaccard(full, setAt(testF.full, r)) >= dedup.threshold,
+      ) >= 0 ||
+      testPrompt.firstMatch(
+        f.promptKeys,
+        i * dedup.bands,
+        (r) => jaccard(prompt, setAt(testF.prompt, r)) >= dedup.threshold,
+      ) >= 0;
     if (hit) dropLive(k, 'test-near-duplicate');
   }
   lap('decontaminate');
@@ -139,7 +157,9 @@ export async function curate<T extends TextFields & { category: string }>(input:
   const words: (string[] | undefined)[] = new Array(batch.length);
   const promptWords = (i: number) => (words[i] ??= plainWords(promptText(batch[i]!)));
   const promptBuckets = new LshBuckets(f.promptKeys, R + m, dedup.bands);
-  const similarPrompt = greedyMatch(promptBuckets, R, alive, true, (i, j) => rougeLAtLeast(promptWords(i), promptWords(j), dedup.rougeLThreshold));
+  const similarPrompt = greedyMatch(promptBuckets, R, alive, true, (i, j) =>
+    rougeLAtLeast(promptWords(i), promptWords(j), dedup.rougeLThreshold),
+  );
   for (let k = 0; k < m; k++) if (similarPrompt[k]! >= 0) dropLive(k, 'rouge-l-similar');
   lap('rouge-l');
 
@@ -158,7 +178,13 @@ export function nearDuplicates(
   onDuplicate: (k: number, match: number) => void,
 ): LshBuckets {
   const buckets = new LshBuckets(f.fullKeys, refCount + sampleCount, dedup.bands);
-  const match = greedyMatch(buckets, refCount, alive, true, (i, j) => jaccard(setAt(f.full, i), setAt(f.full, j)) >= dedup.threshold);
+  const match = greedyMatch(
+    buckets,
+    refCount,
+    alive,
+    true,
+    (i, j) => jaccard(setAt(f.full, i), setAt(f.full, j)) >= dedup.threshold,
+  );
   for (let k = 0; k < sampleCount; k++) if (match[k]! >= 0) onDuplicate(k, match[k]!);
   return buckets;
 }

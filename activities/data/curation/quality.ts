@@ -4,7 +4,8 @@ import { rougeL } from './rouge';
 import { plainWords } from './text';
 import type { TextFields } from './features';
 
-export type QualityReason = 'empty-field' | 'truncated' | 'length-out-of-range' | 'refusal' | 'echo' | 'wrong-language';
+export type QualityReason =
+  'empty-field' | 'truncated' | 'length-out-of-range' | 'refusal' | 'echo' | 'wrong-language';
 
 /** Word-count ranges of the train split, per category, that synthetic samples must fall into. */
 export interface LengthRange {
@@ -28,8 +29,8 @@ const LANGUAGE_SAMPLE_CHARS = 240;
 const LANGUAGE_MIN_SCORE = 0.8;
 
 const REFUSAL =
-  /\b(as an ai\b|as a (large )?language model|i(?:'m| am) (?:sorry|unable|not able)\b|i can(?:'t|not|not) (?:help|assist|provide|comply|fulfil|do that)|i (?:do not|don't) have (?:access|the ability|personal)|i apologi[sz]e, but)/i;
-const DANGLING_END = /[,:;(\[{–-]\s*$|(?:\.\.\.|…)\s*$/;
+  /\b(as an ai\b|as a (large )?language model|i(?:'m| am) (?:sorry|unable|not able)\b|i can(?:'t|not) (?:help|assist|provide|comply|fulfil|do that)|i (?:do not|don't) have (?:access|the ability|personal)|i apologi[sz]e, but)/i;
+const DANGLING_END = /[,:;([{–-]\s*$|(?:\.\.\.|…)\s*$/;
 
 function wordCount(s: string): number {
   return plainWords(s).length;
@@ -60,7 +61,9 @@ export function buildQualityProfile(train: readonly (TextFields & { category: st
 }
 
 function detectLanguage(r: TextFields): string {
-  return francAll(`${r.instruction}\n${r.response}`.slice(0, LANGUAGE_SAMPLE_CHARS), { minLength: 40 })[0]![0];
+  return francAll(`${r.instruction}\n${r.response}`.slice(0, LANGUAGE_SAMPLE_CHARS), {
+    minLength: 40,
+  })[0]![0];
 }
 
 function inRange(n: number, [lo, hi]: [number, number]): boolean {
@@ -68,19 +71,25 @@ function inRange(n: number, [lo, hi]: [number, number]): boolean {
 }
 
 /** The first rule a sample breaks, or null when it passes them all. */
-export function qualityIssue(s: TextFields & { category: string }, profile: QualityProfile): QualityReason | null {
+export function qualityIssue(
+  s: TextFields & { category: string },
+  profile: QualityProfile,
+): QualityReason | null {
   if (!s.instruction.trim() || !s.response.trim()) return 'empty-field';
   const fences = s.response.split('```').length - 1;
   if (fences % 2 === 1 || DANGLING_END.test(s.response)) return 'truncated';
   const range = profile.ranges[s.category] ?? profile.overall;
   const iw = plainWords(s.instruction);
   const rw = plainWords(s.response);
-  if (!inRange(iw.length, range.instruction) || !inRange(rw.length, range.response)) return 'length-out-of-range';
+  if (!inRange(iw.length, range.instruction) || !inRange(rw.length, range.response))
+    return 'length-out-of-range';
   if (REFUSAL.test(s.response) || REFUSAL.test(s.instruction)) return 'refusal';
   // An echo has about the instruction's length; skip the LCS for responses far longer or shorter.
   if (rw.length <= 2 * iw.length && 2 * rw.length >= iw.length && rougeL(iw, rw) >= 0.8) return 'echo';
   if (profile.language !== 'und') {
-    const scores = francAll(`${s.instruction}\n${s.response}`.slice(0, LANGUAGE_SAMPLE_CHARS), { minLength: 40 });
+    const scores = francAll(`${s.instruction}\n${s.response}`.slice(0, LANGUAGE_SAMPLE_CHARS), {
+      minLength: 40,
+    });
     if (scores[0]![0] !== 'und') {
       const own = scores.find(([lang]) => lang === profile.language)?.[1] ?? 0;
       if (own < LANGUAGE_MIN_SCORE) return 'wrong-language';

@@ -25,14 +25,23 @@ const LineageSchema = {
   promptHash: z.string(),
 };
 
-export const RawSampleSchema = z.object({ ...LineageSchema, instruction: z.string(), context: z.string(), response: z.string() });
+export const RawSampleSchema = z.object({
+  ...LineageSchema,
+  instruction: z.string(),
+  context: z.string(),
+  response: z.string(),
+});
 
 export const SyntheticSampleSchema = z.object({
   ...LineageSchema,
   messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).min(2),
 });
 
-export async function readRecords<S extends z.ZodType>(store: ArtifactStore, uri: string, schema: S): Promise<z.infer<S>[]> {
+export async function readRecords<S extends z.ZodType>(
+  store: ArtifactStore,
+  uri: string,
+  schema: S,
+): Promise<z.infer<S>[]> {
   const out: z.infer<S>[] = [];
   const rl = createInterface({ input: createReadStream(store.path(uri)), crlfDelay: Infinity });
   let line = 0;

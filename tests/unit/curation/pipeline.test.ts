@@ -9,7 +9,9 @@ import { DEFAULT_DEDUP, dollyRecords } from './real-records';
 const records = dollyRecords(1200);
 const train = records.slice(0, 400);
 const test_ = records.slice(400, 460);
-const fresh = records.slice(460).filter((r) => words(r.response).length >= 60 && words(r.instruction).length >= 4);
+const fresh = records
+  .slice(460)
+  .filter((r) => words(r.response).length >= 60 && words(r.instruction).length >= 4);
 
 function variant(r: CoverageRecord, id: string, change: Partial<CoverageRecord>): CoverageRecord {
   return { ...r, ...change, id };
@@ -45,8 +47,14 @@ test('adversarial near-duplicates of a batch member are dropped, the original ke
   const multi = base.filter((r) => r.response.split(/(?<=\.)\s+/).length > 3).slice(0, 8);
   const withNumbers = fresh.filter((r) => /\d/.test(r.response)).slice(0, 5);
   const adversarial = [
-    ...base.slice(0, 10).map((r) => variant(r, r.id + '-noise', { instruction: noise(r.instruction), response: noise(r.response) })),
-    ...base.slice(10, 20).map((r) => variant(r, r.id + '-punct', { response: r.response.replace(/[.,]/g, ' ; ') + '!!' })),
+    ...base
+      .slice(0, 10)
+      .map((r) =>
+        variant(r, r.id + '-noise', { instruction: noise(r.instruction), response: noise(r.response) }),
+      ),
+    ...base
+      .slice(10, 20)
+      .map((r) => variant(r, r.id + '-punct', { response: r.response.replace(/[.,]/g, ' ; ') + '!!' })),
     ...multi.map((r) => variant(r, r.id + '-reorder', { response: reorderSentences(r.response) })),
     ...base.slice(20, 30).map((r) => variant(r, r.id + '-swap', { response: swapAdjacent(r.response) })),
   ];
@@ -56,8 +64,16 @@ test('adversarial near-duplicates of a batch member are dropped, the original ke
   const keptIds = new Set(out.kept.map((r) => r.id));
   for (const r of originals) assert.ok(keptIds.has(r.id), `original ${r.id} kept`);
   for (const r of [...adversarial, ...numbered]) assert.ok(!keptIds.has(r.id), `variant ${r.id} dropped`);
-  assert.equal((out.drops['exact-duplicate'] ?? 0) + (out.drops['near-duplicate'] ?? 0) + (out.drops['rouge-l-similar'] ?? 0), adversarial.length + numbered.length);
-  assert.ok((out.drops['near-duplicate'] ?? 0) >= numbered.length, 'changed numbers are caught by MinHash, not exact dedup');
+  assert.equal(
+    (out.drops['exact-duplicate'] ?? 0) +
+      (out.drops['near-duplicate'] ?? 0) +
+      (out.drops['rouge-l-similar'] ?? 0),
+    adversarial.length + numbered.length,
+  );
+  assert.ok(
+    (out.drops['near-duplicate'] ?? 0) >= numbered.length,
+    'changed numbers are caught by MinHash, not exact dedup',
+  );
 });
 
 test('near-duplicates of the train split are dropped; a heavily rewritten record is kept', async () => {
@@ -77,9 +93,18 @@ test('near-duplicates of the train split are dropped; a heavily rewritten record
 });
 
 test('ROUGE-L novelty: a reworded instruction with a different answer is dropped', async () => {
-  const a = variant(fresh[0]!, 'a', { instruction: 'What is the capital city of France and why is it famous?', context: '' });
-  const b = variant(fresh[1]!, 'b', { instruction: 'Why is the capital city of France famous and what is it?', context: '' });
-  const c = variant(fresh[2]!, 'c', { instruction: 'List three rivers that flow through Germany.', context: '' });
+  const a = variant(fresh[0]!, 'a', {
+    instruction: 'What is the capital city of France and why is it famous?',
+    context: '',
+  });
+  const b = variant(fresh[1]!, 'b', {
+    instruction: 'Why is the capital city of France famous and what is it?',
+    context: '',
+  });
+  const c = variant(fresh[2]!, 'c', {
+    instruction: 'List three rivers that flow through Germany.',
+    context: '',
+  });
   // the same generic instruction over different passages is novel
   const withContext = records.filter((r) => words(r.context).length > 30).slice(0, 2);
   const s1 = variant(withContext[0]!, 's1', { instruction: 'Summarize the passage.' });
@@ -121,7 +146,9 @@ test('worker threads compute the same result as one thread', async () => {
   const samples: CoverageRecord[] = [];
   for (let k = 0; k < 5000; k++) {
     const r = many[k % many.length]!;
-    samples.push(k < many.length ? r : variant(r, `${r.id}-v${k}`, { response: swapAdjacent(r.response) + ' ' + k }));
+    samples.push(
+      k < many.length ? r : variant(r, `${r.id}-v${k}`, { response: swapAdjacent(r.response) + ' ' + k }),
+    );
   }
   const one = await run(samples, train.slice(0, 50), 1);
   const two = await run(samples, train.slice(0, 50), 2);
@@ -135,8 +162,16 @@ test('worker threads compute the same result as one thread', async () => {
 
 test('quality rules run inside the pipeline and are counted', async () => {
   const profile = buildQualityProfile(train);
-  const bad = variant(fresh[6]!, 'refusal', { response: "I'm sorry, but as an AI language model I cannot help with that." });
-  const out = await curate({ samples: [bad, fresh[7]!], references: train, test: test_, quality: profile, dedup: DEFAULT_DEDUP });
+  const bad = variant(fresh[6]!, 'refusal', {
+    response: "I'm sorry, but as an AI language model I cannot help with that.",
+  });
+  const out = await curate({
+    samples: [bad, fresh[7]!],
+    references: train,
+    test: test_,
+    quality: profile,
+    dedup: DEFAULT_DEDUP,
+  });
   assert.deepEqual(
     out.kept.map((x) => x.id),
     [fresh[7]!.id],

@@ -19,7 +19,13 @@ export function dollyRecords(count: number, skip = 0): CoverageRecord[] {
   const lines = readFileSync(file, 'utf8').split('\n', skip + count);
   return lines.slice(skip).map((line, k) => {
     const d = JSON.parse(line) as DollyLine;
-    return { id: `dolly-${skip + k}`, category: d.category, instruction: d.instruction, context: d.context, response: d.response };
+    return {
+      id: `dolly-${skip + k}`,
+      category: d.category,
+      instruction: d.instruction,
+      context: d.context,
+      response: d.response,
+    };
   });
 }
 

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashWords, jaccard, NgramSet, ngramKeys, shingleSet, wordHashes } from '../../../activities/data/curation/hashing';
+import {
+  hashWords,
+  jaccard,
+  NgramSet,
+  ngramKeys,
+  shingleSet,
+  wordHashes,
+} from '../../../activities/data/curation/hashing';
 import { estimateJaccard, MinHasher } from '../../../activities/data/curation/minhash';
 import { rougeL } from '../../../activities/data/curation/rouge';
 import { normalizeText, words } from '../../../activities/data/curation/text';
@@ -40,7 +47,10 @@ test('MinHash estimates track exact Jaccard on real records', () => {
 });
 
 test('numPerm must split into whole bands', () => {
-  assert.throws(() => new MinHasher({ numPerm: 100, bands: 32, seed: 1 }), /numPerm \(100\) must be a multiple of bands \(32\)/);
+  assert.throws(
+    () => new MinHasher({ numPerm: 100, bands: 32, seed: 1 }),
+    /numPerm \(100\) must be a multiple of bands \(32\)/,
+  );
 });
 
 test('ROUGE-L F1', () => {
@@ -54,7 +64,14 @@ test('ROUGE-L F1', () => {
 });
 
 test('the string-free word scanner hashes exactly the words() tokens', () => {
-  const tricky = ['İstanbul ÇAĞ', 'naïve café 42nd Street', 'x_1 = y2+3', '数据 ١٢٣ emoji 😀 ok', 'ﬁve  ²', ''];
+  const tricky = [
+    'İstanbul ÇAĞ',
+    'naïve café 42nd Street',
+    'x_1 = y2+3',
+    '数据 ١٢٣ emoji 😀 ok',
+    'ﬁve  ²',
+    '',
+  ];
   for (const t of [...tricky, ...dollyRecords(300).map((r) => r.context + ' ' + r.response)]) {
     assert.deepEqual(wordHashes(t), hashWords(words(t)), t.slice(0, 60));
   }

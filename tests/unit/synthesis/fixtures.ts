@@ -37,7 +37,11 @@ export function synthesisInput(base: Pick<SynthesisInput, 'train' | 'test'>, wan
     test: base.test,
     prior: [],
     wanted,
-    synthesis: SynthesisConfig.parse({ teacher: { provider: 'openai', model: 'gpt-4o' }, samplesPerRequest: 3, requestsPerShard: 10 }),
+    synthesis: SynthesisConfig.parse({
+      teacher: { provider: 'openai', model: 'gpt-4o' },
+      samplesPerRequest: 3,
+      requestsPerShard: 10,
+    }),
     budgetUsd: 10,
   };
 }

@@ -34,16 +34,33 @@ export class InTestTeacher implements LlmClient {
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt.map((m) => m.content).join('\n');
     const category = /^Task category: (.+)$/m.exec(prompt)![1]!;
     const count = Number(/Write (\d+) new, different examples/.exec(prompt)![1]);
-    const seed = JSON.parse(prompt.slice(prompt.indexOf('{'), prompt.indexOf('\n}') + 2)) as Record<string, string>;
+    const seed = JSON.parse(prompt.slice(prompt.indexOf('{'), prompt.indexOf('\n}') + 2)) as Record<
+      string,
+      string
+    >;
     const kind = this.script(call);
-    if (kind === 'invalid') return { ok: false, reason: 'invalid-output', message: 'not JSON', usage: USAGE, attempts: 3 };
+    if (kind === 'invalid')
+      return { ok: false, reason: 'invalid-output', message: 'not JSON', usage: USAGE, attempts: 3 };
     let examples: { instruction: string; context: string; response: string }[];
-    if (kind === 'copy-seed') examples = Array.from({ length: count }, () => ({ instruction: seed.instruction!, context: seed.context!, response: seed.response! }));
+    if (kind === 'copy-seed')
+      examples = Array.from({ length: count }, () => ({
+        instruction: seed.instruction!,
+        context: seed.context!,
+        response: seed.response!,
+      }));
     else if (kind === 'refuse')
-      examples = [{ instruction: 'Tell me something.', context: '', response: "I'm sorry, but as an AI language model I cannot help with that." }];
+      examples = [
+        {
+          instruction: 'Tell me something.',
+          context: '',
+          response: "I'm sorry, but as an AI language model I cannot help with that.",
+        },
+      ];
     else {
       const pool = this.pools.get(category) ?? [];
-      examples = pool.splice(0, count).map((r) => ({ instruction: r.instruction, context: r.context, response: r.response }));
+      examples = pool
+        .splice(0, count)
+        .map((r) => ({ instruction: r.instruction, context: r.context, response: r.response }));
     }
     const value = schema.parse({ examples });
     return { ok: true, value, usage: USAGE, attempts: 1 };

@@ -33,7 +33,10 @@ test('prompts carry the seed, the count, length hints; summarization asks for ne
 test('allocation follows category proportions and sums to the count', () => {
   assert.deepEqual(allocateByCategory({ a: 50, b: 30, c: 20 }, 10), { a: 5, b: 3, c: 2 });
   const odd = allocateByCategory({ a: 1, b: 1, c: 1 }, 5);
-  assert.equal(Object.values(odd).reduce((s, n) => s + n, 0), 5);
+  assert.equal(
+    Object.values(odd).reduce((s, n) => s + n, 0),
+    5,
+  );
   assert.deepEqual(allocateByCategory({ a: 0 }, 3), {});
 });
 
@@ -49,7 +52,8 @@ test('seed sampling is seeded, spread over categories and over records', () => {
     a.map((r) => r.id),
     c.map((r) => r.id),
   );
-  const share = (xs: typeof trainRecords, cat: string) => xs.filter((r) => r.category === cat).length / xs.length;
+  const share = (xs: typeof trainRecords, cat: string) =>
+    xs.filter((r) => r.category === cat).length / xs.length;
   for (const cat of new Set(trainRecords.map((r) => r.category))) {
     assert.ok(Math.abs(share(a, cat) - share(trainRecords, cat)) < 0.01, cat);
   }

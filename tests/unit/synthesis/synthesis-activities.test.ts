@@ -19,7 +19,13 @@ test('shard requests spread the total', () => {
 });
 
 test('planSynthesis sizes a round from what is missing', () => {
-  const base = synthesisInput({ train: { uri: 'artifact://x', sha256: '', bytes: 0 }, test: { uri: 'artifact://y', sha256: '', bytes: 0 } }, 100);
+  const base = synthesisInput(
+    {
+      train: { uri: 'artifact://x', sha256: '', bytes: 0 },
+      test: { uri: 'artifact://y', sha256: '', bytes: 0 },
+    },
+    100,
+  );
   assert.deepEqual(planSynthesis({ ...base, round: 0, missing: 100 }), { requests: 44, shards: 5 });
   assert.deepEqual(planSynthesis({ ...base, round: 1, missing: 0 }), { requests: 0, shards: 0 });
 });
@@ -28,7 +34,14 @@ test('synthesizeShard writes lineage-tagged samples under a deterministic key, h
   withStore(async (store) => {
     const teacher = new InTestTeacher(teacherPool, (call) => (call === 2 ? 'invalid' : 'normal'));
     const { synthesizeShard } = createSynthesisActivities({ store, llm: teacher, concurrency: 3 });
-    const input = { ...synthesisInput(await splits(store), 100), round: 0, missing: 100, shard: 1, shards: 2, requests: 20 };
+    const input = {
+      ...synthesisInput(await splits(store), 100),
+      round: 0,
+      missing: 100,
+      shard: 1,
+      shards: 2,
+      requests: 20,
+    };
     const env = new MockActivityEnvironment();
     const beats: { finished: number; requests: number }[] = [];
     env.on('heartbeat', (d: { finished: number; requests: number }) => beats.push(d));
@@ -65,7 +78,15 @@ test('synthesizeShard stops asking once its share of the budget is spent', () =>
     const teacher = new InTestTeacher(teacherPool);
     const { synthesizeShard } = createSynthesisActivities({ store, llm: teacher, concurrency: 1 });
     const base = synthesisInput(await splits(store), 100);
-    const res = await synthesizeShard({ ...base, budgetUsd: 0.05, round: 0, missing: 100, shard: 0, shards: 1, requests: 20 });
+    const res = await synthesizeShard({
+      ...base,
+      budgetUsd: 0.05,
+      round: 0,
+      missing: 100,
+      shard: 0,
+      shards: 1,
+      requests: 20,
+    });
     assert.equal(teacher.calls, 5, '5 calls at $0.01 reach the $0.05 budget');
     assert.equal(res.failed, 15);
   }));
@@ -73,7 +94,9 @@ test('synthesizeShard stops asking once its share of the budget is spent', () =>
 test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with drops counted', () =>
   withStore(async (store) => {
     // every 7th request echoes its seed (near-duplicate of train), every 11th refuses
-    const teacher = new InTestTeacher(teacherPool, (c) => (c % 7 === 3 ? 'copy-seed' : c % 11 === 5 ? 'refuse' : 'normal'));
+    const teacher = new InTestTeacher(teacherPool, (c) =>
+      c % 7 === 3 ? 'copy-seed' : c % 11 === 5 ? 'refuse' : 'normal',
+    );
     const llmActs = createSynthesisActivities({ store, llm: teacher });
     const dataActs = createSynthesisDataActivities({ store, threads: 1 });
     const base = synthesisInput(await splits(store), 120);
@@ -89,7 +112,16 @@ test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with 
       const plan = await dataActs.planSynthesis(planInput);
       const shardOutputs = [];
       for (let shard = 0; shard < plan.shards; shard++) {
-        shardOutputs.push((await llmActs.synthesizeShard({ ...planInput, shard, shards: plan.shards, requests: plan.requests })).raw);
+        shardOutputs.push(
+          (
+            await llmActs.synthesizeShard({
+              ...planInput,
+              shard,
+              shards: plan.shards,
+              requests: plan.requests,
+            })
+          ).raw,
+        );
       }
       const cur = await dataActs.curateSynthesis({ ...base, round, shardOutputs, accepted });
       accepted = cur.accepted;
@@ -99,7 +131,10 @@ test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with 
     assert.equal(acceptedCount, 120);
     assert.ok((drops['near-duplicate'] ?? 0) + (drops['exact-duplicate'] ?? 0) > 0, JSON.stringify(drops));
     assert.ok((drops.refusal ?? 0) > 0, JSON.stringify(drops));
-    assert.ok((drops['test-ngram-overlap'] ?? 0) + (drops['test-near-duplicate'] ?? 0) >= 1, JSON.stringify(drops));
+    assert.ok(
+      (drops['test-ngram-overlap'] ?? 0) + (drops['test-near-duplicate'] ?? 0) >= 1,
+      JSON.stringify(drops),
+    );
     const rows = await store.readAllJsonl<SyntheticSample>(accepted!.uri);
     assert.equal(rows.length, 120);
     for (const r of rows) {
@@ -110,17 +145,28 @@ test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with 
       assert.ok(r.seedId && r.teacher && r.promptHash && r.cycle === 1);
       assert.doesNotMatch(r.messages[1]!.content, /as an AI language model/);
     }
-    assert.ok(!rows.some((r) => r.messages[0]!.content.startsWith(testRecords[0]!.instruction)), 'leaked test prompt dropped');
+    assert.ok(
+      !rows.some((r) => r.messages[0]!.content.startsWith(testRecords[0]!.instruction)),
+      'leaked test prompt dropped',
+    );
     teacherPool.shift();
 
     // curation of a finished round is reused as is
-    const again = await dataActs.curateSynthesis({ ...base, round: round - 1, shardOutputs: [], accepted: null });
+    const again = await dataActs.curateSynthesis({
+      ...base,
+      round: round - 1,
+      shardOutputs: [],
+      accepted: null,
+    });
     assert.deepEqual(again.accepted, accepted);
   }));
 
 test('a malformed train split is reported with artifact, line and field', () =>
   withStore(async (store) => {
-    await store.writeText('m1/train.jsonl', '{"id":"a","instruction":"x","response":"y"}\n{"id":"b","instruction":"x"}\n');
+    await store.writeText(
+      'm1/train.jsonl',
+      '{"id":"a","instruction":"x","response":"y"}\n{"id":"b","instruction":"x"}\n',
+    );
     const train = await store.find('m1/train.jsonl');
     const { synthesizeShard } = createSynthesisActivities({ store, llm: new InTestTeacher([]) });
     const base = synthesisInput({ train: train!, test: train! }, 10);
