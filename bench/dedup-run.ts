@@ -1,23 +1,36 @@
 // Child process of bench/dedup.ts: runs this project's curation (similarity steps, no quality rules) on
 // the benchmark set, then lists the near-duplicate neighbours it finds for the sampled records.
-// Usage: tsx bench/dedup-run.ts <set.json> <sample-ids.json> <out.json>
-import { readFileSync, writeFileSync } from 'node:fs';
+// Usage: tsx bench/dedup-run.ts <samples.jsonl> <test.jsonl> <dedup.json> <sample-ids.json> <out.json>
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { setAt } from '../activities/data/curation/features';
 import { computeFeaturesParallel } from '../activities/data/curation/features-pool';
 import { jaccard } from '../activities/data/curation/hashing';
 import { LshBuckets } from '../activities/data/curation/lsh-buckets';
 import { curate, type DedupParams } from '../activities/data/curation/pipeline';
-import type { BenchSet } from './dedup-data';
+import type { CoverageRecord } from '../activities/data/curation/records';
 
-const [setFile, idsFile, outFile] = process.argv.slice(2);
-const { samples, test, dedup } = JSON.parse(readFileSync(setFile!, 'utf8')) as BenchSet & {
-  dedup: DedupParams;
-};
+const [samplesFile, testFile, dedupFile, idsFile, outFile] = process.argv.slice(2);
+
+// line by line, as the curation activity reads the artifact store
+async function readJsonl(file: string): Promise<CoverageRecord[]> {
+  const out: CoverageRecord[] = [];
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (line) out.push(JSON.parse(line) as CoverageRecord);
+  }
+  return out;
+}
+const samples = await readJsonl(samplesFile!);
+const test = await readJsonl(testFile!);
+const dedup = JSON.parse(readFileSync(dedupFile!, 'utf8')) as DedupParams;
 const sampleIds = JSON.parse(readFileSync(idsFile!, 'utf8')) as number[];
 
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const out = await curate({ samples, references: [], test, quality: null, dedup });
 const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
 // Accuracy, outside the timing: every record the LSH index pairs with a sampled record, confirmed.
@@ -35,6 +48,7 @@ writeFileSync(
   outFile!,
   JSON.stringify({
     seconds,
+    cpuSeconds,
     peakRssMB,
     kept: out.kept.length,
     drops: out.drops,

@@ -4,7 +4,7 @@
 // Prints one JSON line. Options: --samples N --seed S --truth N --python PATH
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,10 @@ try {
   const ids = new Set<number>();
   while (ids.size < Math.min(truthSize, size)) ids.add(Math.floor(rng() * size));
   const sampleIds = [...ids].sort((a, b) => a - b);
-  writeFileSync(path.join(dir, 'set.json'), JSON.stringify({ ...set, dedup }));
+  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  writeFileSync(path.join(dir, 'samples.jsonl'), jsonl(set.samples));
+  writeFileSync(path.join(dir, 'test.jsonl'), jsonl(set.test));
+  writeFileSync(path.join(dir, 'dedup.json'), JSON.stringify(dedup));
   writeFileSync(path.join(dir, 'ids.json'), JSON.stringify(sampleIds));
   const fullWords = (r: { instruction: string; context: string; response: string }) =>
     words(`${r.instruction} ${r.context} ${r.response}`).join(' ');
@@ -47,7 +50,7 @@ try {
 
   const ours = run('tsx', [
     path.join(ROOT, 'bench/dedup-run.ts'),
-    ...['set.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
+    ...['samples.jsonl', 'test.jsonl', 'dedup.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
   ]);
   const theirs = run(python, [
     path.join(ROOT, 'bench/dedup_datasketch.py'),
@@ -86,14 +89,17 @@ try {
     kept: o.kept,
     drops: o.drops,
     steps: o.timings,
+    cpuSeconds: round(o.cpuSeconds, 2),
     datasketch: {
       kept: d.kept,
       bands: d.bands,
       rows: d.rows,
+      cpuSeconds: round(d.cpuSeconds, 2),
       recall: round(dsScore.recall, 4),
       precision: round(dsScore.precision, 4),
     },
     wallSeconds: { ours: round(ours, 1), datasketch: round(theirs, 1) },
+    loadAverage: loadavg().map((x) => round(x, 1)),
   };
   console.log(JSON.stringify(line));
 } finally {
@@ -102,6 +108,7 @@ try {
 
 interface Result {
   seconds: number;
+  cpuSeconds: number;
   kept: number;
   neighbours: Record<string, number[]>;
 }

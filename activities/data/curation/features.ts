@@ -3,7 +3,7 @@
 // whether the sample shares an n-gram with the test split.
 import { NgramSet, ngramKeys, shingleSet, wordHashes } from './hashing';
 import { MinHasher } from './minhash';
-import { withoutStopwords } from './text';
+import { withoutStopwords } from './stopwords';
 
 export interface TextFields {
   instruction: string;

@@ -1,3 +1,5 @@
+import { nfkc } from './text';
+
 // 32-bit hashes of words, word shingles and word n-grams. Hand-written because they run in the hot loop
 // of MinHash over hundreds of thousands of records, where a general hash library call per shingle
 // (or a crypto digest, as datasketch does) costs more than the whole signature.
@@ -40,7 +42,7 @@ const ZERO = hashWord('0');
  * went into allocating those strings.
  */
 export function wordHashes(text: string): Uint32Array {
-  const t = text.normalize('NFKC').toLowerCase();
+  const t = nfkc(text).toLowerCase();
   const out = new Uint32Array((t.length >>> 1) + 1);
   let n = 0;
   let h = 0x811c9dc5;
