@@ -1,6 +1,8 @@
 // synthesizeShard: one shard of a synthesis round. Samples its seeds with a seeded RNG, asks the teacher
 // for `samplesPerRequest` new examples per seed (structured output), heartbeats progress, and writes the
-// raw samples with lineage under a deterministic key. A shard that already finished is reused.
+// raw samples with lineage under a deterministic key. A shard that already finished is reused; one that
+// failed midway resumes from its checkpoint.
+import { rm } from 'node:fs/promises';
 import type { LlmClient, LlmFailureReason } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import {
@@ -24,6 +26,14 @@ export interface SynthesisDeps {
   /** teacher requests in flight per shard; the LLM client still enforces the provider's rate limits */
   concurrency?: number;
 }
+
+/** Finished requests of an unfinished shard, so that a retried attempt asks the teacher only for the rest. */
+interface Checkpoint {
+  /** request index -> its samples, or why it failed */
+  results: Record<number, RawSample[] | LlmFailureReason>;
+  usage: Usage;
+}
+const CHECKPOINT_EVERY = 20;
 
 interface ShardMeta {
   generated: number;
@@ -56,18 +66,27 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;
       const budget = input.budgetUsd / Math.max(1, input.shards);
 
-      const perRequest: RawSample[][] = new Array(seeds.length);
-      const failures: Partial<Record<LlmFailureReason, number>> = {};
-      let usage: Usage = ZERO_USAGE;
-      let finished = 0;
+      const checkpointKey = key.replace(/\.jsonl$/, '.checkpoint.json');
+      const checkpoint: Checkpoint = (await store.find(checkpointKey))
+        ? await store.readJson<Checkpoint>(checkpointKey)
+        : { results: {}, usage: ZERO_USAGE };
+      let usage: Usage = checkpoint.usage;
+      let finished = Object.keys(checkpoint.results).length;
       let next = 0;
-      const fail = (why: LlmFailureReason) => (failures[why] = (failures[why] ?? 0) + 1);
+      let saving: Promise<unknown> = Promise.resolve();
+      const save = () => {
+        const snapshot = JSON.stringify({ results: checkpoint.results, usage });
+        saving = saving.then(() => store.writeText(checkpointKey, snapshot));
+      };
 
+      let budgetSkipped = 0;
       const worker = async () => {
         while (next < seeds.length) {
           const q = next++;
+          if (checkpoint.results[q] !== undefined) continue;
           if (usage.usd >= budget) {
-            fail('budget');
+            // not checkpointed: a retry with budget left may still make this request
+            budgetSkipped++;
             continue;
           }
           const seed = seeds[q]!;
@@ -86,7 +105,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           );
           usage = addUsage(usage, res.usage);
           if (res.ok) {
-            perRequest[q] = res.value.examples.slice(0, synthesis.samplesPerRequest).map((ex, k) => ({
+            checkpoint.results[q] = res.value.examples.slice(0, synthesis.samplesPerRequest).map((ex, k) => ({
               id: `${migrationId}-c${cycle}-r${round}-s${shard}-q${q}-${k}`,
               category: seed.category,
               seedId: seed.id,
@@ -99,19 +118,36 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
               context: ex.context,
               response: ex.response,
             }));
-          } else fail(res.reason);
+          } else checkpoint.results[q] = res.reason;
           finished++;
+          if (finished % CHECKPOINT_EVERY === 0) save();
           ctx?.heartbeat({ shard, finished, requests: seeds.length, usd: usage.usd });
         }
       };
-      await Promise.all(Array.from({ length: Math.min(concurrency, seeds.length) }, worker));
+      try {
+        await Promise.all(Array.from({ length: Math.min(concurrency, seeds.length) }, worker));
+      } catch (err) {
+        save(); // keep what finished for the retry
+        await saving.catch(() => undefined);
+        throw err;
+      }
+      await saving;
 
       // request order, not completion order: the same answers always give the same file
-      const samples = perRequest.flatMap((s) => s ?? []);
+      const samples: RawSample[] = [];
+      const failures: Partial<Record<LlmFailureReason, number>> = budgetSkipped
+        ? { budget: budgetSkipped }
+        : {};
+      for (let q = 0; q < seeds.length; q++) {
+        const r = checkpoint.results[q];
+        if (Array.isArray(r)) samples.push(...r);
+        else if (r !== undefined) failures[r] = (failures[r] ?? 0) + 1;
+      }
       const failed = Object.values(failures).reduce((s, n) => s + n, 0);
       const meta: ShardMeta = { generated: samples.length, usage, failed, failures };
       await store.writeJson(metaKey, meta);
       const raw = await store.writeJsonl(key, samples);
+      await rm(store.path(checkpointKey), { force: true });
       return { raw, generated: samples.length, usage, failed };
     },
   };

@@ -6,7 +6,7 @@ import type { LlmClient, LlmRequest, LlmText, StructuredResult } from '../../../
 import type { CoverageRecord } from '../../../activities/data/curation/records';
 import type { Usage } from '../../../common/types';
 
-export type Script = 'normal' | 'copy-seed' | 'refuse' | 'invalid';
+export type Script = 'normal' | 'copy-seed' | 'refuse' | 'invalid' | 'crash';
 
 const USAGE: Usage = { calls: 1, inputTokens: 400, outputTokens: 600, cachedTokens: 0, usd: 0.01 };
 
@@ -39,6 +39,7 @@ export class InTestTeacher implements LlmClient {
       string
     >;
     const kind = this.script(call);
+    if (kind === 'crash') throw new Error('worker lost');
     if (kind === 'invalid')
       return { ok: false, reason: 'invalid-output', message: 'not JSON', usage: USAGE, attempts: 3 };
     let examples: { instruction: string; context: string; response: string }[];

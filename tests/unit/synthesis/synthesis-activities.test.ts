@@ -73,6 +73,35 @@ test('synthesizeShard writes lineage-tagged samples under a deterministic key, h
     assert.deepEqual(again.usage, res.usage);
   }));
 
+test('a shard that failed midway resumes from its checkpoint', () =>
+  withStore(async (store) => {
+    const base = {
+      ...synthesisInput(await splits(store), 100),
+      round: 0,
+      missing: 100,
+      shard: 0,
+      shards: 1,
+      requests: 40,
+    };
+    const first = new InTestTeacher(teacherPool, (c) => (c === 25 ? 'crash' : 'normal'));
+    await assert.rejects(
+      createSynthesisActivities({ store, llm: first, concurrency: 1 }).synthesizeShard(base),
+      /worker lost/,
+    );
+    assert.equal(first.calls, 26);
+    const second = new InTestTeacher(teacherPool.slice(200));
+    const res = await createSynthesisActivities({ store, llm: second, concurrency: 1 }).synthesizeShard(base);
+    assert.equal(second.calls, 15, 'the 25 requests that finished before the crash are not asked again');
+    assert.equal(res.generated, 40 * 3);
+    assert.equal(res.usage.calls, 25 + 15, 'usage of the checkpointed requests is kept');
+    const rows = await store.readAllJsonl<RawSample>(res.raw.uri);
+    assert.equal(new Set(rows.map((r) => r.id)).size, 120);
+    assert.deepEqual(await store.list('m1/cycle-1/synth'), [
+      'm1/cycle-1/synth/round-0/shard-0.jsonl',
+      'm1/cycle-1/synth/round-0/shard-0.meta.json',
+    ]);
+  }));
+
 test('synthesizeShard stops asking once its share of the budget is spent', () =>
   withStore(async (store) => {
     const teacher = new InTestTeacher(teacherPool);
