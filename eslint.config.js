@@ -2,7 +2,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.artifacts/**', '.llamaduo/**', 'k8s/trainer/**', 'test-results/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.tools/**',
+      '.artifacts/**',
+      '.llamaduo/**',
+      'k8s/trainer/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,8 +27,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process'], message: 'Workflow code must stay deterministic.' },
-            { group: ['**/activities/**', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Workflows import activity types only through common/.' },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process'],
+              message: 'Workflow code must stay deterministic.',
+            },
+            {
+              group: ['**/activities/**', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+              message: 'Workflows import activity types only through common/.',
+            },
           ],
         },
       ],

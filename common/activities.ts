@@ -1,6 +1,14 @@
 // The activity interfaces the workflows call, grouped by the task queue that serves them, so GPU-waiting,
 // LLM-calling and data-crunching workers can be scaled apart.
 import type * as T from './types';
+import type { MigrationConfig } from './config';
+import type { Progress } from './progress';
+
+export interface WriteReportInput {
+  migrationId: string;
+  config: MigrationConfig;
+  progress: Progress;
+}
 
 export const TASK_QUEUES = {
   /** the workflows themselves and light bookkeeping */
@@ -20,6 +28,9 @@ export interface DataActivities {
   curateSynthesis(input: T.CurateInput): Promise<T.CurateResult>;
   planEvaluation(input: T.EvaluatePlanInput): Promise<T.EvaluatePlan>;
   summarizeEvaluation(input: T.SummarizeEvaluationInput): Promise<T.SummarizeEvaluationResult>;
+  readPromoted(channel: string): Promise<T.Promoted | null>;
+  promote(input: T.PromoteInput): Promise<T.Promoted>;
+  writeReport(input: WriteReportInput): Promise<T.ArtifactRef>;
 }
 
 export interface LlmActivities {

@@ -50,7 +50,11 @@ export const SplitConfig = z
   .strict();
 
 export const LoraStep = z
-  .object({ upToSamples: z.number().int().positive(), rank: z.number().int().positive(), alpha: z.number().positive() })
+  .object({
+    upToSamples: z.number().int().positive(),
+    rank: z.number().int().positive(),
+    alpha: z.number().positive(),
+  })
   .strict();
 
 /** Paper Table 5: rank/alpha 8/16 for 1k-16k samples, 16/32 at 32k, 32/64 for 64k-256k. */
@@ -182,7 +186,11 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
       kueueQueue: z.string().optional(),
       artifactsPvc: z.string().min(1).default('llamaduo-artifacts'),
       secretName: z.string().optional(),
-      activeDeadlineSeconds: z.number().int().positive().default(6 * 3600),
+      activeDeadlineSeconds: z
+        .number()
+        .int()
+        .positive()
+        .default(6 * 3600),
       backoffLimit: z.number().int().nonnegative().default(2),
       unschedulableTimeoutSeconds: z.number().int().positive().default(1800),
       cpu: z.string().default('8'),
@@ -213,6 +221,16 @@ export const MigrationConfig = z
     synthesis: SynthesisConfig,
     budget: BudgetConfig.default({ maxUsd: 50 }),
     maxCycles: z.number().int().positive().max(20).default(8),
+    /**
+     * Scheduled re-migrations: the best adapter of a run is promoted on this channel only if it beats the
+     * adapter promoted there now, both judged on this run's test split.
+     */
+    promotion: z
+      .object({
+        channel: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and dashes'),
+      })
+      .strict()
+      .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
   })
   .strict();

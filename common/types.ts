@@ -39,9 +39,11 @@ export type Stage =
   | 'evaluate'
   | 'decide'
   | 'synthesize'
+  | 'promote'
   | 'done';
 
-export type MigrationStatus = 'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
+export type MigrationStatus =
+  'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
 
 // ---------------------------------------------------------------------------------------------
 // Activity inputs and outputs. Implementations: activities/*; test doubles: tests/fakes.
@@ -82,6 +84,8 @@ export interface FineTuneResult {
 export interface GenerateInput {
   migrationId: string;
   cycle: number;
+  /** names the output instead of the cycle, e.g. 'promoted' when re-judging the promoted adapter */
+  tag?: string;
   baseModel: string;
   adapter: ArtifactRef;
   test: ArtifactRef;
@@ -105,6 +109,8 @@ export interface TeacherBaselineInput {
 export interface TeacherBaselineResult {
   generations: ArtifactRef;
   usage: Usage;
+  /** answers the teacher refused or could not give: left out of the generations, counted here */
+  failed?: number;
 }
 
 /** Scores of one judge on one metric: the paper's Table 1 cells. */
@@ -119,14 +125,51 @@ export interface JudgeSummary {
   judge: string;
   similarity: MetricSummary;
   precision: MetricSummary;
-  pairwise?: { win: number; tie: number; loss: number; positionDisagreement: number };
+  /** Percentages of both-order pairs; a verdict counts only when both orders agree, else it is a tie. */
+  pairwise?: { win: number; tie: number; loss: number; positionDisagreement: number; pairs?: number };
+  /** Judge calls that failed after the client's bounded retries: counted, never scored as zero. */
   failed: number;
+  /** Judge calls made (successful + failed). */
+  calls?: number;
+  /** Samples no repeat of this judge could score: left out of the metric, not counted as zero. */
+  failedSamples?: number;
 }
+
+/** Rank agreement of two judges' per-sample scores on one metric (null where undefined, e.g. n < 2). */
+export interface RankAgreement {
+  spearman: number | null;
+  kendall: number | null;
+  n: number;
+}
+
 export interface EvaluationSummary {
   /** One row per judge, plus 'all' (mean over judges). */
   judges: JudgeSummary[];
-  /** Rank correlation of per-sample scores between judges, keyed "a|b". */
+  /**
+   * Rank correlation of per-sample scores between judges, keyed "a|b": Spearman's rho averaged over the
+   * similarity and precision metrics (pairs with no defined rho are left out). Details in agreementDetail.
+   */
   agreement: Record<string, number>;
+  /** Per judge pair ("a|b") and metric: Spearman, Kendall tau-b and the number of samples both scored. */
+  agreementDetail?: Record<string, { similarity: RankAgreement; precision: RankAgreement }>;
+  /** How repeats were folded into one score per sample. */
+  aggregate?: 'mean' | 'median';
+}
+
+/** The stop/continue decision of one cycle and everything it was computed from (progress and history). */
+export interface EvaluationDecision {
+  action: 'stop' | 'continue';
+  reason: 'target-met' | 'below-target' | 'no-scores' | 'no-teacher-score';
+  metric: 'similarity' | 'precision';
+  statistic: 'mean' | 'coverage50' | 'coverage70';
+  /** the student's value of the statistic (row 'all', else the mean over judges), null without scores */
+  value: number | null;
+  /** the value to reach: atLeast, or relativeToTeacher * teacherValue */
+  threshold: number | null;
+  teacherValue?: number | null;
+  relativeToTeacher?: number;
+  /** student / teacher on the statistic, when a teacher summary was given */
+  matching?: number | null;
 }
 
 export interface EvaluatePlanInput {
@@ -143,6 +186,8 @@ export interface EvaluatePlanInput {
 export interface EvaluatePlan {
   shards: number;
   calls: number;
+  /** priced from the pricing table; the workflow does not start an evaluation the budget cannot pay for */
+  estimatedUsd?: number;
 }
 export interface JudgeShardInput extends EvaluatePlanInput {
   shard: number;
@@ -181,7 +226,10 @@ export interface SynthesisPlanInput extends SynthesisInput {
 }
 export interface SynthesisPlan {
   shards: number;
+  /** requests per shard */
   requests: number;
+  /** priced from the pricing table; the workflow launches no shard the remaining budget cannot pay for */
+  estimatedUsdPerShard?: number;
 }
 export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;
@@ -214,4 +262,25 @@ export interface SynthesisResult {
   usage: Usage;
   rounds: number;
   shards: number;
+}
+
+/** The adapter currently promoted on a channel (the one serving traffic). */
+export interface Promoted {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  promotedAt: string;
+}
+export interface PromoteInput {
+  channel: string;
+  migrationId: string;
+  cycle: number;
+  adapter: ArtifactRef;
+  baseModel: string;
+  score: number;
+  /** what it was compared against, recorded with the promotion */
+  comparison: { previous: Promoted | null; previousScoreOnThisSplit: number | null };
 }

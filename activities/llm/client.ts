@@ -42,5 +42,9 @@ export interface LlmClient {
    * Asks for JSON matching `schema` with the provider's native structured-output mechanism, validates it,
    * and on a parse/validation failure retries with the error fed back, a bounded number of times.
    */
-  generateStructured<T>(req: LlmRequest, schema: z.ZodType<T>, opts: { name: string }): Promise<StructuredResult<T>>;
+  generateStructured<T>(
+    req: LlmRequest,
+    schema: z.ZodType<T>,
+    opts: { name: string },
+  ): Promise<StructuredResult<T>>;
 }

@@ -24,7 +24,8 @@ export class ArtifactStore {
     return parts
       .map((p) => {
         const s = String(p);
-        if (!/^[A-Za-z0-9._=-]+$/.test(s) || s === '.' || s === '..') throw new Error(`invalid artifact key part: ${JSON.stringify(s)}`);
+        if (!/^[A-Za-z0-9._=-]+$/.test(s) || s === '.' || s === '..')
+          throw new Error(`invalid artifact key part: ${JSON.stringify(s)}`);
         return s;
       })
       .join('/');
@@ -43,7 +44,9 @@ export class ArtifactStore {
 
   /** Local filesystem path of a key or artifact URI. */
   path(keyOrUri: string): string {
-    const key = keyOrUri.startsWith(SCHEME) ? this.keyOf(keyOrUri) : keyOrUri;
+    const key = keyOrUri.startsWith(SCHEME)
+      ? this.keyOf(keyOrUri)
+      : ArtifactStore.key(...keyOrUri.split('/'));
     return path.join(this.root, key);
   }
 
@@ -76,7 +79,11 @@ export class ArtifactStore {
   }
 
   /** Writes chunks to `key` atomically and returns the reference. */
-  async write(key: string, chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>, count?: number): Promise<ArtifactRef> {
+  async write(
+    key: string,
+    chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
+    count?: number,
+  ): Promise<ArtifactRef> {
     const file = this.path(key);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.tmp-${randomUUID()}`;

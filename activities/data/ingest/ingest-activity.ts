@@ -1,0 +1,87 @@
+// ingestCoverage: validate the user's coverage dataset, split it, write both splits to the artifact store.
+// Nothing is written unless the whole file is valid.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
+import type { IngestInput, IngestResult } from '../../../common/types';
+import { ArtifactStore } from '../../store/artifact-store';
+import { DatasetError, DatasetErrors, type CoverageRecord } from './coverage-record';
+import { parseCoverageFile } from './parse-coverage';
+import { splitCoverage } from './split';
+
+export interface IngestDeps {
+  store: ArtifactStore;
+  /** relative dataset paths resolve against this directory (the worker's working directory by default) */
+  baseDir?: string;
+}
+
+export function resolveDatasetPath(p: string, baseDir = process.cwd()): string {
+  if (p.startsWith('file://')) return fileURLToPath(p);
+  return path.resolve(baseDir, p);
+}
+
+/** Validates, filters and splits a coverage dataset without writing anything. */
+export async function loadCoverage(input: Pick<IngestInput, 'dataset' | 'split'>, baseDir?: string) {
+  const file = resolveDatasetPath(input.dataset.path, baseDir);
+  const parsed = await parseCoverageFile(file, { maxRecordChars: input.dataset.maxRecordChars });
+  let records = parsed.records;
+  if (input.dataset.categories) {
+    const wanted = new Set(input.dataset.categories);
+    records = records.filter((r) => wanted.has(r.category));
+    if (records.length === 0) {
+      const found = [...new Set(parsed.records.map((r) => r.category))].sort().join(', ');
+      throw new DatasetErrors([
+        new DatasetError(
+          file,
+          null,
+          'dataset.categories',
+          `no record has category ${input.dataset.categories.join(' or ')} (found: ${found})`,
+        ),
+      ]);
+    }
+  }
+  const split = splitCoverage(file, records, { ...input.split, limit: input.dataset.limit });
+  return { file, split, duplicatesDropped: parsed.duplicatesDropped };
+}
+
+export function createIngestActivities({ store, baseDir }: IngestDeps) {
+  return {
+    async ingestCoverage(input: IngestInput): Promise<IngestResult> {
+      const trainKey = ArtifactStore.key(input.migrationId, 'data', 'train.jsonl');
+      const testKey = ArtifactStore.key(input.migrationId, 'data', 'test.jsonl');
+      const reportKey = ArtifactStore.key(input.migrationId, 'data', 'ingest.json');
+      const done = await store.find(reportKey);
+      if (done) {
+        const report = await store.readJson<{ result: IngestResult }>(reportKey);
+        return report.result;
+      }
+      let loaded;
+      try {
+        loaded = await loadCoverage(input, baseDir);
+      } catch (err) {
+        if (err instanceof DatasetErrors) {
+          // Bad input does not get better by retrying.
+          throw ApplicationFailure.nonRetryable(err.message, 'InvalidDataset');
+        }
+        throw err;
+      }
+      const { split } = loaded;
+      const categories: IngestResult['categories'] = {};
+      const count = (rs: CoverageRecord[], side: 'train' | 'test') => {
+        for (const r of rs) (categories[r.category] ??= { train: 0, test: 0 })[side]++;
+      };
+      count(split.train, 'train');
+      count(split.test, 'test');
+      const train = await store.writeJsonl(trainKey, split.train);
+      const test = await store.writeJsonl(testKey, split.test);
+      const result: IngestResult = { train, test, categories };
+      // Written last: its presence marks the whole step as finished.
+      await store.writeJson(reportKey, {
+        source: loaded.file,
+        duplicatesDropped: loaded.duplicatesDropped,
+        result,
+      });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Seeded train/test split, stratified by category so every task family is represented in both.
+import { seededRandom, shuffled } from '../../../common/random';
+import { DatasetError, DatasetErrors, type CoverageRecord } from './coverage-record';
+
+export interface SplitOptions {
+  testRatio: number;
+  seed: number;
+  stratifyBy: 'category' | 'none';
+  /** keep at most this many records, chosen with the seed, before splitting */
+  limit?: number;
+}
+
+export interface Split {
+  train: CoverageRecord[];
+  test: CoverageRecord[];
+}
+
+export function splitCoverage(file: string, records: CoverageRecord[], opts: SplitOptions): Split {
+  const rand = seededRandom(opts.seed);
+  // Sort by id first so the split depends on content, not on the order of lines in the file.
+  let pool = shuffled(
+    records.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    rand,
+  );
+  if (opts.limit !== undefined) pool = pool.slice(0, opts.limit);
+
+  const groups = new Map<string, CoverageRecord[]>();
+  for (const r of pool) {
+    const key = opts.stratifyBy === 'category' ? r.category : '*';
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const train: CoverageRecord[] = [];
+  const test: CoverageRecord[] = [];
+  for (const [, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    let nTest = Math.round(group.length * opts.testRatio);
+    // Every stratum with at least two records contributes to both sides.
+    if (group.length >= 2) nTest = Math.min(Math.max(nTest, 1), group.length - 1);
+    test.push(...group.slice(0, nTest));
+    train.push(...group.slice(nTest));
+  }
+  if (train.length === 0 || test.length === 0) {
+    throw new DatasetErrors([
+      new DatasetError(
+        file,
+        null,
+        'split.testRatio',
+        `${pool.length} record(s) cannot be split into non-empty train and test sets with testRatio ${opts.testRatio}`,
+      ),
+    ]);
+  }
+  return { train, test };
+}

@@ -1,0 +1,60 @@
+// Renders a migration's progress for a terminal: one bar per stage of the current cycle, scores, spend.
+import type { Progress } from '../common/progress';
+
+const STAGES = [
+  'ingest',
+  'teacher-baseline',
+  'fine-tune',
+  'generate',
+  'evaluate',
+  'decide',
+  'synthesize',
+  'promote',
+  'done',
+] as const;
+
+export function bar(done: number, total: number, width = 24): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 0;
+  const full = Math.round(frac * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.round(frac * 100)).padStart(3)}%`;
+}
+
+export function renderProgress(p: Progress): string {
+  const lines: string[] = [];
+  const target = p.cycles.at(-1)?.target ?? p.target.atLeast;
+  lines.push(
+    `migration ${p.migrationId}  status ${p.status}  cycle ${p.cycle + 1}/${p.maxCycles}  run ${p.runs}`,
+  );
+  lines.push(`cycles     ${bar(p.cycles.length, p.maxCycles)}  ${p.cycles.length} evaluated`);
+  const current = STAGES.indexOf(p.stage as (typeof STAGES)[number]);
+  for (const [i, s] of STAGES.entries()) {
+    if (s === 'done' || (s === 'promote' && p.stage !== 'promote')) continue;
+    if ((s === 'ingest' || s === 'teacher-baseline') && p.cycle > 0) continue;
+    let state: string;
+    if (i < current || p.stage === 'done') state = bar(1, 1);
+    else if (i === current)
+      state = p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[running] ${p.stageDetail}`;
+    else state = bar(0, 1);
+    lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${p.stageDetail}` : ''}`);
+  }
+  for (const c of p.cycles) {
+    lines.push(
+      `  cycle ${c.cycle}: score ${c.score.toFixed(1)} / target ${c.target.toFixed(1)}  ${c.trainSamples} samples (${c.syntheticSamples} synthetic)${c.reached ? '  reached' : ''}`,
+    );
+  }
+  const synth = p.syntheses.at(-1);
+  if (synth) {
+    const drops = Object.entries(synth.drops)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    lines.push(
+      `  synthesis for cycle ${synth.forCycle}: ${synth.accepted}/${synth.wanted} accepted of ${synth.generated} generated${drops ? ` (dropped: ${drops})` : ''}`,
+    );
+  }
+  lines.push(
+    `spend      ${bar(p.spend.total.usd, p.budgetUsd)}  $${p.spend.total.usd.toFixed(2)} of $${p.budgetUsd.toFixed(2)}  ${p.spend.total.calls} LLM calls`,
+  );
+  if (target !== undefined && p.best)
+    lines.push(`best       cycle ${p.best.cycle}: ${p.best.score.toFixed(1)}`);
+  return lines.join('\n');
+}

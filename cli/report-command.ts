@@ -1,0 +1,27 @@
+// `llamaduo report <id>`: the report the run wrote at its end, or a fresh one from its progress now.
+import { copyFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ArtifactStore } from '../activities/store/artifact-store';
+import { loadDistributions } from '../activities/data/report/distributions';
+import type { MigrationClient } from '../client/migrations';
+import { reportDataFromProgress, writeReportFile } from '../report';
+import { configQuery } from '../workflows/messages';
+
+export async function writeMigrationReport(mc: MigrationClient, id: string, out?: string): Promise<string> {
+  const handle = mc.handle(id);
+  const progress = await mc.getProgress(id);
+  const config = await handle.query(configQuery);
+  const store = new ArtifactStore(
+    process.env.LLAMADUO_ARTIFACTS ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'artifacts'),
+  );
+  const target = path.resolve(out ?? `llamaduo-report-${progress.migrationId}.html`);
+  const written = await store.find(ArtifactStore.key(progress.migrationId, 'report.html'), {
+    countLines: false,
+  });
+  if (written && progress.status !== 'running') {
+    await copyFile(store.path(written.uri), target);
+    return target;
+  }
+  const distributions = await loadDistributions(store, progress).catch(() => []);
+  return writeReportFile(target, reportDataFromProgress(progress, config, { distributions }));
+}

@@ -1,0 +1,142 @@
+// The typed client other services import: start, watch, stop, cancel and list migrations.
+// Needs only a Temporal connection; the config is validated here, before anything is started.
+import { randomBytes } from 'node:crypto';
+import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { TASK_QUEUES } from '../common/activities';
+import { MigrationConfig, type MigrationConfigInput, type TargetConfig } from '../common/config';
+import type { MigrationResult, Progress } from '../common/progress';
+import { migrationWorkflow, type MigrationInput } from '../workflows/migration-workflow';
+import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from '../workflows/messages';
+import { SA_BASE_MODEL, SA_STATUS, SA_TEACHER } from '../workflows/search-attributes';
+import { formatConfigIssues } from './config-errors';
+
+export class InvalidConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+export interface StartOptions {
+  /** workflow id; default `llamaduo-<name>-<time><random>` */
+  workflowId?: string;
+  taskQueue?: string;
+  /** where the config came from, for error messages */
+  source?: string;
+}
+
+export interface MigrationSummary {
+  workflowId: string;
+  runId: string;
+  status: string;
+  llamaduoStatus?: string;
+  startTime: Date;
+  closeTime?: Date;
+  baseModel?: string;
+  teacher?: string;
+}
+
+/** Parses and validates a config object; throws InvalidConfigError naming each field. */
+export function validateConfig(raw: unknown, source = 'config'): MigrationConfig {
+  const r = MigrationConfig.safeParse(raw);
+  if (r.success) return r.data;
+  const issues = formatConfigIssues(r.error);
+  throw new InvalidConfigError(
+    `invalid migration config (${source}):\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+    issues,
+  );
+}
+
+export function newMigrationId(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${name}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export class MigrationClient {
+  constructor(
+    readonly client: Client,
+    readonly taskQueue: string = TASK_QUEUES.workflow,
+  ) {}
+
+  async startMigration(
+    config: MigrationConfig | MigrationConfigInput,
+    options: StartOptions = {},
+  ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
+    const parsed = validateConfig(config, options.source);
+    const migrationId = options.workflowId ?? `llamaduo-${newMigrationId(parsed.name)}`;
+    const input: MigrationInput = { migrationId, config: parsed };
+    try {
+      return await this.client.workflow.start(migrationWorkflow, {
+        taskQueue: options.taskQueue ?? this.taskQueue,
+        workflowId: migrationId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA_STATUS, value: 'running' },
+          { key: SA_BASE_MODEL, value: parsed.baseModel },
+          {
+            key: SA_TEACHER,
+            value: `${parsed.synthesis.teacher.provider}/${parsed.synthesis.teacher.model}`,
+          },
+        ],
+        staticSummary: `migrate ${parsed.name} to ${parsed.baseModel}`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        throw new Error(`a migration with id ${migrationId} is already running`, { cause: err });
+      throw err;
+    }
+  }
+
+  handle(workflowId: string): WorkflowHandle<typeof migrationWorkflow> {
+    return this.client.workflow.getHandle<typeof migrationWorkflow>(workflowId);
+  }
+
+  async getProgress(workflowId: string): Promise<Progress> {
+    return this.handle(workflowId).query(progressQuery);
+  }
+
+  async result(workflowId: string): Promise<MigrationResult> {
+    return this.handle(workflowId).result();
+  }
+
+  /** Finish the running cycle, record its evaluation, then stop. */
+  async stop(workflowId: string, reason = 'stopped by user'): Promise<void> {
+    await this.handle(workflowId).signal(stopAfterCycleSignal, reason);
+  }
+
+  /** Cancel now: running activities are cancelled and their Kubernetes Jobs deleted. */
+  async cancel(workflowId: string): Promise<void> {
+    await this.handle(workflowId).cancel();
+  }
+
+  async setTarget(workflowId: string, target: TargetConfig): Promise<TargetConfig> {
+    return this.handle(workflowId).executeUpdate(setTargetUpdate, { args: [target] });
+  }
+
+  async setBudget(workflowId: string, maxUsd: number): Promise<number> {
+    return this.handle(workflowId).executeUpdate(setBudgetUpdate, { args: [maxUsd] });
+  }
+
+  /** Migrations, newest first; `query` is a Temporal visibility query (e.g. `LlamaduoStatus = "running"`). */
+  async list(query?: string, limit = 50): Promise<MigrationSummary[]> {
+    const base = `WorkflowType = 'migrationWorkflow' AND ExecutionStatus != 'ContinuedAsNew'`;
+    const out: MigrationSummary[] = [];
+    for await (const w of this.client.workflow.list({ query: query ? `${base} AND (${query})` : base })) {
+      out.push({
+        workflowId: w.workflowId,
+        runId: w.runId,
+        status: w.status.name,
+        llamaduoStatus: w.typedSearchAttributes.get(SA_STATUS),
+        startTime: w.startTime,
+        closeTime: w.closeTime,
+        baseModel: w.typedSearchAttributes.get(SA_BASE_MODEL),
+        teacher: w.typedSearchAttributes.get(SA_TEACHER),
+      });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,120 @@
+// What a migration reports about itself: the progress query's answer, the workflow result, and the
+// state carried across continue-as-new. All small: references and numbers only.
+import type { MigrationConfig } from './config';
+import type {
+  Promoted,
+  ArtifactRef,
+  EvaluationSummary,
+  IngestResult,
+  MigrationStatus,
+  Stage,
+  Usage,
+} from './types';
+
+export interface CycleRecord {
+  cycle: number;
+  trainSamples: number;
+  syntheticSamples: number;
+  adapter: ArtifactRef;
+  generations: ArtifactRef;
+  judgments: ArtifactRef;
+  evaluation: EvaluationSummary;
+  /** the number the stop rule looks at */
+  score: number;
+  target: number;
+  reached: boolean;
+  fineTuneSeconds: number;
+  method: string;
+}
+
+export interface SynthesisRecord {
+  /** the cycle whose training set this synthesis grew */
+  forCycle: number;
+  wanted: number;
+  accepted: number;
+  generated: number;
+  drops: Record<string, number>;
+  dataset: ArtifactRef | null;
+  usd: number;
+}
+
+export interface Decision {
+  cycle: number;
+  score: number;
+  target: number;
+  teacherScore: number | null;
+  outcome: 'stop-target-met' | 'stop-max-cycles' | 'stop-budget' | 'stop-requested' | 'continue';
+  reason: string;
+}
+
+export interface Spend {
+  total: Usage;
+  byStage: Record<string, Usage>;
+  byCycle: Record<string, number>;
+}
+
+/** Carried from run to run by continue-as-new. */
+export interface MigrationState {
+  ingest: IngestResult;
+  teacher: { generations: ArtifactRef; judgments: ArtifactRef; evaluation: EvaluationSummary } | null;
+  /** next cycle to run */
+  cycle: number;
+  synthetic: ArtifactRef[];
+  syntheticCount: number;
+  cycles: CycleRecord[];
+  syntheses: SynthesisRecord[];
+  decisions: Decision[];
+  spend: Spend;
+  target: MigrationConfig['target'];
+  maxUsd: number;
+  stopRequested: boolean;
+  runs: number;
+}
+
+export interface Progress {
+  migrationId: string;
+  status: MigrationStatus;
+  cycle: number;
+  maxCycles: number;
+  stage: Stage;
+  /** e.g. "shard 3/12" */
+  stageDetail: string;
+  /** shards done / total in the current fan-out */
+  shardsDone: number;
+  shardsTotal: number;
+  cycles: CycleRecord[];
+  syntheses: SynthesisRecord[];
+  decisions: Decision[];
+  teacher: EvaluationSummary | null;
+  /** the teacher's judgments (per-sample scores) */
+  teacherJudgments: ArtifactRef | null;
+  spend: Spend;
+  budgetUsd: number;
+  target: MigrationConfig['target'];
+  best: { cycle: number; score: number; adapter: ArtifactRef } | null;
+  stopRequested: boolean;
+  runs: number;
+}
+
+export interface PromotionRecord {
+  channel: string;
+  promoted: boolean;
+  newScore: number;
+  previous: Promoted | null;
+  previousScoreOnThisSplit: number | null;
+  reason: string;
+}
+
+export interface MigrationResult {
+  migrationId: string;
+  status: MigrationStatus;
+  cycles: CycleRecord[];
+  syntheses: SynthesisRecord[];
+  decisions: Decision[];
+  best: { cycle: number; score: number; adapter: ArtifactRef } | null;
+  teacher: EvaluationSummary | null;
+  spend: Spend;
+  promotion: PromotionRecord | null;
+  /** the HTML report written at the end of the run */
+  report: ArtifactRef | null;
+}

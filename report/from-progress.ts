@@ -1,0 +1,77 @@
+// ReportData from what the migration workflow reports about itself (its progress query or result)
+// plus the migration's config. Per-sample scores live in the judgments artifacts, so the caller that
+// reads those passes them in as `distributions`.
+import type { MigrationConfig } from '../common/config';
+import type { Progress } from '../common/progress';
+import type { Stage, Usage } from '../common/types';
+import { GPT_4O_AUG_2024, defaultCostScenarios, type ApiPricing } from './break-even';
+import { STAGE_ORDER } from './charts';
+import type { CycleReport, ReportData, ScoreDistribution } from './report-data';
+
+export interface ReportOptions {
+  distributions?: ScoreDistribution[];
+  /** API price of the model the local one replaces; GPT-4o (Aug 2024) by default, as in the paper. */
+  pricing?: ApiPricing;
+  /** Requests a day the user's application sends: scales the teacher's tokens per call into a workload. */
+  requestsPerDay?: number;
+  /** GPU spend of the migration (fine-tuning, inference), added to the service-LLM spend. */
+  gpuUsd?: number;
+  now?: Date;
+}
+
+export function reportDataFromProgress(
+  progress: Progress,
+  config: MigrationConfig,
+  opts: ReportOptions = {},
+): ReportData {
+  const cycles: CycleReport[] = progress.cycles.map((c) => {
+    // A synthesis "for cycle t+1" ran after cycle t was evaluated.
+    const synthesis = progress.syntheses.find((s) => s.forCycle === c.cycle + 1);
+    return {
+      cycle: c.cycle,
+      syntheticVolume: c.syntheticSamples,
+      trainingSamples: c.trainSamples,
+      evaluation: c.evaluation,
+      ...(synthesis
+        ? {
+            synthesis: {
+              generated: synthesis.generated,
+              accepted: synthesis.accepted,
+              drops: synthesis.drops,
+            },
+          }
+        : {}),
+    };
+  });
+  const spend: Partial<Record<Stage, Usage>> = {};
+  for (const stage of STAGE_ORDER) {
+    const usage = progress.spend.byStage[stage];
+    if (usage) spend[stage] = usage;
+  }
+  const lastDecision = progress.decisions.at(-1);
+  const target = lastDecision?.target ?? config.target.atLeast ?? 0;
+  const teacherUsage = spend['teacher-baseline'] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
+  const pricing = opts.pricing ?? GPT_4O_AUG_2024;
+  return {
+    migrationId: progress.migrationId,
+    name: config.name,
+    baseModel: config.baseModel,
+    teacherModel: config.synthesis.teacher.model,
+    status: progress.status,
+    generatedAt: (opts.now ?? new Date()).toISOString(),
+    target: { metric: config.target.metric, statistic: config.target.statistic, value: target },
+    cycles,
+    teacher: progress.teacher,
+    distributions: opts.distributions ?? [],
+    spend,
+    budgetUsd: progress.budgetUsd,
+    costs: {
+      pricing,
+      scenarios: defaultCostScenarios({
+        teacherUsage,
+        requestsPerDay: opts.requestsPerDay ?? 10_000,
+        migrationUsd: progress.spend.total.usd + (opts.gpuUsd ?? 0),
+      }),
+    },
+  };
+}

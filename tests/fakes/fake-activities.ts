@@ -1,0 +1,320 @@
+// Test activities for the workflow tests (Temporal's testing guide registers test activities on the worker).
+// Ingest is the real activity. Every other stage is deterministic: scores rise by `scorePerCycle` a cycle,
+// outputs are written under deterministic keys, an existing output is reused, and every write that really
+// happened is appended to a ledger, so a test can prove no stage's output was written twice.
+import { appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { AllActivities } from '../../common/activities';
+import type * as T from '../../common/types';
+import { ArtifactStore } from '../../activities/store/artifact-store';
+import { createIngestActivities } from '../../activities/data/ingest/ingest-activity';
+import { createPromotionActivities } from '../../activities/data/promotion/promotion-activities';
+import { createReportActivities } from '../../activities/data/report/report-activity';
+
+export interface FakeOptions {
+  store: ArtifactStore;
+  /** JSONL file that records every artifact actually written */
+  ledger: string;
+  baseScore?: number;
+  scorePerCycle?: number;
+  /** how long GPU / LLM shard activities take (heartbeating meanwhile) */
+  gpuMs?: number;
+  shardMs?: number;
+  /** USD per judge call and per synthesis request */
+  usdPerCall?: number;
+  /** write the synthetic samples themselves (false: only counts, for the 256k history bench) */
+  materialize?: boolean;
+  /** share of generated synthetic samples curation drops */
+  dropRate?: number;
+  /** the level judges give the currently promoted adapter's answers */
+  promotedScore?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function inActivity(): boolean {
+  try {
+    Context.current();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sleeps `ms`, heartbeating every 200 ms so a killed worker is noticed within the heartbeat timeout. */
+async function busy(ms: number, details?: unknown) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (inActivity()) Context.current().heartbeat(details);
+    await sleep(Math.min(200, end - Date.now()));
+  }
+}
+
+function hashUnit(...parts: (string | number)[]): number {
+  const h = createHash('sha256').update(parts.join('|')).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+export function usageOf(calls: number, usdPerCall: number): T.Usage {
+  return {
+    calls,
+    inputTokens: calls * 400,
+    outputTokens: calls * 120,
+    cachedTokens: 0,
+    usd: Math.round(calls * usdPerCall * 1e6) / 1e6,
+  };
+}
+
+export function createFakeActivities(opts: FakeOptions): AllActivities {
+  const { store } = opts;
+  const baseScore = opts.baseScore ?? 55;
+  const perCycle = opts.scorePerCycle ?? 10;
+  const gpuMs = opts.gpuMs ?? 50;
+  const shardMs = opts.shardMs ?? 20;
+  const usdPerCall = opts.usdPerCall ?? 0.001;
+  const materialize = opts.materialize ?? true;
+  const dropRate = opts.dropRate ?? 0.1;
+  const promotedScore = opts.promotedScore ?? 60;
+
+  /** Returns the existing artifact, or writes it and records the write in the ledger. */
+  async function once(key: string, produce: () => Promise<T.ArtifactRef>): Promise<T.ArtifactRef> {
+    const existing = await store.find(key);
+    if (existing) return existing;
+    const ref = await produce();
+    appendFileSync(opts.ledger, JSON.stringify({ key, pid: process.pid }) + '\n');
+    return ref;
+  }
+
+  async function testIds(test: T.ArtifactRef): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const r of store.readJsonl<{ id: string }>(test.uri)) ids.push(r.id);
+    return ids;
+  }
+
+  function judgeCalls(input: T.EvaluatePlanInput, prompts: number, responses: number) {
+    const e = input.evaluation;
+    return prompts * responses * e.repeats * e.judges.length;
+  }
+
+  const ingest = createIngestActivities({ store });
+
+  return {
+    ...ingest,
+    ...createPromotionActivities({ store }),
+    ...createReportActivities({ store }),
+
+    async teacherBaseline(input) {
+      const ids = await testIds(input.test);
+      const key = ArtifactStore.key(input.migrationId, 'teacher', 'generations.jsonl');
+      const generations = await once(key, () =>
+        store.writeJsonl(
+          key,
+          ids.flatMap((id) =>
+            Array.from({ length: input.responsesPerPrompt }, (_, s) => ({
+              promptId: id,
+              sample: s,
+              text: `teacher ${id}`,
+            })),
+          ),
+        ),
+      );
+      return { generations, usage: usageOf(ids.length * input.responsesPerPrompt, usdPerCall) };
+    },
+
+    async fineTune(input) {
+      await busy(gpuMs, { phase: 'training' });
+      const key = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'adapter.json');
+      const adapter = await once(key, () =>
+        store.writeJson(key, {
+          baseModel: input.baseModel,
+          samples: input.samples,
+          lora: input.lora,
+          datasets: input.datasets.map((d) => d.sha256),
+        }),
+      );
+      const mkey = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'finetune-result.json');
+      const manifest = await once(mkey, () => store.writeJson(mkey, { status: 'succeeded', method: 'lora' }));
+      return { adapter, manifest, method: 'lora', trainLoss: 1 / (input.cycle + 1), seconds: 1 };
+    },
+
+    async generate(input) {
+      await busy(gpuMs, { phase: 'generating' });
+      const ids = await testIds(input.test);
+      const key = ArtifactStore.key(
+        input.migrationId,
+        input.tag ?? `cycle-${input.cycle}`,
+        'generations.jsonl',
+      );
+      const generations = await once(key, () =>
+        store.writeJsonl(
+          key,
+          ids.flatMap((id) =>
+            Array.from({ length: input.inference.responsesPerPrompt }, (_, s) => ({
+              promptId: id,
+              sample: s,
+              text: `student c${input.cycle} ${id} ${s}`,
+            })),
+          ),
+        ),
+      );
+      const mkey = ArtifactStore.key(
+        input.migrationId,
+        input.tag ?? `cycle-${input.cycle}`,
+        'generate-result.json',
+      );
+      const manifest = await once(mkey, () => store.writeJson(mkey, { status: 'succeeded' }));
+      return { generations, manifest, seconds: 1 };
+    },
+
+    async planEvaluation(input) {
+      const prompts = input.test.count ?? 0;
+      const responses = Math.round((input.generations.count ?? 0) / Math.max(prompts, 1));
+      const calls = judgeCalls(input, prompts, responses);
+      return {
+        shards: Math.max(1, Math.ceil(calls / input.evaluation.judgeCallsPerShard)),
+        calls,
+        estimatedUsd: usageOf(calls, usdPerCall).usd,
+      };
+    },
+
+    async judgeShard(input) {
+      await busy(shardMs, { shard: input.shard });
+      const gens: { promptId: string; sample: number }[] = await store.readAllJsonl(input.generations.uri);
+      const mine = gens.filter((_, i) => i % input.shards === input.shard);
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        `judgments-${input.subject}`,
+        `shard-${input.shard}.jsonl`,
+      );
+      const level =
+        input.subject === 'teacher'
+          ? 90
+          : input.subject === 'promoted'
+            ? promotedScore
+            : baseScore + perCycle * input.cycle;
+      const rows = mine.flatMap((g) =>
+        input.evaluation.judges.flatMap((j) =>
+          Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
+            const jitter = (hashUnit(g.promptId, g.sample, j.model, repeat) - 0.5) * 10;
+            const score = Math.max(0, Math.min(100, Math.round(level + jitter)));
+            return {
+              judge: `${j.provider}/${j.model}`,
+              repeat,
+              promptId: g.promptId,
+              sample: g.sample,
+              similarity: score,
+              precision: score,
+            };
+          }),
+        ),
+      );
+      const judgments = await once(key, () => store.writeJsonl(key, rows));
+      return { judgments, usage: usageOf(rows.length, usdPerCall), failed: 0 };
+    },
+
+    async summarizeEvaluation(input) {
+      type Row = { judge: string; promptId: string; sample: number; similarity: number; precision: number };
+      const rows: Row[] = [];
+      for (const ref of input.shardOutputs) rows.push(...(await store.readAllJsonl<Row>(ref.uri)));
+      const byJudge = new Map<string, Row[]>();
+      for (const r of rows) (byJudge.get(r.judge) ?? byJudge.set(r.judge, []).get(r.judge)!).push(r);
+      const metric = (values: number[]): T.MetricSummary => {
+        const sorted = values.slice().sort((a, b) => a - b);
+        const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
+        const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
+        const coverage = Object.fromEntries(
+          input.evaluation.coverageThresholds.map((t) => [
+            String(t),
+            (100 * values.filter((v) => v >= t).length) / Math.max(values.length, 1),
+          ]),
+        );
+        return { mean, median, coverage, samples: values.length };
+      };
+      const judges: T.JudgeSummary[] = [...byJudge].map(([judge, rs]) => ({
+        judge,
+        similarity: metric(rs.map((r) => r.similarity)),
+        precision: metric(rs.map((r) => r.precision)),
+        failed: 0,
+      }));
+      judges.push({
+        judge: 'all',
+        similarity: metric(rows.map((r) => r.similarity)),
+        precision: metric(rows.map((r) => r.precision)),
+        failed: 0,
+      });
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        `judgments-${input.subject}.jsonl`,
+      );
+      const judgments = await once(key, () => store.writeJsonl(key, rows));
+      return { summary: { judges, agreement: {} }, judgments };
+    },
+
+    async planSynthesis(input) {
+      const perShard = input.synthesis.requestsPerShard * input.synthesis.samplesPerRequest;
+      // ask for a little more than missing: curation drops some
+      const want = Math.ceil(input.missing / (1 - dropRate));
+      const shards = Math.max(1, Math.ceil(want / perShard));
+      const requests = Math.ceil(want / input.synthesis.samplesPerRequest / shards);
+      return { shards, requests, estimatedUsdPerShard: usageOf(requests, usdPerCall).usd };
+    },
+
+    async synthesizeShard(input) {
+      await busy(shardMs, { shard: input.shard });
+      const n = input.requests * input.synthesis.samplesPerRequest;
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        'synth',
+        `round-${input.round}`,
+        `shard-${input.shard}.jsonl`,
+      );
+      const raw = await once(key, async () =>
+        materialize
+          ? store.writeJsonl(
+              key,
+              Array.from({ length: n }, (_, i) => ({
+                messages: [
+                  {
+                    role: 'user',
+                    content: `synthetic c${input.cycle} r${input.round} s${input.shard} #${i}`,
+                  },
+                  { role: 'assistant', content: `answer ${i}` },
+                ],
+              })),
+            )
+          : { ...(await store.writeText(key, '')), count: n },
+      );
+      return {
+        raw: { ...raw, count: n },
+        generated: n,
+        usage: usageOf(input.requests, usdPerCall),
+        failed: 0,
+      };
+    },
+
+    async curateSynthesis(input) {
+      const generated = input.shardOutputs.reduce((a, r) => a + (r.count ?? 0), 0);
+      const before = input.accepted?.count ?? 0;
+      const dropped = Math.floor(generated * dropRate);
+      const acceptedCount = Math.min(input.wanted, before + generated - dropped);
+      const key = ArtifactStore.key(
+        input.migrationId,
+        `cycle-${input.cycle}`,
+        'synth',
+        `accepted-round-${input.round}.json`,
+      );
+      const accepted = await once(key, () =>
+        store.writeJson(key, { count: acceptedCount, sources: input.shardOutputs.map((r) => r.sha256) }),
+      );
+      return {
+        accepted: { ...accepted, count: acceptedCount },
+        acceptedCount,
+        drops: { 'near-duplicate': dropped },
+      };
+    },
+  };
+}

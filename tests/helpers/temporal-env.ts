@@ -1,0 +1,44 @@
+// A real Temporal dev server for tests (the temporal CLI built by scripts/setup.sh), with llamaduo's
+// search attributes, and one workflow bundle shared by every worker a test file creates.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { temporalCliPath } from '../../client/dev-server';
+import { WORKFLOWS_PATH } from '../../workers/create-workers';
+import {
+  SA_BASE_MODEL,
+  SA_BEST_SCORE,
+  SA_CYCLE,
+  SA_STATUS,
+  SA_TEACHER,
+} from '../../workflows/search-attributes';
+
+let runtimeInstalled = false;
+
+export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCliPath() },
+      ip: '127.0.0.1',
+      searchAttributes: [SA_STATUS, SA_CYCLE, SA_BEST_SCORE, SA_BASE_MODEL, SA_TEACHER],
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };

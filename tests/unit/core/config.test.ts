@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loraForVolume, MigrationConfig, syntheticVolumeForCycle } from '../../../common/config';
+import { scoreOf, targetValue } from '../../../common/decision';
+import type { EvaluationSummary, MetricSummary } from '../../../common/types';
+import { testConfig } from '../../helpers/test-config';
+
+const metric = (mean: number, c50: number, c70: number): MetricSummary => ({
+  mean,
+  median: mean,
+  coverage: { '50': c50, '70': c70 },
+  samples: 10,
+});
+
+describe('migration config', () => {
+  it('applies the paper defaults', () => {
+    const c = testConfig();
+    assert.equal(c.trainer.maxSeqLength, 1024);
+    assert.equal(c.trainer.loraDropout, 0.05);
+    assert.equal(c.trainer.lrScheduler, 'cosine');
+    assert.equal(c.gpu.kind, 'local');
+  });
+
+  it('picks LoRA rank/alpha by volume as in Table 5', () => {
+    const t = testConfig().trainer;
+    assert.deepEqual(loraForVolume(t, 1000), { rank: 8, alpha: 16 });
+    assert.deepEqual(loraForVolume(t, 16_000), { rank: 8, alpha: 16 });
+    assert.deepEqual(loraForVolume(t, 32_000), { rank: 16, alpha: 32 });
+    assert.deepEqual(loraForVolume(t, 256_000), { rank: 32, alpha: 64 });
+  });
+
+  it('grows the synthetic volume 1k * 2^n up to the cap', () => {
+    const s = MigrationConfig.shape.synthesis.parse({
+      teacher: { provider: 'openai', model: 'gpt-4o' },
+      maxVolume: 8000,
+    });
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((c) => syntheticVolumeForCycle(s, c)),
+      [0, 1000, 2000, 4000, 8000, 8000],
+    );
+  });
+
+  it('reports field paths for bad configs', () => {
+    const r = MigrationConfig.safeParse({ name: 'Bad Name', budget: { maxUsd: -1 } });
+    assert.equal(r.success, false);
+    const paths = r.error!.issues.map((i) => i.path.join('.'));
+    for (const p of ['name', 'dataset', 'baseModel', 'evaluation', 'target', 'synthesis', 'budget.maxUsd'])
+      assert.ok(paths.includes(p), p);
+  });
+
+  it('refuses unknown providers and secrets-looking keys in model entries', () => {
+    const r = MigrationConfig.shape.synthesis.safeParse({ teacher: { provider: 'acme', model: 'x' } });
+    assert.equal(r.success, false);
+    const k = MigrationConfig.shape.synthesis.safeParse({
+      teacher: { provider: 'openai', model: 'x', apiKey: 'sk-123' },
+    });
+    assert.equal(k.success, false, 'API keys are not accepted in the config');
+  });
+
+  it('requires exactly one kind of target', () => {
+    assert.equal(
+      MigrationConfig.shape.target.safeParse({ atLeast: 80, relativeToTeacher: 0.9 }).success,
+      false,
+    );
+    assert.equal(MigrationConfig.shape.target.safeParse({}).success, false);
+  });
+});
+
+describe('stop rule', () => {
+  const summary = (rows: [string, number][]): EvaluationSummary => ({
+    judges: rows.map(([judge, m]) => ({
+      judge,
+      similarity: metric(m, 60, 40),
+      precision: metric(m + 1, 80, 55),
+      failed: 0,
+    })),
+    agreement: {},
+  });
+  it('uses the all-judges row when there is one, else the mean over judges', () => {
+    const t = { metric: 'precision' as const, statistic: 'mean' as const, atLeast: 80 };
+    assert.equal(
+      scoreOf(
+        t,
+        summary([
+          ['a', 70],
+          ['b', 80],
+        ]),
+      ),
+      76,
+    );
+    assert.equal(
+      scoreOf(
+        t,
+        summary([
+          ['a', 70],
+          ['all', 90],
+        ]),
+      ),
+      91,
+    );
+    assert.equal(scoreOf({ ...t, statistic: 'coverage70' }, summary([['a', 70]])), 55);
+  });
+  it('computes a target relative to the teacher', () => {
+    const t = { metric: 'similarity' as const, statistic: 'mean' as const, relativeToTeacher: 0.9 };
+    assert.equal(targetValue(t, summary([['all', 80]])), 72);
+    assert.throws(() => targetValue(t, null), /teacher baseline/);
+  });
+});

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MigrationConfig } from '../../../common/config';
+import type { CycleRecord, Progress } from '../../../common/progress';
+import type { ArtifactRef } from '../../../common/types';
+import { reportDataFromProgress } from '../../../report/from-progress';
+import { ReportDataSchema } from '../../../report/report-schema';
+import { renderReport } from '../../../report/render';
+import { reportFixture } from './report-fixture';
+
+const ref = (key: string): ArtifactRef => ({ uri: `artifact://${key}`, sha256: '0'.repeat(64), bytes: 10 });
+const config = MigrationConfig.parse({
+  name: 'dolly-closed-qa',
+  dataset: { path: 'data.jsonl' },
+  baseModel: 'google/gemma-2-2b-it',
+  evaluation: { judges: [{ provider: 'openai', model: 'gpt-4o' }] },
+  target: { metric: 'precision', statistic: 'mean', relativeToTeacher: 0.9 },
+  synthesis: { teacher: { provider: 'anthropic', model: 'claude-3-5-sonnet' } },
+});
+
+function progressFromFixture(): Progress {
+  const f = reportFixture();
+  const cycles: CycleRecord[] = f.cycles.map((c) => ({
+    cycle: c.cycle,
+    trainSamples: c.trainingSamples,
+    syntheticSamples: c.syntheticVolume,
+    adapter: ref(`a/${c.cycle}`),
+    generations: ref(`g/${c.cycle}`),
+    judgments: ref(`j/${c.cycle}`),
+    evaluation: c.evaluation,
+    score: 0,
+    target: 80.8,
+    reached: false,
+    fineTuneSeconds: 60,
+    method: 'qlora',
+  }));
+  const usage = { calls: 1, inputTokens: 1, outputTokens: 1, cachedTokens: 0, usd: 1 };
+  return {
+    migrationId: f.migrationId,
+    status: 'succeeded',
+    cycle: 3,
+    maxCycles: 8,
+    stage: 'done',
+    stageDetail: '',
+    shardsDone: 0,
+    shardsTotal: 0,
+    cycles,
+    syntheses: f.cycles
+      .filter((c) => c.synthesis)
+      .map((c) => ({ forCycle: c.cycle + 1, wanted: 1000, dataset: null, usd: 2, ...c.synthesis! })),
+    decisions: [
+      { cycle: 3, score: 80, target: 80.81, teacherScore: 89.79, outcome: 'stop-max-cycles', reason: '' },
+    ],
+    teacher: f.teacher,
+    teacherJudgments: null,
+    spend: {
+      total: { ...usage, usd: 48.25 },
+      byStage: { ...f.spend, 'not-a-stage': usage } as Progress['spend']['byStage'],
+      byCycle: {},
+    },
+    budgetUsd: 50,
+    target: config.target,
+    best: null,
+    stopRequested: false,
+    runs: 2,
+  };
+}
+
+test('progress + config map onto ReportData that validates and renders', () => {
+  const progress = progressFromFixture();
+  const data = reportDataFromProgress(progress, config, {
+    now: new Date('2026-11-23T10:00:00Z'),
+    gpuUsd: 11.75,
+    requestsPerDay: 20_000,
+  });
+  assert.doesNotThrow(() => ReportDataSchema.parse(data));
+  assert.equal(data.teacherModel, 'claude-3-5-sonnet');
+  assert.equal(data.generatedAt, '2026-11-23T10:00:00.000Z');
+  // relativeToTeacher targets take the absolute value the workflow last decided with.
+  assert.deepEqual(data.target, { metric: 'precision', statistic: 'mean', value: 80.81 });
+  // The synthesis "for cycle 1" is shown after cycle 0; the last cycle had none.
+  assert.equal(data.cycles[0]!.synthesis!.generated, 1335);
+  assert.equal(data.cycles[3]!.synthesis, undefined);
+  assert.deepEqual(Object.keys(data.spend), ['teacher-baseline', 'evaluate', 'synthesize']);
+  // The user's scenario: teacher tokens per call x 20k requests/day, fine-tuning = spend + GPU.
+  const yours = data.costs.scenarios[0]!;
+  assert.equal(yours.workload.inputTokensPerDay, (27_600 / 60) * 20_000);
+  assert.equal(yours.local.fineTuningUsd, 48.25 + 11.75);
+  assert.match(renderReport(data), /claude-3-5-sonnet/);
+});
+
+test('a migration with no cycles yet still maps and renders', () => {
+  const progress = { ...progressFromFixture(), cycles: [], syntheses: [], decisions: [], teacher: null };
+  const data = reportDataFromProgress(progress, config);
+  assert.equal(data.cycles.length, 0);
+  assert.equal(data.target.value, 0, 'no absolute target known before the teacher is judged');
+  const html = renderReport(data);
+  assert.match(html, /No cycle has been evaluated yet/);
+  assert.doesNotMatch(html, /id="fig-score-/);
+});

@@ -1,0 +1,77 @@
+// Builds one Temporal Worker per task queue this process serves, all on one connection.
+// GPU-waiting, LLM-calling and data activities have their own queues so each can be scaled apart.
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { TASK_QUEUES, type AllActivities, type QueueName } from '../common/activities';
+
+export const WORKFLOWS_PATH = new URL('../workflows/index.ts', import.meta.url).pathname;
+
+const QUEUE_ACTIVITIES: Record<Exclude<QueueName, 'workflow'>, (keyof AllActivities)[]> = {
+  data: [
+    'ingestCoverage',
+    'planSynthesis',
+    'curateSynthesis',
+    'planEvaluation',
+    'summarizeEvaluation',
+    'readPromoted',
+    'promote',
+    'writeReport',
+  ],
+  llm: ['teacherBaseline', 'synthesizeShard', 'judgeShard'],
+  gpu: ['fineTune', 'generate'],
+};
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  /** payload encryption (activities/codec); the same as the clients' */
+  dataConverter?: WorkerOptions['dataConverter'];
+  namespace: string;
+  queues: QueueName[];
+  activities: Partial<AllActivities>;
+  /** a prebuilt bundle (tests share one); otherwise workflows are bundled from WORKFLOWS_PATH */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** concurrent activities per queue */
+  concurrency?: Partial<Record<QueueName, number>>;
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const workers: Worker[] = [];
+  for (const queue of setup.queues) {
+    const common = {
+      connection: setup.connection,
+      namespace: setup.namespace,
+      taskQueue: TASK_QUEUES[queue],
+      shutdownGraceTime: setup.shutdownGraceTime ?? '30s',
+      dataConverter: setup.dataConverter,
+    };
+    if (queue === 'workflow') {
+      workers.push(
+        await Worker.create({
+          ...common,
+          ...(setup.workflowBundle
+            ? { workflowBundle: setup.workflowBundle }
+            : { workflowsPath: WORKFLOWS_PATH }),
+        }),
+      );
+      continue;
+    }
+    const names = QUEUE_ACTIVITIES[queue];
+    const missing = names.filter((n) => typeof setup.activities[n] !== 'function');
+    if (missing.length)
+      throw new Error(`queue ${queue}: no implementation for activities ${missing.join(', ')}`);
+    const activities = Object.fromEntries(names.map((n) => [n, setup.activities[n]]));
+    workers.push(
+      await Worker.create({
+        ...common,
+        activities,
+        maxConcurrentActivityTaskExecutions: setup.concurrency?.[queue] ?? (queue === 'llm' ? 8 : 4),
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs workers until shutdown (SIGINT/SIGTERM start a graceful shutdown via the SDK's Runtime). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}

@@ -1,0 +1,41 @@
+// Worker entry point: `npm run worker` locally, the container command in k8s/worker-deployment.yaml.
+// Serves the queues in LLAMADUO_QUEUES; SIGTERM (a node drain, a rollout) starts a graceful shutdown: no new
+// tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
+import { readFileSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../activities/codec/data-converter';
+import { createActivities } from './activities';
+import { createWorkers, runWorkers } from './create-workers';
+import { readWorkerEnv } from './worker-config';
+
+const env = readWorkerEnv();
+Runtime.install({ logger: new DefaultLogger(env.LLAMADUO_LOG_LEVEL) });
+
+const connection = await NativeConnection.connect({
+  address: env.TEMPORAL_ADDRESS,
+  tls:
+    env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
+      ? {
+          clientCertPair: {
+            crt: readFileSync(env.TEMPORAL_TLS_CERT),
+            key: readFileSync(env.TEMPORAL_TLS_KEY),
+          },
+        }
+      : undefined,
+});
+const workers = await createWorkers({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  queues: env.LLAMADUO_QUEUES,
+  activities: createActivities(env),
+  dataConverter: dataConverterFromEnv(),
+  concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
+});
+console.log(
+  `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
+);
+try {
+  await runWorkers(workers);
+} finally {
+  await connection.close();
+}

@@ -1,0 +1,38 @@
+// Worker configuration from the environment (a Kubernetes ConfigMap/Secret in production).
+import { z } from 'zod';
+import type { QueueName } from '../common/activities';
+
+const QUEUES = ['workflow', 'data', 'llm', 'gpu'] as const;
+
+export const WorkerEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** mTLS for Temporal Cloud or a secured cluster: paths of the client cert and key */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  /** comma-separated subset of workflow,data,llm,gpu: scale GPU-waiting and LLM-calling work apart */
+  LLAMADUO_QUEUES: z
+    .string()
+    .default(QUEUES.join(','))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((q) => q.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(QUEUES)).nonempty()),
+  LLAMADUO_ARTIFACTS: z.string().default('.llamaduo/artifacts'),
+  LLAMADUO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  LLAMADUO_LLM_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  LLAMADUO_GPU_CONCURRENCY: z.coerce.number().int().positive().default(4),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv> & { LLAMADUO_QUEUES: QueueName[] };
+
+export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env): WorkerEnv {
+  const r = WorkerEnv.safeParse(env);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid worker environment:\n${lines.join('\n')}`);
+  }
+  return r.data as WorkerEnv;
+}

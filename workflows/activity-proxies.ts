@@ -1,0 +1,53 @@
+// Activity stubs per task queue, with the timeouts and retry rules each kind of work needs.
+// Every long activity heartbeats, so a crashed worker is noticed within the heartbeat timeout.
+import { proxyActivities } from '@temporalio/workflow';
+import {
+  TASK_QUEUES,
+  type DataActivities,
+  type GpuActivities,
+  type LlmActivities,
+} from '../common/activities';
+
+/** Failures that retrying cannot fix. */
+const NON_RETRYABLE = [
+  'InvalidDataset',
+  'InvalidConfig',
+  'InvalidSpec',
+  'BudgetExceeded',
+  'MissingCredentials',
+];
+
+export interface ActivityTuning {
+  /** default 60s; tests use a few seconds so killed workers are noticed fast */
+  heartbeatTimeout?: string;
+}
+
+export function activityProxies(tuning: ActivityTuning = {}) {
+  const heartbeatTimeout = tuning.heartbeatTimeout ?? '60s';
+  const retry = {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  };
+  const data = proxyActivities<DataActivities>({
+    taskQueue: TASK_QUEUES.data,
+    startToCloseTimeout: '2h',
+    heartbeatTimeout,
+    retry,
+  });
+  const llm = proxyActivities<LlmActivities>({
+    taskQueue: TASK_QUEUES.llm,
+    startToCloseTimeout: '6h',
+    heartbeatTimeout,
+    retry,
+  });
+  const gpu = proxyActivities<GpuActivities>({
+    taskQueue: TASK_QUEUES.gpu,
+    // A fine-tune of 256k samples takes about an hour on one GPU (paper); queueing for a GPU may add more.
+    startToCloseTimeout: '24h',
+    heartbeatTimeout,
+    retry: { ...retry, maximumAttempts: 5 },
+  });
+  return { data, llm, gpu };
+}

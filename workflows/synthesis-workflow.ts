@@ -1,0 +1,113 @@
+// Grows the training data: the teacher writes new samples from train seeds in shards (hundreds of requests
+// per activity, a sliding window of shards in flight), then curation dedups, filters and decontaminates.
+// Rounds repeat until the wanted volume is accepted, the rounds run out or the budget share is spent.
+import { defineQuery, setHandler, setCurrentDetails } from '@temporalio/workflow';
+import {
+  addUsage,
+  ZERO_USAGE,
+  type ArtifactRef,
+  type SynthesisInput,
+  type SynthesisResult,
+  type Usage,
+} from '../common/types';
+import { activityProxies, type ActivityTuning } from './activity-proxies';
+import { slidingWindow } from './sliding-window';
+
+export interface SynthesisProgress {
+  round: number;
+  shardsDone: number;
+  shardsTotal: number;
+  accepted: number;
+  wanted: number;
+  usd: number;
+}
+export const synthesisProgressQuery = defineQuery<SynthesisProgress>('synthesisProgress');
+
+export async function synthesisWorkflow(
+  input: SynthesisInput,
+  tuning: ActivityTuning = {},
+): Promise<SynthesisResult> {
+  const { data, llm } = activityProxies(tuning);
+  const progress: SynthesisProgress = {
+    round: 0,
+    shardsDone: 0,
+    shardsTotal: 0,
+    accepted: 0,
+    wanted: input.wanted,
+    usd: 0,
+  };
+  setHandler(synthesisProgressQuery, () => progress);
+
+  let accepted: ArtifactRef | null = null;
+  let acceptedCount = 0;
+  let generated = 0;
+  let usage: Usage = ZERO_USAGE;
+  let shardsRun = 0;
+  const drops: Record<string, number> = {};
+  let round = 0;
+
+  while (acceptedCount < input.wanted && round < input.synthesis.maxRounds && usage.usd < input.budgetUsd) {
+    round++;
+    const missing = input.wanted - acceptedCount;
+    const roundInput = { ...input, budgetUsd: input.budgetUsd - usage.usd, round, missing };
+    const plan = await data.planSynthesis.executeWithOptions(
+      { summary: `plan round ${round}: ${missing} samples missing` },
+      [roundInput],
+    );
+    progress.round = round;
+    progress.shardsDone = 0;
+    progress.shardsTotal = plan.shards;
+    setCurrentDetails(`round ${round}: ${plan.shards} shards for ${missing} samples`);
+
+    // No shard is fired just to be thrown away: launch one only while the budget can pay for it and for
+    // every shard still in flight (estimate: the plan's price or the dearest shard seen so far).
+    let dearest = plan.estimatedUsdPerShard ?? 0;
+    let inFlight = 0;
+    const outputs = await slidingWindow(
+      plan.shards,
+      input.synthesis.concurrentShards,
+      async (shard) => {
+        if (usage.usd + (inFlight + 1) * dearest > input.budgetUsd) return null;
+        inFlight++;
+        try {
+          return await llm.synthesizeShard.executeWithOptions(
+            { summary: `cycle ${input.cycle} round ${round} shard ${shard + 1}/${plan.shards}` },
+            [{ ...roundInput, shard, shards: plan.shards, requests: plan.requests }],
+          );
+        } finally {
+          inFlight--;
+        }
+      },
+      (_i, r) => {
+        if (!r) return;
+        progress.shardsDone++;
+        usage = addUsage(usage, r.usage);
+        dearest = Math.max(dearest, r.usage.usd);
+        progress.usd = usage.usd;
+        generated += r.generated;
+      },
+    );
+    const finished = outputs.filter((o) => o !== null);
+    if (finished.length === 0) break;
+    shardsRun += finished.length;
+
+    const curated = await data.curateSynthesis.executeWithOptions(
+      { summary: `curate round ${round}: dedup, filters, decontamination` },
+      [{ ...input, round, shardOutputs: finished.map((o) => o.raw), accepted }],
+    );
+    accepted = curated.accepted;
+    acceptedCount = curated.acceptedCount;
+    progress.accepted = acceptedCount;
+    for (const [reason, n] of Object.entries(curated.drops)) drops[reason] = (drops[reason] ?? 0) + n;
+  }
+
+  return {
+    dataset: accepted,
+    accepted: acceptedCount,
+    generated,
+    drops,
+    usage,
+    rounds: round,
+    shards: shardsRun,
+  };
+}
