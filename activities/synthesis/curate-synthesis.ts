@@ -2,6 +2,7 @@
 // from the samples still missing; curation runs the curation pipeline on the round's shard outputs
 // against the train split, earlier cycles' data and what earlier rounds accepted, and decontaminates
 // against the test split.
+import type { ServiceModel } from '../../common/config';
 import type { ArtifactStore } from '../store/artifact-store';
 import type { CurateInput, CurateResult, SynthesisPlan, SynthesisPlanInput } from '../../common/types';
 import { curate } from '../data/curation/pipeline';
@@ -12,26 +13,74 @@ import {
   readRecords,
   SyntheticSampleSchema,
 } from '../data/curation/read-records';
-import { fieldsOfSample, toSyntheticSample, type SyntheticSample } from '../data/curation/records';
+import {
+  fieldsOfSample,
+  toSyntheticSample,
+  type CoverageRecord,
+  type SyntheticSample,
+} from '../data/curation/records';
 import { heartbeat } from './activity-context';
 import { acceptedKey, curationMetaKey } from './keys';
+import { buildSynthesisPrompt } from './prompts';
 
 /** More requests than strictly needed, since curation drops part of what the teacher writes. */
 const OVERSHOOT = 1.3;
 
+/** Prices a token count on a model (the LLM layer's pricing table); same shape as the evaluation's. */
+export type EstimateUsd = (model: ServiceModel, tokens: { input: number; output: number }) => number;
+
+/** Round sizing: `requests` is per shard (the workflow hands it to every shard as is). */
 export function planSynthesis(input: SynthesisPlanInput): SynthesisPlan {
   const { samplesPerRequest, requestsPerShard } = input.synthesis;
   if (input.missing <= 0) return { shards: 0, requests: 0 };
-  const requests = Math.ceil((input.missing * OVERSHOOT) / samplesPerRequest);
-  return { shards: Math.ceil(requests / requestsPerShard), requests };
+  const total = Math.ceil((input.missing * OVERSHOOT) / samplesPerRequest);
+  const shards = Math.ceil(total / requestsPerShard);
+  return { shards, requests: Math.ceil(total / shards) };
 }
 
-export function createSynthesisDataActivities(deps: { store: ArtifactStore; threads?: number }) {
+const tokensOf = (s: string) => Math.ceil(s.length / 4);
+const SEEDS_PRICED = 200;
+
+/** Mean teacher price of one request, from the prompts of (up to 200) train seeds; 4 characters a token. */
+export function estimateRequestUsd(
+  train: readonly CoverageRecord[],
+  input: SynthesisPlanInput,
+  estimate: EstimateUsd,
+): number {
+  const { teacher, samplesPerRequest } = input.synthesis;
+  const seeds = train.slice(0, SEEDS_PRICED);
+  if (seeds.length === 0) return 0;
+  let usd = 0;
+  for (const seed of seeds) {
+    const p = buildSynthesisPrompt(seed, samplesPerRequest);
+    // the answer: samplesPerRequest examples about the seed's size, plus JSON keys and quotes
+    let output = samplesPerRequest * (tokensOf(seed.instruction + seed.context + seed.response) + 15);
+    if (teacher.maxOutputTokens) output = Math.min(output, teacher.maxOutputTokens);
+    usd += estimate(teacher, { input: tokensOf(p.system) + tokensOf(p.user), output });
+  }
+  return usd / seeds.length;
+}
+
+export interface SynthesisDataDeps {
+  store: ArtifactStore;
+  /** worker threads for curation features; default: available cores, at most 4 */
+  threads?: number;
+  /** prices teacher tokens; without it plans carry no estimate */
+  estimateUsd?: EstimateUsd;
+}
+
+export function createSynthesisDataActivities(deps: SynthesisDataDeps) {
   const { store } = deps;
 
   return {
     async planSynthesis(input: SynthesisPlanInput): Promise<SynthesisPlan> {
-      return planSynthesis(input);
+      const plan = planSynthesis(input);
+      if (deps.estimateUsd && plan.shards > 0) {
+        const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
+        const perRequest = estimateRequestUsd(train, input, deps.estimateUsd);
+        plan.estimatedUsdPerShard = Math.round(perRequest * plan.requests * 1e6) / 1e6;
+      }
+      return plan;
     },
 
     async curateSynthesis(input: CurateInput): Promise<CurateResult> {

@@ -22,14 +22,3 @@ export function acceptedKey(migrationId: string, cycle: number, round: number): 
 export function curationMetaKey(migrationId: string, cycle: number, round: number): string {
   return ArtifactStore.key(migrationId, `cycle-${cycle}`, 'synth', `round-${round}`, 'curation.json');
 }
-
-/** Requests of one shard when `total` requests are spread over `shards` (the first ones take the remainder). */
-export function shardRequests(
-  total: number,
-  shards: number,
-  shard: number,
-): { start: number; count: number } {
-  const base = Math.floor(total / shards);
-  const extra = total % shards;
-  return { start: shard * base + Math.min(shard, extra), count: base + (shard < extra ? 1 : 0) };
-}

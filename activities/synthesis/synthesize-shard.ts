@@ -15,7 +15,7 @@ import {
 import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
 import type { RawSample } from '../data/curation/records';
 import { currentActivity } from './activity-context';
-import { shardKey, shardMetaKey, shardRequests } from './keys';
+import { shardKey, shardMetaKey } from './keys';
 import { buildSynthesisPrompt, SyntheticBatch } from './prompts';
 import { mulberry32, seedOf } from './rng';
 import { sampleSeeds } from './seeds';
@@ -61,7 +61,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
       if (train.length === 0)
         throw new Error(`${input.train.uri}: the train split is empty, nothing to seed synthesis with`);
-      const { count } = shardRequests(input.requests, input.shards, shard);
+      const count = input.requests; // this shard's requests (SynthesisPlan.requests is per shard)
       const seeds = sampleSeeds(train, count, mulberry32(seedOf(migrationId, cycle, round, shard)));
       const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;
       const budget = input.budgetUsd / Math.max(1, input.shards);

@@ -3,32 +3,41 @@ import { test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RawSample, SyntheticSample } from '../../../activities/data/curation/records';
 import { createSynthesisDataActivities, planSynthesis } from '../../../activities/synthesis/curate-synthesis';
-import { shardKey, shardRequests } from '../../../activities/synthesis/keys';
+import { shardKey } from '../../../activities/synthesis/keys';
 import { createSynthesisActivities } from '../../../activities/synthesis/synthesize-shard';
 import type { ArtifactRef, SynthesizeShardResult } from '../../../common/types';
 import { InTestTeacher } from './in-test-teacher';
 import { splits, synthesisInput, teacherPool, testRecords, withStore } from './fixtures';
 
-test('shard requests spread the total', () => {
-  const parts = [0, 1, 2].map((s) => shardRequests(10, 3, s));
-  assert.deepEqual(parts, [
-    { start: 0, count: 4 },
-    { start: 4, count: 3 },
-    { start: 7, count: 3 },
-  ]);
-});
-
-test('planSynthesis sizes a round from what is missing', () => {
-  const base = synthesisInput(
-    {
-      train: { uri: 'artifact://x', sha256: '', bytes: 0 },
-      test: { uri: 'artifact://y', sha256: '', bytes: 0 },
-    },
-    100,
-  );
-  assert.deepEqual(planSynthesis({ ...base, round: 0, missing: 100 }), { requests: 44, shards: 5 });
-  assert.deepEqual(planSynthesis({ ...base, round: 1, missing: 0 }), { requests: 0, shards: 0 });
-});
+test('planSynthesis sizes a round from what is missing, requests per shard, priced when it can be', () =>
+  withStore(async (store) => {
+    const base = synthesisInput(await splits(store), 100);
+    // 100 missing * 1.3 / 3 per request = 44 requests; 10 per shard at most -> 5 shards of 9
+    assert.deepEqual(planSynthesis({ ...base, round: 1, missing: 100 }), { requests: 9, shards: 5 });
+    assert.deepEqual(planSynthesis({ ...base, round: 2, missing: 0 }), { requests: 0, shards: 0 });
+    const priced: { input: number; output: number }[] = [];
+    const acts = createSynthesisDataActivities({
+      store,
+      estimateUsd: (model, tokens) => {
+        assert.equal(model.model, 'gpt-4o');
+        priced.push(tokens);
+        return (tokens.input * 5 + tokens.output * 15) / 1e6;
+      },
+    });
+    const plan = await acts.planSynthesis({ ...base, round: 1, missing: 100 });
+    assert.equal(plan.requests, 9);
+    assert.ok(priced.length > 0 && priced.every((t) => t.input > 100 && t.output > 3 * 15));
+    const perRequest = priced.reduce((s, t) => s + (t.input * 5 + t.output * 15) / 1e6, 0) / priced.length;
+    assert.ok(
+      Math.abs(plan.estimatedUsdPerShard! - 9 * perRequest) < 1e-5,
+      String(plan.estimatedUsdPerShard),
+    );
+    assert.equal(
+      (await createSynthesisDataActivities({ store }).planSynthesis({ ...base, round: 1, missing: 100 }))
+        .estimatedUsdPerShard,
+      undefined,
+    );
+  }));
 
 test('synthesizeShard writes lineage-tagged samples under a deterministic key, heartbeats, and is reused on retry', () =>
   withStore(async (store) => {
@@ -40,14 +49,14 @@ test('synthesizeShard writes lineage-tagged samples under a deterministic key, h
       missing: 100,
       shard: 1,
       shards: 2,
-      requests: 20,
+      requests: 10,
     };
     const env = new MockActivityEnvironment();
     const beats: { finished: number; requests: number }[] = [];
     env.on('heartbeat', (d: { finished: number; requests: number }) => beats.push(d));
 
     const res: SynthesizeShardResult = await env.run(synthesizeShard, input);
-    assert.equal(teacher.calls, 10, 'shard 1 of 2 makes half of the 20 requests');
+    assert.equal(teacher.calls, 10, 'a shard makes its `requests` requests');
     assert.equal(res.failed, 1);
     assert.equal(res.generated, 9 * 3);
     assert.equal(res.raw.uri, store.uri(shardKey('m1', 1, 0, 1)));
