@@ -40,6 +40,7 @@ export function planSynthesis(input: SynthesisPlanInput): SynthesisPlan {
 
 const tokensOf = (s: string) => Math.ceil(s.length / 4);
 const SEEDS_PRICED = 200;
+const HEARTBEAT_EVERY_MS = 5000;
 
 /** Mean teacher price of one request, from the prompts of (up to 200) train seeds; 4 characters a token. */
 export function estimateRequestUsd(
@@ -93,27 +94,21 @@ export function createSynthesisDataActivities(deps: SynthesisDataDeps) {
         return { accepted: done, acceptedCount: done.count ?? 0, drops: meta.drops };
       }
 
-      heartbeat({ step: 'read' });
-      const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
-      const test = await readRecords(store, input.test.uri, CoverageRecordSchema);
-      const prior: SyntheticSample[] = [];
-      for (const ref of input.prior)
-        prior.push(...(await readRecords(store, ref.uri, SyntheticSampleSchema)));
-      const acceptedSoFar = input.accepted
-        ? await readRecords(store, input.accepted.uri, SyntheticSampleSchema)
-        : [];
-      const raw = [];
-      for (const ref of input.shardOutputs) raw.push(...(await readRecords(store, ref.uri, RawSampleSchema)));
-
-      const out = await curate({
-        samples: raw,
-        references: [...train, ...prior.map(fieldsOfSample), ...acceptedSoFar.map(fieldsOfSample)],
-        test,
-        quality: buildQualityProfile(train),
-        dedup: input.synthesis.dedup,
-        threads: deps.threads,
-        onStep: (step) => heartbeat({ step }),
-      });
+      // Heartbeat on a timer too: reading and the (worker-thread) feature step can outlast a heartbeat
+      // timeout at 256k samples; the matching steps are synchronous but take seconds each.
+      const progress = { step: 'read' };
+      heartbeat(progress);
+      const timer = setInterval(() => heartbeat(progress), HEARTBEAT_EVERY_MS);
+      let loaded: Awaited<ReturnType<typeof loadAndCurate>>;
+      try {
+        loaded = await loadAndCurate(store, input, deps.threads, (done) => {
+          progress.step = `after ${done}`;
+          heartbeat(progress);
+        });
+      } finally {
+        clearInterval(timer);
+      }
+      const { out, raw, acceptedSoFar } = loaded;
 
       const room = Math.max(0, input.wanted - acceptedSoFar.length);
       const drops: Record<string, number> = { ...out.drops };
@@ -129,4 +124,32 @@ export function createSynthesisDataActivities(deps: SynthesisDataDeps) {
       return { accepted: ref, acceptedCount: accepted.length, drops };
     },
   };
+}
+
+async function loadAndCurate(
+  store: ArtifactStore,
+  input: CurateInput,
+  threads: number | undefined,
+  onStep: (step: string) => void,
+) {
+  const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
+  const test = await readRecords(store, input.test.uri, CoverageRecordSchema);
+  const prior: SyntheticSample[] = [];
+  for (const ref of input.prior) prior.push(...(await readRecords(store, ref.uri, SyntheticSampleSchema)));
+  const acceptedSoFar = input.accepted
+    ? await readRecords(store, input.accepted.uri, SyntheticSampleSchema)
+    : [];
+  const raw = [];
+  for (const ref of input.shardOutputs) raw.push(...(await readRecords(store, ref.uri, RawSampleSchema)));
+  onStep('read');
+  const out = await curate({
+    samples: raw,
+    references: [...train, ...prior.map(fieldsOfSample), ...acceptedSoFar.map(fieldsOfSample)],
+    test,
+    quality: buildQualityProfile(train),
+    dedup: input.synthesis.dedup,
+    threads,
+    onStep,
+  });
+  return { out, raw, acceptedSoFar };
 }

@@ -3,6 +3,7 @@
 // raw samples with lineage under a deterministic key. A shard that already finished is reused; one that
 // failed midway resumes from its checkpoint.
 import { rm } from 'node:fs/promises';
+import type { ServiceModel } from '../../common/config';
 import type { LlmClient, LlmFailureReason } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
 import {
@@ -22,7 +23,8 @@ import { sampleSeeds } from './seeds';
 
 export interface SynthesisDeps {
   store: ArtifactStore;
-  llm: LlmClient;
+  /** one client for every model, or the client of a model (as the evaluation activities take it) */
+  llm: LlmClient | ((model: ServiceModel) => LlmClient);
   /** teacher requests in flight per shard; the LLM client still enforces the provider's rate limits */
   concurrency?: number;
 }
@@ -64,6 +66,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const count = input.requests; // this shard's requests (SynthesisPlan.requests is per shard)
       const seeds = sampleSeeds(train, count, mulberry32(seedOf(migrationId, cycle, round, shard)));
       const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;
+      const client = typeof llm === 'function' ? llm(synthesis.teacher) : llm;
       const budget = input.budgetUsd / Math.max(1, input.shards);
 
       const checkpointKey = key.replace(/\.jsonl$/, '.checkpoint.json');
@@ -91,7 +94,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           }
           const seed = seeds[q]!;
           const prompt = buildSynthesisPrompt(seed, synthesis.samplesPerRequest);
-          const res = await llm.generateStructured(
+          const res = await client.generateStructured(
             {
               model: synthesis.teacher,
               system: prompt.system,

@@ -5,7 +5,7 @@ import type { RawSample, SyntheticSample } from '../../../activities/data/curati
 import { createSynthesisDataActivities, planSynthesis } from '../../../activities/synthesis/curate-synthesis';
 import { shardKey } from '../../../activities/synthesis/keys';
 import { createSynthesisActivities } from '../../../activities/synthesis/synthesize-shard';
-import type { ArtifactRef, SynthesizeShardResult } from '../../../common/types';
+import type { ArtifactRef, CurateResult, SynthesizeShardResult } from '../../../common/types';
 import { InTestTeacher } from './in-test-teacher';
 import { splits, synthesisInput, teacherPool, testRecords, withStore } from './fixtures';
 
@@ -145,6 +145,9 @@ test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with 
     let acceptedCount = 0;
     const drops: Record<string, number> = {};
     let round = 0;
+    const env = new MockActivityEnvironment();
+    const steps = new Set<string>();
+    env.on('heartbeat', (d: { step: string }) => steps.add(d.step));
     for (; acceptedCount < base.wanted && round < base.synthesis.maxRounds; round++) {
       const planInput = { ...base, round, missing: base.wanted - acceptedCount };
       const plan = await dataActs.planSynthesis(planInput);
@@ -161,12 +164,20 @@ test('a synthesis (plan, shards, curate, repeat) reaches the wanted volume with 
           ).raw,
         );
       }
-      const cur = await dataActs.curateSynthesis({ ...base, round, shardOutputs, accepted });
+      const cur: CurateResult = await env.run(dataActs.curateSynthesis, {
+        ...base,
+        round,
+        shardOutputs,
+        accepted,
+      });
       accepted = cur.accepted;
       acceptedCount = cur.acceptedCount;
       for (const [k, v] of Object.entries(cur.drops)) drops[k] = (drops[k] ?? 0) + v;
     }
     assert.equal(acceptedCount, 120);
+    for (const step of ['read', 'after read', 'after features', 'after near-duplicate', 'after rouge-l']) {
+      assert.ok(steps.has(step), `curation heartbeats ${step}`);
+    }
     assert.ok((drops['near-duplicate'] ?? 0) + (drops['exact-duplicate'] ?? 0) > 0, JSON.stringify(drops));
     assert.ok((drops.refusal ?? 0) > 0, JSON.stringify(drops));
     assert.ok(
