@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfigFile } from '../client/config-file';
-import { InvalidConfigError, MigrationClient } from '../client/migrations';
+import { checkDataset, InvalidConfigError, MigrationClient } from '../client/migrations';
 import {
   createSchedule,
   deleteSchedule,
@@ -40,12 +40,13 @@ program
   .description('check a config; prints each problem with file, line and field')
   .action(async (file: string) => {
     const config = await loadConfigFile(file);
+    const split = await checkDataset(config);
+    const data = split
+      ? `dataset ${split.train} train / ${split.test} test`
+      : 'dataset not readable here (the worker checks it)';
     print(
-      `${file}: valid (${config.name}: ${config.baseModel}, ${config.maxCycles} cycles max, $${config.budget.maxUsd} budget)`,
-      {
-        valid: true,
-        config,
-      },
+      `${file}: valid (${config.name}: ${config.baseModel}, ${config.maxCycles} cycles max, $${config.budget.maxUsd} budget; ${data})`,
+      { valid: true, config, split },
     );
   });
 

@@ -1,5 +1,6 @@
 // Reads a migration config from a YAML or JSON file and validates it; every problem names file, line and field.
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { MigrationConfig } from '../common/config';
 import { formatConfigIssues, type ConfigIssue } from './config-errors';
@@ -35,9 +36,20 @@ export function parseConfigText(file: string, text: string): MigrationConfig {
   }
   const raw = doc.toJS();
   const r = MigrationConfig.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) {
+    // A dataset path in a config file is relative to that file, wherever the command runs.
+    if (!r.data.dataset.path.startsWith('file://'))
+      r.data.dataset.path = path.resolve(path.dirname(path.resolve(file)), r.data.dataset.path);
+    return r.data;
+  }
   const issues: ConfigIssue[] = formatConfigIssues(r.error).map((i, n) => {
-    const node = nodeAt(doc.contents as Node | null, r.error.issues[n]!.path as (string | number)[]);
+    const issue = r.error.issues[n]!;
+    const where = issue.path as (string | number)[];
+    // an unknown field is reported at its own line
+    const node = nodeAt(
+      doc.contents as Node | null,
+      issue.code === 'unrecognized_keys' ? [...where, issue.keys[0]!] : where,
+    );
     const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
     return { ...i, line };
   });

@@ -9,11 +9,14 @@ import { migrationWorkflow, type MigrationInput } from '../workflows/migration-w
 import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from '../workflows/messages';
 import { SA_BASE_MODEL, SA_STATUS, SA_TEACHER } from '../workflows/search-attributes';
 import { formatConfigIssues } from './config-errors';
+import { access } from 'node:fs/promises';
+import { DatasetErrors } from '../activities/data/ingest/coverage-record';
+import { loadCoverage, resolveDatasetPath } from '../activities/data/ingest/ingest-activity';
 
 export class InvalidConfigError extends Error {
   constructor(
     message: string,
-    readonly issues: { path: string; message: string }[],
+    readonly issues: { path: string; message: string; line?: number }[],
   ) {
     super(message);
     this.name = 'InvalidConfigError';
@@ -26,6 +29,8 @@ export interface StartOptions {
   taskQueue?: string;
   /** where the config came from, for error messages */
   source?: string;
+  /** validate the coverage dataset before starting, when it is readable here (default true) */
+  checkDataset?: boolean;
 }
 
 export interface MigrationSummary {
@@ -45,9 +50,36 @@ export function validateConfig(raw: unknown, source = 'config'): MigrationConfig
   if (r.success) return r.data;
   const issues = formatConfigIssues(r.error);
   throw new InvalidConfigError(
-    `invalid migration config (${source}):\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+    `invalid migration config (${source}):\n${issues.map((i) => `  field '${i.path}': ${i.message}`).join('\n')}`,
     issues,
   );
+}
+
+/**
+ * Checks the coverage dataset a config points at, when this machine can read it (the worker reads it
+ * otherwise): parse, filter and split, writing nothing. Throws InvalidConfigError naming file, line and field.
+ */
+export async function checkDataset(config: MigrationConfig): Promise<{ train: number; test: number } | null> {
+  const file = resolveDatasetPath(config.dataset.path);
+  try {
+    await access(file);
+  } catch {
+    return null;
+  }
+  try {
+    const { split } = await loadCoverage(config);
+    return { train: split.train.length, test: split.test.length };
+  } catch (err) {
+    if (!(err instanceof DatasetErrors)) throw err;
+    throw new InvalidConfigError(
+      err.message,
+      err.errors.map((e) => ({
+        path: e.field ?? 'dataset',
+        message: `${e.file}${e.line !== null ? `:${e.line}` : ''}: ${e.problem}`,
+        line: e.line ?? undefined,
+      })),
+    );
+  }
 }
 
 export function newMigrationId(name: string, now = new Date()): string {
@@ -66,6 +98,7 @@ export class MigrationClient {
     options: StartOptions = {},
   ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
     const parsed = validateConfig(config, options.source);
+    if (options.checkDataset !== false) await checkDataset(parsed);
     const migrationId = options.workflowId ?? `llamaduo-${newMigrationId(parsed.name)}`;
     const input: MigrationInput = { migrationId, config: parsed };
     try {

@@ -24,6 +24,17 @@ export const ServiceModel = z
     /** Per-minute budgets; defaults come from the provider table when omitted. */
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
+    /** USD per million tokens; overrides the built-in table (activities/llm/pricing.ts) for this model. */
+    price: z
+      .object({
+        inputPerMTok: z.number().nonnegative(),
+        outputPerMTok: z.number().nonnegative(),
+        cachedInputPerMTok: z.number().nonnegative().optional(),
+        /** multiplier applied to batch API calls, e.g. 0.5 */
+        batchMultiplier: z.number().gt(0).max(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ServiceModel = z.infer<typeof ServiceModel>;
@@ -233,7 +244,16 @@ export const MigrationConfig = z
       .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const need = c.target.statistic === 'coverage50' ? 50 : c.target.statistic === 'coverage70' ? 70 : null;
+    if (need !== null && !c.evaluation.coverageThresholds.includes(need))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'statistic'],
+        message: `${c.target.statistic} needs ${need} in evaluation.coverageThresholds`,
+      });
+  });
 export type MigrationConfig = z.infer<typeof MigrationConfig>;
 export type MigrationConfigInput = z.input<typeof MigrationConfig>;
 

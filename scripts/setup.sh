@@ -50,6 +50,9 @@ log "$("$LLAMADUO_TOOLS/bin/temporal" --version)"
 # 4. Python environment for the trainer and the dedup benchmark's reference implementation.
 if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi
 
-# 5. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
+# 5. Debian's chromium for the report's headless browser check.
+bash scripts/setup-chromium.sh >/dev/null
+
+# 6. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
 if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
 log "done"

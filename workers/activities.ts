@@ -3,14 +3,18 @@ import type { AllActivities } from '../common/activities';
 import { createIngestActivities } from '../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../activities/data/promotion/promotion-activities';
 import { createReportActivities } from '../activities/data/report/report-activity';
+import { createEvalActivities } from '../activities/eval/eval-activities';
+import { createClientRegistry, estimateUsd } from '../activities/llm/client-registry';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import type { WorkerEnv } from './worker-config';
 
-export function createActivities(env: WorkerEnv): Partial<AllActivities> {
+export function createActivities(env: WorkerEnv, processEnv: NodeJS.ProcessEnv = process.env): Partial<AllActivities> {
   const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
+  const clientFor = createClientRegistry(processEnv);
   return {
     ...createIngestActivities({ store }),
     ...createPromotionActivities({ store }),
     ...createReportActivities({ store }),
+    ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
   };
 }

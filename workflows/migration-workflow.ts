@@ -16,7 +16,7 @@ import {
   ApplicationFailure,
 } from '@temporalio/workflow';
 import { loraForVolume, syntheticVolumeForCycle, TargetConfig, type MigrationConfig } from '../common/config';
-import { scoreOf, targetValue } from '../common/decision';
+import { decide } from '../common/metrics';
 import type {
   CycleRecord,
   Decision,
@@ -347,9 +347,10 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   spend('evaluate', evaluation.usage);
 
   setStage('decide');
-  const score = scoreOf(state.target, evaluation.summary);
-  const teacherScore = state.teacher ? scoreOf(state.target, state.teacher.evaluation) : null;
-  const target = targetValue(state.target, state.teacher?.evaluation ?? null);
+  const verdict = decide(state.target, evaluation.summary, state.teacher?.evaluation);
+  const score = verdict.value ?? 0;
+  const teacherScore = verdict.teacherValue ?? null;
+  const target = verdict.threshold ?? 100;
   const record: CycleRecord = {
     cycle,
     trainSamples: samples,
@@ -360,7 +361,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     evaluation: evaluation.summary,
     score,
     target,
-    reached: score >= target,
+    reached: verdict.action === 'stop',
     fineTuneSeconds: tuned.seconds,
     method: tuned.method,
   };
@@ -377,6 +378,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const fmt = (n: number) => n.toFixed(2);
   if (record.reached)
     return finish('succeeded', decision('stop-target-met', `score ${fmt(score)} >= target ${fmt(target)}`));
+  const why = verdict.reason === 'below-target' ? `score ${fmt(score)} < target ${fmt(target)}` : verdict.reason;
   if (cycle + 1 >= config.maxCycles)
     return finish('target-not-met', decision('stop-max-cycles', `ran ${config.maxCycles} cycles`));
   if (state.stopRequested) return finish('stopped', decision('stop-requested', 'stop requested by a user'));
@@ -386,7 +388,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       'budget-exhausted',
       decision('stop-budget', `remaining ${fmt(remainingUsd())} USD cannot pay for another cycle`),
     );
-  state.decisions.push(decision('continue', `score ${fmt(score)} < target ${fmt(target)}`));
+  state.decisions.push(decision('continue', why));
 
   // ---- synthesize more data for the next cycle --------------------------------------------------------
   const wanted = syntheticVolumeForCycle(config.synthesis, cycle + 1) - state.syntheticCount;

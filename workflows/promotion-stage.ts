@@ -1,6 +1,6 @@
 // Scheduled re-migrations: the run's best adapter replaces the promoted one only if it scores higher on this
 // run's test split, where the promoted adapter is re-generated and re-judged so both meet the same prompts.
-import { scoreOf } from '../common/decision';
+import { overallRow, statisticOf } from '../common/metrics';
 import type { MigrationConfig } from '../common/config';
 import type { PromotionRecord } from '../common/progress';
 import type { ArtifactRef, Usage } from '../common/types';
@@ -72,7 +72,7 @@ export async function promoteIfBetter(ctx: PromotionContext): Promise<PromotionR
     if (!ev)
       return record(false, null, 'the budget cannot pay for judging the promoted adapter; nothing promoted');
     ctx.onSpend(ev.usage);
-    previousScore = scoreOf(ctx.target, ev.summary);
+    previousScore = statisticOf(overallRow(ev.summary), ctx.target.metric, ctx.target.statistic) ?? 0;
     if (best.score <= previousScore)
       return record(
         false,

@@ -19,6 +19,8 @@ export interface LlmRequest {
 export interface LlmText {
   text: string;
   usage: Usage;
+  /** 'length' when the reply hit the output token limit */
+  finish?: 'stop' | 'length' | 'refusal';
 }
 
 /** Why an item failed after bounded retries: counted and reported, never silently turned into a value. */

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { AllActivities } from '../../common/activities';
 import type * as T from '../../common/types';
+import type { JudgmentRecord } from '../../activities/eval/judgment-record';
+import { summarizeJudgments } from '../../activities/eval/summarize-judgments';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createIngestActivities } from '../../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../../activities/data/promotion/promotion-activities';
@@ -194,18 +196,22 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           : input.subject === 'promoted'
             ? promotedScore
             : baseScore + perCycle * input.cycle;
-      const rows = mine.flatMap((g) =>
+      const rows: JudgmentRecord[] = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
             const jitter = (hashUnit(g.promptId, g.sample, j.model, repeat) - 0.5) * 10;
             const score = Math.max(0, Math.min(100, Math.round(level + jitter)));
             return {
+              kind: 'single' as const,
               judge: `${j.provider}/${j.model}`,
               repeat,
               promptId: g.promptId,
               sample: g.sample,
-              similarity: score,
-              precision: score,
+              scores: { similarity: score, precision: score },
+              rationale: null,
+              tokens: { input: 400, output: 120, cached: 0 },
+              cost: usdPerCall,
+              attempts: 1,
             };
           }),
         ),
@@ -215,42 +221,20 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     },
 
     async summarizeEvaluation(input) {
-      type Row = { judge: string; promptId: string; sample: number; similarity: number; precision: number };
-      const rows: Row[] = [];
-      for (const ref of input.shardOutputs) rows.push(...(await store.readAllJsonl<Row>(ref.uri)));
-      const byJudge = new Map<string, Row[]>();
-      for (const r of rows) (byJudge.get(r.judge) ?? byJudge.set(r.judge, []).get(r.judge)!).push(r);
-      const metric = (values: number[]): T.MetricSummary => {
-        const sorted = values.slice().sort((a, b) => a - b);
-        const mean = values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
-        const median = sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0;
-        const coverage = Object.fromEntries(
-          input.evaluation.coverageThresholds.map((t) => [
-            String(t),
-            (100 * values.filter((v) => v >= t).length) / Math.max(values.length, 1),
-          ]),
-        );
-        return { mean, median, coverage, samples: values.length };
-      };
-      const judges: T.JudgeSummary[] = [...byJudge].map(([judge, rs]) => ({
-        judge,
-        similarity: metric(rs.map((r) => r.similarity)),
-        precision: metric(rs.map((r) => r.precision)),
-        failed: 0,
-      }));
-      judges.push({
-        judge: 'all',
-        similarity: metric(rows.map((r) => r.similarity)),
-        precision: metric(rows.map((r) => r.precision)),
-        failed: 0,
+      const rows: JudgmentRecord[] = [];
+      for (const ref of input.shardOutputs) rows.push(...(await store.readAllJsonl<JudgmentRecord>(ref.uri)));
+      const { summary, perSample } = summarizeJudgments(rows, {
+        judges: input.evaluation.judges.map((j) => `${j.provider}/${j.model}`),
+        aggregate: input.evaluation.aggregate,
+        thresholds: input.evaluation.coverageThresholds,
       });
-      const key = ArtifactStore.key(
-        input.migrationId,
-        `cycle-${input.cycle}`,
-        `judgments-${input.subject}.jsonl`,
+      const dir = [input.migrationId, `cycle-${input.cycle}`, `eval-${input.subject}`];
+      await once(ArtifactStore.key(...dir, 'per-sample.jsonl'), () =>
+        store.writeJsonl(ArtifactStore.key(...dir, 'per-sample.jsonl'), perSample),
       );
+      const key = ArtifactStore.key(...dir, 'judgments.jsonl');
       const judgments = await once(key, () => store.writeJsonl(key, rows));
-      return { summary: { judges, agreement: {} }, judgments };
+      return { summary, judgments };
     },
 
     async planSynthesis(input) {

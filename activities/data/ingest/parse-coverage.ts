@@ -117,7 +117,8 @@ function splitRecords(file: string, text: string): RawRecord[] {
     try {
       out.push({ line: i + 1, value: JSON.parse(l) });
     } catch (err) {
-      errors.push(new DatasetError(file, i + 1, null, `broken JSON: ${(err as Error).message}`));
+      const detail = (err as Error).message.replace(/ \(line 1 column (\d+)\)$/, ' (column $1)');
+      errors.push(new DatasetError(file, i + 1, null, `broken JSON: ${detail}`));
       if (errors.length >= MAX_ERRORS) break;
     }
   }

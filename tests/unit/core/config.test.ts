@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loraForVolume, MigrationConfig, syntheticVolumeForCycle } from '../../../common/config';
-import { scoreOf, targetValue } from '../../../common/decision';
-import type { EvaluationSummary, MetricSummary } from '../../../common/types';
 import { testConfig } from '../../helpers/test-config';
-
-const metric = (mean: number, c50: number, c70: number): MetricSummary => ({
-  mean,
-  median: mean,
-  coverage: { '50': c50, '70': c70 },
-  samples: 10,
-});
 
 describe('migration config', () => {
   it('applies the paper defaults', () => {
@@ -63,46 +54,5 @@ describe('migration config', () => {
       false,
     );
     assert.equal(MigrationConfig.shape.target.safeParse({}).success, false);
-  });
-});
-
-describe('stop rule', () => {
-  const summary = (rows: [string, number][]): EvaluationSummary => ({
-    judges: rows.map(([judge, m]) => ({
-      judge,
-      similarity: metric(m, 60, 40),
-      precision: metric(m + 1, 80, 55),
-      failed: 0,
-    })),
-    agreement: {},
-  });
-  it('uses the all-judges row when there is one, else the mean over judges', () => {
-    const t = { metric: 'precision' as const, statistic: 'mean' as const, atLeast: 80 };
-    assert.equal(
-      scoreOf(
-        t,
-        summary([
-          ['a', 70],
-          ['b', 80],
-        ]),
-      ),
-      76,
-    );
-    assert.equal(
-      scoreOf(
-        t,
-        summary([
-          ['a', 70],
-          ['all', 90],
-        ]),
-      ),
-      91,
-    );
-    assert.equal(scoreOf({ ...t, statistic: 'coverage70' }, summary([['a', 70]])), 55);
-  });
-  it('computes a target relative to the teacher', () => {
-    const t = { metric: 'similarity' as const, statistic: 'mean' as const, relativeToTeacher: 0.9 };
-    assert.equal(targetValue(t, summary([['all', 80]])), 72);
-    assert.throws(() => targetValue(t, null), /teacher baseline/);
   });
 });

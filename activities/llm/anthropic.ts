@@ -1,0 +1,115 @@
+// Anthropic through the official `@anthropic-ai/sdk`: structured output by forcing one tool whose input
+// schema is the wanted JSON Schema, prompt caching of the system prompt (cache_control), Message Batches.
+import Anthropic from '@anthropic-ai/sdk';
+import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
+import type { LlmRequest } from './client';
+import {
+  maxTokensOf,
+  temperatureOf,
+  turns,
+  type BatchItemResult,
+  type BatchStatus,
+  type Completion,
+  type ProviderAdapter,
+  type StructuredSpec,
+} from './provider';
+
+export interface AnthropicAdapterOptions {
+  apiKey: string;
+  baseURL?: string;
+  fetch?: typeof globalThis.fetch;
+  defaultMaxTokens: number;
+}
+
+export function createAnthropicAdapter(opts: AnthropicAdapterOptions): ProviderAdapter {
+  const client = new Anthropic({
+    apiKey: opts.apiKey,
+    baseURL: opts.baseURL,
+    fetch: opts.fetch,
+    maxRetries: 0,
+    timeout: 24 * 3600_000,
+  });
+
+  function params(req: LlmRequest, structured: StructuredSpec | undefined): MessageCreateParamsNonStreaming {
+    const p: MessageCreateParamsNonStreaming = {
+      model: req.model.model,
+      max_tokens: maxTokensOf(req, opts.defaultMaxTokens),
+      messages: turns(req).map((t) => ({ role: t.role, content: t.content })),
+    };
+    // SDK 1.x types no longer list temperature (newer models fix it); the wire still accepts it for the
+    // models that do, so it is sent only when a config or call asks for one.
+    const temperature = temperatureOf(req);
+    if (temperature !== undefined) (p as { temperature?: number }).temperature = Math.min(1, temperature);
+    if (req.system) {
+      p.system = req.cachePrefix
+        ? [{ type: 'text', text: req.system, cache_control: { type: 'ephemeral' } }]
+        : req.system;
+    }
+    if (structured) {
+      p.tools = [
+        {
+          name: structured.name,
+          description: 'Record the answer in this exact structure.',
+          input_schema: structured.jsonSchema as Anthropic.Messages.Tool.InputSchema,
+        },
+      ];
+      p.tool_choice = { type: 'tool', name: structured.name };
+    }
+    return p;
+  }
+
+  function toCompletion(m: Message): Completion {
+    const tool = m.content.find((b) => b.type === 'tool_use');
+    const text =
+      tool && tool.type === 'tool_use'
+        ? JSON.stringify(tool.input)
+        : m.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    const cacheRead = m.usage.cache_read_input_tokens ?? 0;
+    const cacheWrite = m.usage.cache_creation_input_tokens ?? 0;
+    return {
+      text,
+      finish: m.stop_reason === 'max_tokens' ? 'length' : m.stop_reason === 'refusal' ? 'refusal' : 'stop',
+      tokens: {
+        inputTokens: m.usage.input_tokens + cacheRead + cacheWrite,
+        outputTokens: m.usage.output_tokens,
+        cachedTokens: cacheRead,
+      },
+    };
+  }
+
+  return {
+    provider: 'anthropic',
+
+    async complete(req, structured, call) {
+      return toCompletion(await client.messages.create(params(req, structured), { signal: call.signal }));
+    },
+
+    async submitBatch(items) {
+      const batch = await client.messages.batches.create({
+        requests: items.map((i) => ({ custom_id: i.id, params: params(i.req, i.structured) })),
+      });
+      return batch.id;
+    },
+
+    async batchStatus(batchId): Promise<BatchStatus> {
+      const b = await client.messages.batches.retrieve(batchId);
+      const c = b.request_counts;
+      const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
+      return {
+        state: b.processing_status === 'ended' ? 'ended' : 'running',
+        done: total - c.processing,
+        total,
+      };
+    },
+
+    async batchResults(batchId) {
+      const out = new Map<string, BatchItemResult>();
+      for await (const r of await client.messages.batches.results(batchId)) {
+        if (r.result.type === 'succeeded') out.set(r.custom_id, toCompletion(r.result.message));
+        else if (r.result.type === 'errored') out.set(r.custom_id, { error: r.result.error.error.message });
+        else out.set(r.custom_id, { error: r.result.type });
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// Bulk structured calls through a provider's batch API (about half price, slower): submit once, poll with
+// a heartbeat that carries the batch id (so an activity retried on another worker resumes the same batch
+// instead of paying twice), fetch the results, validate them, and retry the items that failed inside the
+// batch synchronously through the ordinary client.
+import type { z } from 'zod';
+import { addUsage, ZERO_USAGE, type Usage } from '../../common/types';
+import type { LlmRequest, StructuredResult } from './client';
+import { LlmError } from './errors';
+import type { BatchItemResult } from './provider';
+import { defaultSleep, usageOf, type ServiceLlmClient } from './service-client';
+import { parseStructured, planStructured } from './structured';
+
+export interface BatchItem {
+  /** unique within the batch; results come back keyed by it */
+  id: string;
+  request: Omit<LlmRequest, 'model'>;
+}
+
+/** What the heartbeat carries: enough for a retried activity to pick the batch up again. */
+export interface BatchProgress {
+  batchId: string;
+  state: 'submitted' | 'running' | 'ended' | 'retrying';
+  done?: number;
+  total?: number;
+}
+
+export interface RunBatchOptions<T> {
+  client: ServiceLlmClient;
+  items: BatchItem[];
+  schema: z.ZodType<T>;
+  name: string;
+  /** batch id from the last heartbeat of an earlier attempt (Context.current().info.heartbeatDetails) */
+  resumeBatchId?: string;
+  /** called after submit and on every poll; pass Context.current().heartbeat */
+  heartbeat?: (p: BatchProgress) => void;
+  pollIntervalMs?: number;
+  /** give up waiting after this long and retry the unfinished items synchronously; default 24 h */
+  maxWaitMs?: number;
+  signal?: AbortSignal;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface BatchRunResult<T> {
+  batchId: string;
+  results: Map<string, StructuredResult<T>>;
+  /** billed by the batch (discounted) plus the synchronous retries */
+  usage: Usage;
+  /** items that failed inside the batch and were retried synchronously */
+  retriedSync: number;
+}
+
+export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunResult<T>> {
+  const { client, items } = opts;
+  if (items.length === 0) throw new Error('runBatch: no items');
+  const ids = new Set(items.map((i) => i.id));
+  if (ids.size !== items.length) throw new Error('runBatch: item ids must be unique');
+  const plan = planStructured(opts.schema, opts.name);
+  const requests = items.map((i) => ({ id: i.id, req: { ...i.request, model: client.model } as LlmRequest }));
+
+  // The worst case at the batch price is held against the budget from before submit until the batch's bill
+  // is known: a batch that could pass the budget is never submitted. A resumed batch was reserved by the
+  // attempt that submitted it; this attempt books its bill when the results are in.
+  const worst = opts.resumeBatchId
+    ? 0
+    : requests.reduce((usd, r) => usd + client.estimate(r.req).usd, 0) * (client.price.batchMultiplier ?? 1);
+  const reservation = client.reserveBudget(worst);
+  let batchId = opts.resumeBatchId;
+  let raw: Map<string, BatchItemResult>;
+  try {
+    if (!batchId) {
+      try {
+        batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
+      } catch (err) {
+        throw err instanceof LlmError
+          ? err
+          : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+      }
+    }
+    raw = await waitForResults(client, batchId, items.length, opts);
+  } catch (err) {
+    reservation?.cancel();
+    throw err;
+  }
+
+  const results = new Map<string, StructuredResult<T>>();
+  let usage: Usage = ZERO_USAGE;
+  const retry: typeof requests = [];
+  for (const r of requests) {
+    const got = raw.get(r.id);
+    if (!got || 'error' in got) {
+      retry.push(r);
+      continue;
+    }
+    const u = usageOf(got, client.price, true);
+    client.recordUsage(u, true);
+    usage = addUsage(usage, u);
+    if (got.finish === 'refusal') {
+      results.set(r.id, { ok: false, reason: 'refusal', message: 'refused', usage: u, attempts: 1 });
+      continue;
+    }
+    const parsed = got.finish === 'length' ? null : parseStructured(plan, got.text);
+    if (parsed?.ok) results.set(r.id, { ok: true, value: parsed.value, usage: u, attempts: 1 });
+    else retry.push(r);
+  }
+  reservation?.settle(usage.usd);
+
+  opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });
+  // In parallel: the client's limiter bounds concurrency and pace.
+  await Promise.all(
+    retry.map(async (r) => {
+      const res = await client.generateStructured({ ...r.req, signal: opts.signal }, opts.schema, {
+        name: opts.name,
+      });
+      usage = addUsage(usage, res.usage);
+      results.set(r.id, { ...res, attempts: res.attempts + 1 });
+      opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });
+    }),
+  );
+  return { batchId, results, usage, retriedSync: retry.length };
+}
+
+/** Polls until the batch ends (its results) or fails / runs out of time (no results: all retried). */
+async function waitForResults(
+  client: ServiceLlmClient,
+  batchId: string,
+  total: number,
+  opts: Pick<RunBatchOptions<unknown>, 'heartbeat' | 'pollIntervalMs' | 'maxWaitMs' | 'signal' | 'sleep'>,
+): Promise<Map<string, BatchItemResult>> {
+  const sleep = opts.sleep ?? defaultSleep;
+  opts.heartbeat?.({ batchId, state: 'submitted', total });
+  const started = Date.now();
+  for (;;) {
+    const s = await client.adapter.batchStatus(batchId);
+    opts.heartbeat?.({
+      batchId,
+      state: s.state === 'ended' ? 'ended' : 'running',
+      done: s.done,
+      total: s.total ?? total,
+    });
+    if (s.state === 'ended') return client.adapter.batchResults(batchId);
+    if (s.state === 'failed' || Date.now() - started > (opts.maxWaitMs ?? 24 * 3600_000)) return new Map();
+    await sleep(opts.pollIntervalMs ?? 30_000, opts.signal);
+  }
+}

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { classify, LlmError, retryAfterMs, toActivityFailure } from '../../../activities/llm/errors';
+
+const ctx = { secrets: ['sk-secret-123'], timedOut: false, provider: 'openai', model: 'gpt-4o' };
+
+describe('error classification', () => {
+  it('reads the wait a provider asks for from each header form', () => {
+    assert.equal(retryAfterMs(new Headers({ 'retry-after-ms': '250' }), ''), 250);
+    assert.equal(retryAfterMs(new Headers({ 'retry-after': '3' }), ''), 3000);
+    assert.equal(retryAfterMs(new Headers({ 'x-ratelimit-reset-requests': '1m6s' }), ''), 66_000);
+    assert.equal(retryAfterMs(undefined, '{"@type":"...RetryInfo","retryDelay":"2.5s"}'), 2500);
+    assert.equal(retryAfterMs(new Headers(), 'nothing'), undefined);
+  });
+
+  it('classifies by status and scrubs secrets', () => {
+    const e429 = classify(
+      { status: 429, headers: new Headers({ 'retry-after': '1' }), message: 'slow down' },
+      ctx,
+    );
+    assert.deepEqual([e429.reason, e429.retryable, e429.retryAfterMs], ['rate-limited', true, 1000]);
+    assert.equal(classify({ status: 503, message: 'x' }, ctx).reason, 'server-error');
+    assert.equal(classify({ status: 504, message: 'x' }, ctx).reason, 'timeout');
+    assert.equal(classify(new Error('boom'), { ...ctx, timedOut: true }).reason, 'timeout');
+    assert.equal(classify(new TypeError('fetch failed'), ctx).retryable, true);
+    const bad = classify({ status: 400, message: 'key sk-secret-123 is wrong' }, ctx);
+    assert.equal(bad.retryable, false);
+    assert.doesNotMatch(bad.message, /sk-secret-123/);
+    assert.match(bad.message, /\[redacted\]/);
+  });
+
+  it('becomes a typed Temporal failure, non-retryable when retrying cannot help', () => {
+    const f = toActivityFailure(new LlmError('budget', 'over budget', false));
+    assert.ok(f instanceof ApplicationFailure);
+    assert.equal(f.type, 'LlmError:budget');
+    assert.equal(f.nonRetryable, true);
+    const g = toActivityFailure(new LlmError('server-error', '503', true)) as ApplicationFailure;
+    assert.equal(g.nonRetryable, false);
+    const other = new Error('x');
+    assert.equal(toActivityFailure(other), other);
+  });
+});
