@@ -1,0 +1,168 @@
+// Per-record features every similarity step needs, computed once (in worker threads for big batches):
+// shingle sets and LSH band keys of the whole sample and of its prompt (instruction + context), and
+// whether the sample shares an n-gram with the test split.
+import { NgramSet, ngramKeys, shingleSet, wordHashes } from './hashing';
+import { MinHasher } from './minhash';
+import { withoutStopwords } from './stopwords';
+
+export interface TextFields {
+  instruction: string;
+  context: string;
+  response: string;
+}
+
+export interface FeatureParams {
+  numPerm: number;
+  bands: number;
+  /** word shingle size for the whole-sample view (config `shingleSize`) */
+  shingleSize: number;
+  /** n of the n-gram decontamination (config `decontaminationNgram`) */
+  ngram: number;
+  seed: number;
+}
+
+/**
+ * Prompts are compared as sets of content words (single words, stop words removed): prompts with
+ * ROUGE-L >= 0.7 share most of their content words, so their sets reach the LSH band threshold, while
+ * unrelated prompts that share only function words do not collide.
+ */
+export const PROMPT_SHINGLE = 1;
+
+/** Variable-length sets stored flat: set i is data[offsets[i] .. offsets[i+1]). */
+export interface FlatSets {
+  offsets: Uint32Array;
+  data: Uint32Array;
+}
+
+export interface Features {
+  count: number;
+  full: FlatSets;
+  fullKeys: Uint32Array;
+  prompt: FlatSets;
+  promptKeys: Uint32Array;
+  /** 1 where the record shares an n-gram with the test n-gram set given */
+  ngramHit: Uint8Array;
+}
+
+/** The prompt a user (or the student) sees: instruction and context. */
+export function promptText(r: TextFields): string {
+  return r.context ? `${r.instruction}\n${r.context}` : r.instruction;
+}
+
+export function setAt(s: FlatSets, i: number): Uint32Array {
+  return s.data.subarray(s.offsets[i]!, s.offsets[i + 1]!);
+}
+
+function flatten(sets: Uint32Array[]): FlatSets {
+  const offsets = new Uint32Array(sets.length + 1);
+  for (let i = 0; i < sets.length; i++) offsets[i + 1] = offsets[i]! + sets[i]!.length;
+  const data = new Uint32Array(offsets[sets.length]!);
+  for (let i = 0; i < sets.length; i++) data.set(sets[i]!, offsets[i]!);
+  return { offsets, data };
+}
+
+export function computeFeatures(
+  records: readonly TextFields[],
+  p: FeatureParams,
+  testNgrams?: NgramSet,
+): Features {
+  const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
+  const n = records.length;
+  const fullSets: Uint32Array[] = new Array(n);
+  const promptSets: Uint32Array[] = new Array(n);
+  const fullKeys = new Uint32Array(n * p.bands);
+  const promptKeys = new Uint32Array(n * p.bands);
+  const ngramHit = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    const iw = wordHashes(r.instruction);
+    const cw = wordHashes(r.context);
+    const rw = wordHashes(r.response);
+    const all = new Uint32Array(iw.length + cw.length + rw.length);
+    all.set(iw, 0);
+    all.set(cw, iw.length);
+    all.set(rw, iw.length + cw.length);
+    fullSets[i] = shingleSet(all, p.shingleSize);
+    const prompt = new Uint32Array(iw.length + cw.length);
+    prompt.set(iw, 0);
+    prompt.set(cw, iw.length);
+    promptSets[i] = shingleSet(withoutStopwords(prompt), PROMPT_SHINGLE);
+    mh.keysOf(fullSets[i]!, fullKeys, i * p.bands);
+    mh.keysOf(promptSets[i]!, promptKeys, i * p.bands);
+    if (testNgrams && testNgrams.size > 0) {
+      // per field, so an n-gram never spans the seam between instruction, context and response
+      let hit = false;
+      const probe = (a: number, b: number) => (hit = testNgrams.has(a, b));
+      for (const f of [iw, cw, rw]) {
+        ngramKeys(f, p.ngram, probe);
+        if (hit) break;
+      }
+      ngramHit[i] = hit ? 1 : 0;
+    }
+  }
+  return { count: n, full: flatten(fullSets), fullKeys, prompt: flatten(promptSets), promptKeys, ngramHit };
+}
+
+/** All n-grams (per field) of the given records: the test split's prompts and references. */
+export function collectNgrams(records: readonly TextFields[], n: number): NgramSet {
+  const out = new NgramSet();
+  const add = (a: number, b: number) => {
+    out.add(a, b);
+  };
+  for (const r of records) {
+    for (const f of [r.instruction, r.context, r.response]) ngramKeys(wordHashes(f), n, add);
+  }
+  return out;
+}
+
+/** Concatenates feature batches computed in parallel chunks, in order. */
+export function concatFeatures(parts: Features[], bands: number): Features {
+  const count = parts.reduce((s, f) => s + f.count, 0);
+  const joinSets = (pick: (f: Features) => FlatSets): FlatSets => {
+    const offsets = new Uint32Array(count + 1);
+    const data = new Uint32Array(parts.reduce((s, f) => s + pick(f).data.length, 0));
+    let at = 0;
+    let base = 0;
+    for (const f of parts) {
+      const s = pick(f);
+      for (let i = 1; i <= f.count; i++) offsets[at + i] = base + s.offsets[i]!;
+      data.set(s.data, base);
+      at += f.count;
+      base += s.data.length;
+    }
+    return { offsets, data };
+  };
+  const joinArr = <A extends Uint32Array | Uint8Array>(
+    pick: (f: Features) => A,
+    per: number,
+    make: (n: number) => A,
+  ): A => {
+    const out = make(count * per);
+    let at = 0;
+    for (const f of parts) {
+      out.set(pick(f), at);
+      at += f.count * per;
+    }
+    return out;
+  };
+  return {
+    count,
+    full: joinSets((f) => f.full),
+    fullKeys: joinArr(
+      (f) => f.fullKeys,
+      bands,
+      (n) => new Uint32Array(n),
+    ),
+    prompt: joinSets((f) => f.prompt),
+    promptKeys: joinArr(
+      (f) => f.promptKeys,
+      bands,
+      (n) => new Uint32Array(n),
+    ),
+    ngramHit: joinArr(
+      (f) => f.ngramHit,
+      1,
+      (n) => new Uint8Array(n),
+    ),
+  };
+}

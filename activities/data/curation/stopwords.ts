@@ -1,0 +1,19 @@
+import { hashWord } from './hashing';
+
+// Function words carry no topic: two instructions that share only these are not paraphrases.
+const STOPWORDS = new Set(
+  (
+    'a an the and or but if then of to in on at by for with from into about as is are was were be been being ' +
+    'do does did have has had it its this that these those there here i you he she we they me my your our ' +
+    'their his her them us what which who whom whose when where why how can could should would will shall ' +
+    'may might must not no so than too very s t just also any some all each both more most other such only'
+  ).split(' '),
+);
+
+const STOPWORD_HASHES = new Set([...STOPWORDS].map(hashWord));
+
+/** Word hashes with stop words removed, or all of them when nothing else is left. */
+export function withoutStopwords(hashes: Uint32Array): Uint32Array {
+  const content = hashes.filter((h) => !STOPWORD_HASHES.has(h));
+  return content.length > 0 ? content : hashes;
+}

@@ -1,0 +1,203 @@
+// npm run bench:dedup — near-duplicate removal + decontamination at 256k samples, side by side with
+// datasketch's MinHashLSH (same shingles, num_perm, threshold). Ground truth: exact Jaccard of the
+// word-shingle sets (strings, no hashing) between 2,000 sampled records and every record.
+// Prints one JSON line. Options: --samples N --seed S --truth N --python PATH
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SynthesisConfig } from '../common/config';
+import { words } from '../activities/data/curation/text';
+import { mulberry32 } from '../activities/synthesis/rng';
+import { buildBenchSet, loadRealRecords } from './dedup-data';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opt } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '256000' },
+    seed: { type: 'string', default: '42' },
+    truth: { type: 'string', default: '2000' },
+    python: { type: 'string' },
+  },
+});
+const size = Number(opt.samples);
+const seed = Number(opt.seed);
+const truthSize = Number(opt.truth);
+const python = opt.python ?? findPython();
+const dedup = SynthesisConfig.shape.dedup.parse(undefined);
+
+const dir = mkdtempSync(path.join(tmpdir(), 'llamaduo-bench-dedup-'));
+try {
+  const set = buildBenchSet(loadRealRecords(path.resolve(ROOT, '../shared/data/raw')), size, seed);
+  const rng = mulberry32(seed + 1);
+  const ids = new Set<number>();
+  while (ids.size < Math.min(truthSize, size)) ids.add(Math.floor(rng() * size));
+  const sampleIds = [...ids].sort((a, b) => a - b);
+  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  writeFileSync(path.join(dir, 'samples.jsonl'), jsonl(set.samples));
+  writeFileSync(path.join(dir, 'test.jsonl'), jsonl(set.test));
+  writeFileSync(path.join(dir, 'dedup.json'), JSON.stringify(dedup));
+  writeFileSync(path.join(dir, 'ids.json'), JSON.stringify(sampleIds));
+  const fullWords = (r: { instruction: string; context: string; response: string }) =>
+    words(`${r.instruction} ${r.context} ${r.response}`).join(' ');
+  const tokens = [
+    ...set.samples.map((r) => ({ full: fullWords(r), test: false })),
+    ...set.test.map((r) => ({ full: fullWords(r), test: true })),
+  ];
+  writeFileSync(path.join(dir, 'tokens.jsonl'), tokens.map((t) => JSON.stringify(t)).join('\n') + '\n');
+
+  const ours = run('tsx', [
+    path.join(ROOT, 'bench/dedup-run.ts'),
+    ...['samples.jsonl', 'test.jsonl', 'dedup.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
+  ]);
+  const theirs = run(python, [
+    path.join(ROOT, 'bench/dedup_datasketch.py'),
+    ...['tokens.jsonl', 'ids.json', 'datasketch.json'].map((f) => path.join(dir, f)),
+    String(dedup.numPerm),
+    String(dedup.threshold),
+    String(dedup.shingleSize),
+  ]);
+  const o = JSON.parse(readFileSync(path.join(dir, 'ours.json'), 'utf8')) as Result & {
+    peakRssMB: number;
+    drops: object;
+    timings: object;
+  };
+  const d = JSON.parse(readFileSync(path.join(dir, 'datasketch.json'), 'utf8')) as Result & {
+    bands: number;
+    rows: number;
+  };
+
+  const truth = exactNeighbours(
+    tokens.slice(0, size).map((t) => t.full),
+    sampleIds,
+    dedup.shingleSize,
+    dedup.threshold,
+  );
+  const ourScore = score(truth, o.neighbours);
+  const dsScore = score(truth, d.neighbours);
+  const line = {
+    samples: size,
+    seconds: round(o.seconds, 2),
+    peakRssMB: Math.round(o.peakRssMB),
+    datasketchSeconds: round(d.seconds, 2),
+    speedup: round(d.seconds / o.seconds, 2),
+    recall: round(ourScore.recall, 4),
+    precision: round(ourScore.precision, 4),
+    truthPairs: ourScore.truth,
+    kept: o.kept,
+    drops: o.drops,
+    steps: o.timings,
+    cpuSeconds: round(o.cpuSeconds, 2),
+    datasketch: {
+      kept: d.kept,
+      bands: d.bands,
+      rows: d.rows,
+      cpuSeconds: round(d.cpuSeconds, 2),
+      recall: round(dsScore.recall, 4),
+      precision: round(dsScore.precision, 4),
+    },
+    wallSeconds: { ours: round(ours, 1), datasketch: round(theirs, 1) },
+    loadAverage: loadavg().map((x) => round(x, 1)),
+  };
+  console.log(JSON.stringify(line));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+interface Result {
+  seconds: number;
+  cpuSeconds: number;
+  kept: number;
+  neighbours: Record<string, number[]>;
+}
+
+function run(cmd: string, args: string[]): number {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args[0]} failed with status ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
+    );
+  return (performance.now() - t) / 1000;
+}
+
+/** The first interpreter that has datasketch: the shared venv, then a development venv. */
+function findPython(): string {
+  const candidates = [path.join(ROOT, '.tools/venv/bin/python'), '/tmp/venv-curation/bin/python', 'python3'];
+  for (const p of candidates) {
+    if (p !== 'python3' && !existsSync(p)) continue;
+    if (spawnSync(p, ['-c', 'import datasketch'], { stdio: 'ignore' }).status === 0) return p;
+  }
+  throw new Error(
+    `no Python with datasketch among ${candidates.join(', ')}: pip install -r bench/requirements.txt`,
+  );
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}
+
+function shingleStrings(text: string, k: number): Set<string> {
+  const w = text ? text.split(' ') : [];
+  const out = new Set<string>();
+  if (w.length === 0) return out;
+  const span = Math.min(k, w.length);
+  for (let i = 0; i + span <= w.length; i++) out.add(w.slice(i, i + span).join(' '));
+  return out;
+}
+
+/** For each sampled record, every other record with exact Jaccard >= threshold (overlap counting). */
+function exactNeighbours(
+  texts: string[],
+  sampleIds: number[],
+  k: number,
+  threshold: number,
+): Map<number, Set<number>> {
+  const sampleSets = sampleIds.map((i) => shingleStrings(texts[i]!, k));
+  const postings = new Map<string, number[]>();
+  sampleSets.forEach((s, si) => {
+    for (const sh of s) {
+      const list = postings.get(sh);
+      if (list) list.push(si);
+      else postings.set(sh, [si]);
+    }
+  });
+  const truth = new Map<number, Set<number>>(sampleIds.map((i) => [i, new Set<number>()]));
+  const counts = new Int32Array(sampleIds.length);
+  const touched: number[] = [];
+  for (let j = 0; j < texts.length; j++) {
+    const s = shingleStrings(texts[j]!, k);
+    for (const sh of s) {
+      const list = postings.get(sh);
+      if (!list) continue;
+      for (const si of list) if ((counts[si] = counts[si]! + 1) === 1) touched.push(si);
+    }
+    for (const si of touched) {
+      const inter = counts[si]!;
+      counts[si] = 0;
+      const i = sampleIds[si]!;
+      if (i !== j && inter / (sampleSets[si]!.size + s.size - inter) >= threshold) truth.get(i)!.add(j);
+    }
+    touched.length = 0;
+  }
+  return truth;
+}
+
+function score(truth: Map<number, Set<number>>, found: Record<string, number[]>) {
+  let tp = 0;
+  let reported = 0;
+  let truthPairs = 0;
+  for (const [i, want] of truth) {
+    const got = new Set(found[String(i)] ?? []);
+    truthPairs += want.size;
+    reported += got.size;
+    for (const j of got) if (want.has(j)) tp++;
+  }
+  return {
+    recall: truthPairs ? tp / truthPairs : 1,
+    precision: reported ? tp / reported : 1,
+    truth: truthPairs,
+  };
+}
