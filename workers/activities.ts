@@ -6,6 +6,8 @@ import { createReportActivities } from '../activities/data/report/report-activit
 import { createEvalActivities } from '../activities/eval/eval-activities';
 import { createClientRegistry, estimateUsd } from '../activities/llm/client-registry';
 import { ArtifactStore } from '../activities/store/artifact-store';
+import { createSynthesisDataActivities } from '../activities/synthesis/curate-synthesis';
+import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
 import type { WorkerEnv } from './worker-config';
 
 export function createActivities(env: WorkerEnv, processEnv: NodeJS.ProcessEnv = process.env): Partial<AllActivities> {
@@ -16,5 +18,7 @@ export function createActivities(env: WorkerEnv, processEnv: NodeJS.ProcessEnv =
     ...createPromotionActivities({ store }),
     ...createReportActivities({ store }),
     ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
+    ...createSynthesisActivities({ store, llm: clientFor }),
+    ...createSynthesisDataActivities({ store, estimateUsd }),
   };
 }
