@@ -34,8 +34,10 @@ log "node $(node --version)"
 stamp=node_modules/.llamaduo-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci refuses this lockfile: npm leaves other platforms' optional @swc/core-* entries out of it
+  # (npm/cli#4828). `npm install --no-save` installs the locked versions without rewriting the lockfile.
+  log "npm install (locked versions)"
+  npm install --no-save --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
 
