@@ -7,13 +7,27 @@ import { MigrationConfig } from '../common/config';
 import { runEmbedded } from '../cli/embedded';
 import { startLocalModelServer } from './local-model/server';
 
-const DOLLY = path.resolve(import.meta.dirname, '..', '..', 'shared', 'data', 'raw', 'dolly15k', 'databricks-dolly-15k.jsonl');
+const DOLLY = path.resolve(
+  import.meta.dirname,
+  '..',
+  '..',
+  'shared',
+  'data',
+  'raw',
+  'dolly15k',
+  'databricks-dolly-15k.jsonl',
+);
 
 const started = Date.now();
 console.log('[demo] starting the local teacher/judge model (SmolLM2-135M-Instruct, llama.cpp on CPU)');
 const model = await startLocalModelServer({ port: 0 });
 console.log(`[demo] model ${model.modelId} at ${model.url}`);
-const local = { provider: 'openai-compatible' as const, model: model.modelId, baseURL: model.url, temperature: 0.7 };
+const local = {
+  provider: 'openai-compatible' as const,
+  model: model.modelId,
+  baseURL: model.url,
+  temperature: 0.7,
+};
 
 try {
   const config = MigrationConfig.parse({
@@ -21,9 +35,21 @@ try {
     dataset: { path: DOLLY, categories: ['classification'], limit: Number(process.env.DEMO_RECORDS ?? 240) },
     split: { testRatio: 0.05, seed: 42 },
     baseModel: process.env.DEMO_BASE_MODEL ?? 'tiny-random-llama',
-    trainer: { method: 'lora', epochs: 1, batchSize: 8, gradientAccumulation: 1, maxSeqLength: 256, learningRate: 1e-3 },
+    trainer: {
+      method: 'lora',
+      epochs: 1,
+      batchSize: 8,
+      gradientAccumulation: 1,
+      maxSeqLength: 256,
+      learningRate: 1e-3,
+    },
     inference: { responsesPerPrompt: 1, maxNewTokens: 48, temperature: 0.7 },
-    evaluation: { judges: [{ ...local, temperature: 0 }], repeats: 1, pairwise: false, judgeCallsPerShard: 50 },
+    evaluation: {
+      judges: [{ ...local, temperature: 0 }],
+      repeats: 1,
+      pairwise: false,
+      judgeCallsPerShard: 50,
+    },
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
       teacher: { ...local, maxOutputTokens: 400 },

@@ -10,7 +10,10 @@ import { createSynthesisDataActivities } from '../activities/synthesis/curate-sy
 import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
 import type { WorkerEnv } from './worker-config';
 
-export function createActivities(env: WorkerEnv, processEnv: NodeJS.ProcessEnv = process.env): Partial<AllActivities> {
+export function createActivities(
+  env: WorkerEnv,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): Partial<AllActivities> {
   const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
   const clientFor = createClientRegistry(processEnv);
   return {

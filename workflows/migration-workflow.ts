@@ -378,7 +378,8 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const fmt = (n: number) => n.toFixed(2);
   if (record.reached)
     return finish('succeeded', decision('stop-target-met', `score ${fmt(score)} >= target ${fmt(target)}`));
-  const why = verdict.reason === 'below-target' ? `score ${fmt(score)} < target ${fmt(target)}` : verdict.reason;
+  const why =
+    verdict.reason === 'below-target' ? `score ${fmt(score)} < target ${fmt(target)}` : verdict.reason;
   if (cycle + 1 >= config.maxCycles)
     return finish('target-not-met', decision('stop-max-cycles', `ran ${config.maxCycles} cycles`));
   if (state.stopRequested) return finish('stopped', decision('stop-requested', 'stop requested by a user'));

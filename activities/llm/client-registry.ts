@@ -17,7 +17,8 @@ export function createClientRegistry(env: Record<string, string | undefined> = p
       try {
         client = createLlmClient({ model, env });
       } catch (err) {
-        if (err instanceof MissingApiKeyError) throw ApplicationFailure.nonRetryable(err.message, 'MissingCredentials');
+        if (err instanceof MissingApiKeyError)
+          throw ApplicationFailure.nonRetryable(err.message, 'MissingCredentials');
         throw err;
       }
       clients.set(key, client);
@@ -28,7 +29,11 @@ export function createClientRegistry(env: Record<string, string | undefined> = p
 
 /** USD of estimated token counts from the pricing table: plans carry a price so the workflow can check budget. */
 export function estimateUsd(model: ServiceModel, tokens: { input: number; output: number }): number {
-  return costUsd(priceOf(model), { inputTokens: tokens.input, outputTokens: tokens.output, cachedTokens: 0 }, {
-    batch: model.batch,
-  });
+  return costUsd(
+    priceOf(model),
+    { inputTokens: tokens.input, outputTokens: tokens.output, cachedTokens: 0 },
+    {
+      batch: model.batch,
+    },
+  );
 }
