@@ -61,6 +61,9 @@ def build(name: str, dtype: torch.dtype = torch.float32) -> tuple[LlamaForCausal
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         tie_word_embeddings=False,
+        # Frozen random heads with the usual 0.02 init cap logits near zero, so LoRA could not lower
+        # the loss far; unit-norm rows give the adapters a head they can steer.
+        initializer_range=SHAPES[key]["hidden_size"] ** -0.5,
         **SHAPES[key],
     )
     with torch.random.fork_rng(devices=[]):

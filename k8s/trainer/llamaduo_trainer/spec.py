@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import SpecError
 
@@ -20,6 +20,9 @@ def _absolute(value: str) -> str:
     if not os.path.isabs(value):
         raise ValueError(f"must be an absolute path, got {value!r}")
     return value
+
+
+AbsPath = Annotated[str, AfterValidator(_absolute)]
 
 
 class LoraParams(_Strict):
@@ -51,8 +54,8 @@ class TrainParams(_Strict):
 
 class FinetuneSpec(_Strict):
     baseModel: str = Field(min_length=1)
-    datasets: list[str] = Field(min_length=1)
-    outputDir: str
+    datasets: list[AbsPath] = Field(min_length=1)
+    outputDir: AbsPath
     method: Literal["qlora", "lora"] = "qlora"
     # When true, a missing 4-bit stack is an error instead of a fallback to LoRA (stated in the manifest).
     requireMethod: bool = False
@@ -61,16 +64,6 @@ class FinetuneSpec(_Strict):
     mergeWeights: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     attnImplementation: Literal["sdpa", "eager", "flex_attention", "flash_attention_2"] = "sdpa"
-
-    @field_validator("outputDir")
-    @classmethod
-    def _abs_out(cls, value: str) -> str:
-        return _absolute(value)
-
-    @field_validator("datasets")
-    @classmethod
-    def _abs_datasets(cls, values: list[str]) -> list[str]:
-        return [_absolute(v) for v in values]
 
 
 class SamplingParams(_Strict):
@@ -85,23 +78,13 @@ class SamplingParams(_Strict):
 
 class GenerateSpec(_Strict):
     baseModel: str = Field(min_length=1)
-    adapterDir: str | None = None
-    prompts: str
-    outputDir: str
+    adapterDir: AbsPath | None = None
+    prompts: AbsPath
+    outputDir: AbsPath
     sampling: SamplingParams = SamplingParams()
     maxPromptTokens: int = Field(1024, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     engine: Literal["auto", "transformers"] = "auto"
-
-    @field_validator("outputDir", "prompts")
-    @classmethod
-    def _abs_paths(cls, value: str) -> str:
-        return _absolute(value)
-
-    @field_validator("adapterDir")
-    @classmethod
-    def _abs_adapter(cls, value: str | None) -> str | None:
-        return None if value is None else _absolute(value)
 
 
 def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> FinetuneSpec | GenerateSpec:
@@ -120,4 +103,5 @@ def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> Finet
         first = e.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or None
         more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-        raise SpecError(path, f"{first['msg']}{more}", field=field) from e
+        message = first["msg"].removeprefix("Value error, ")
+        raise SpecError(path, f"{message}{more}", field=field) from e
