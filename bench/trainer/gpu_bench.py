@@ -5,9 +5,10 @@ all linear layers, sequences up to 1024 tokens with a fixed, seeded length distr
 line per measurement; docs/benchmarks-trainer.md says how to read them.
 
   naive      HF model + peft LoRA, bf16, gradient checkpointing, batches padded to the longest sequence
-  packed     the trainer's layout: rows of packed sequences with restarting position ids (sdpa turns
-             them into a block-diagonal mask; flex_attention skips the masked blocks), no padding, no
-             checkpointing, logits computed only where a label is trained, fused AdamW
+  packed     the trainer's layout: rows of --seq tokens packed with whole documents, position ids
+             restarting per document (sdpa turns them into a block-diagonal mask, flex_attention and
+             flash_attention_2 skip the masked blocks), no checkpointing, LM head run only where a
+             label is trained, fused AdamW
   qlora-mem  peak memory of a QLoRA step on the 8B shape (needs bitsandbytes; else a 'skipped' line)
   generate   new tokens/s with a KV cache, batch 1 and a large batch
 
@@ -51,6 +52,8 @@ SHAPES = {
         num_attention_heads=4, num_key_value_heads=2,
     ),
 }
+
+DEFAULT_ROWS = {"gemma-2b": 8, "llama-3-8b": 4}
 
 # Dense bf16 peak of the device, for MFU.
 PEAK_TFLOPS = {"H100 SXM": 989.4, "H100 80GB HBM3": 989.4, "H100 NVL": 835.0, "H100 PCIe": 756.0,
@@ -139,41 +142,61 @@ def naive_batches(docs, batch: int, pad_id: int):
             ids[r, : len(d_ids)] = d_ids
             labels[r, : len(d_ids)] = d_labels
             mask[r, : len(d_ids)] = 1
-        yield {"input_ids": ids, "attention_mask": mask, "labels": labels}, int(mask.sum())
+        yield {"input_ids": ids, "attention_mask": mask, "labels": labels}, int(mask.sum()), [len(d[0]) for d in chunk]
 
 
-def packed_batches(docs, row_tokens: int):
-    row: list = []
-    used = 0
-    for d in docs + [None]:
-        if d is None or used + len(d[0]) > row_tokens:
-            if row:
-                ids = torch.cat([x[0] for x in row])[None]
-                labels = torch.cat([torch.cat([torch.tensor([IGNORE]), x[1][1:]]) for x in row])[None]
-                pos = torch.cat([torch.arange(len(x[0])) for x in row])[None]
-                yield {"input_ids": ids, "position_ids": pos, "labels": labels}, ids.shape[1]
-            row, used = [], 0
-        if d is not None:
-            row.append(d)
-            used += len(d[0])
+def packed_rows(docs, row_len: int) -> list[list]:
+    """First fit of documents into rows of at most row_len tokens (the trainer's layout)."""
+    rows, room = [], []
+    for d in docs:
+        n = len(d[0])
+        for r in range(max(0, len(rows) - 32), len(rows)):
+            if n <= room[r]:
+                rows[r].append(d)
+                room[r] -= n
+                break
+        else:
+            rows.append([d])
+            room.append(row_len - n)
+    return rows
+
+
+def packed_batches(docs, row_len: int, rows_per_batch: int):
+    rows = packed_rows(docs, row_len)
+    for i in range(0, len(rows), rows_per_batch):
+        group = rows[i : i + rows_per_batch]
+        width = max(sum(len(d[0]) for d in row) for row in group)
+        ids, labels, pos, real = [], [], [], 0
+        for row in group:
+            r_ids = torch.cat([d[0] for d in row])
+            r_lab = torch.cat([torch.cat([torch.tensor([IGNORE]), d[1][1:]]) for d in row])
+            r_pos = torch.cat([torch.arange(len(d[0])) for d in row])
+            fill = width - len(r_ids)
+            real += len(r_ids)
+            ids.append(torch.cat([r_ids, torch.zeros(fill, dtype=r_ids.dtype)]))
+            labels.append(torch.cat([r_lab, torch.full((fill,), IGNORE)]))
+            pos.append(torch.cat([r_pos, torch.arange(fill)]))
+        batch = {"input_ids": torch.stack(ids), "position_ids": torch.stack(pos), "labels": torch.stack(labels)}
+        yield batch, real, [len(d[0]) for row in group for d in row]
 
 
 def packed_loss(model, batch):
-    """Cross-entropy over trained positions only: the LM head runs on those rows, not on every token."""
-    labels = batch["labels"]
-    targets = labels[0, 1:]
-    keep = (targets != IGNORE).nonzero().flatten()
-    outputs = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False,
-                    logits_to_keep=keep)
-    logits = outputs.logits[0].float()
-    return torch.nn.functional.cross_entropy(logits, targets[keep])
+    """As the trainer does it: the decoder stack on packed rows, then the LM head only on positions
+    whose next token is trained (no logits for prompt tokens or row fill)."""
+    causal_lm = model.get_base_model()
+    hidden = causal_lm.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                             use_cache=False).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    trained = targets != IGNORE
+    logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
+    return torch.nn.functional.cross_entropy(logits, targets[trained])
 
 
 def time_training(model, batches, step_fn, warmup: int, device) -> tuple[float, int, int]:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, fused=device.type == "cuda")
     done_tokens, steps, t0 = 0, 0, None
-    for k, (batch, real_tokens) in enumerate(batches):
+    for k, (batch, real_tokens, _lengths) in enumerate(batches):
         if k == warmup:
             sync(device)
             t0 = time.perf_counter()
@@ -216,14 +239,15 @@ def bench_finetune(shape, variant, args, device, dtype, devname, peak):
     else:
         model = lora(model, args.rank, checkpointing=args.packed_checkpointing)
         model.train()
-        all_batches = list(packed_batches(docs, args.row_tokens))
+        rows = args.rows or DEFAULT_ROWS.get(shape, 4)
+        all_batches = list(packed_batches(docs, args.seq, rows))
         step_fn = packed_loss
         logits_fraction = 0.6
-        layout = {"row_tokens": args.row_tokens, "attn": attn, "gradient_checkpointing": args.packed_checkpointing}
-    timed_lengths = _timed_lengths(all_batches[args.warmup :])
+        layout = {"rows": rows, "row_tokens": args.seq, "attn": attn, "gradient_checkpointing": args.packed_checkpointing}
+    timed_lengths = [n for _, _, lengths in all_batches[args.warmup :] for n in lengths]
     seconds, tokens, steps = time_training(model, all_batches, step_fn, args.warmup, device)
     flops, flops_6n = train_flops(config, timed_lengths, logits_fraction)
-    padded = sum(b["input_ids"].numel() for b, _ in all_batches[args.warmup :])
+    padded = sum(b["input_ids"].numel() for b, _, _ in all_batches[args.warmup :])
     out(bench="finetune", shape=shape, variant=variant, device=devname, seq=args.seq, dtype=str(dtype)[6:],
         tokens_per_s=round(tokens / seconds, 1), steps=steps, tokens=tokens, seconds=round(seconds, 3),
         padding_fraction=round(1 - tokens / padded, 3),
@@ -233,17 +257,6 @@ def bench_finetune(shape, variant, args, device, dtype, devname, peak):
     del model
     if device.type == "cuda":
         torch.cuda.empty_cache()
-
-
-def _timed_lengths(batches) -> list[int]:
-    lengths = []
-    for b, _ in batches:
-        if "position_ids" in b:
-            starts = (b["position_ids"][0] == 0).nonzero().flatten().tolist() + [b["position_ids"].shape[1]]
-            lengths += [e - s for s, e in zip(starts, starts[1:])]
-        else:
-            lengths += b["attention_mask"].sum(1).tolist()
-    return lengths
 
 
 def bench_generate(shape, args, device, dtype, devname):
@@ -286,7 +299,7 @@ def bench_qlora_memory(shape, args, device, devname):
     model = lora(model, args.rank, checkpointing=False)
     model.train()
     docs = make_docs(sample_lengths(args.docs, args.seq, seed=1), config.vocab_size, seed=2)
-    batches = list(packed_batches(docs, args.seq))[: args.warmup + 3]
+    batches = list(packed_batches(docs, args.seq, 1))[: args.warmup + 3]
     seconds, tokens, steps = time_training(model, batches, packed_loss, args.warmup, device)
     out(bench="qlora-mem", shape=shape, device=devname, seq=args.seq, row_tokens=args.seq,
         peak_mem_gb=peak_gb(device), tokens_per_s=round(tokens / seconds, 1), steps=steps,
@@ -301,7 +314,9 @@ def main() -> None:
     p.add_argument("--seq", type=int, default=1024)
     p.add_argument("--docs", type=int, default=320, help="documents per measurement (warm-up included)")
     p.add_argument("--batch", type=int, default=8, help="naive: sequences per padded batch")
-    p.add_argument("--row-tokens", type=int, default=8192, help="packed: tokens per packed row")
+    p.add_argument("--rows", type=int, default=None,
+                   help="packed: rows of --seq tokens per micro-batch (default: 8 for gemma-2b, 4 for llama-3-8b, "
+                   "sized so activations without checkpointing fit 80 GB)")
     p.add_argument("--attn", default="sdpa", choices=["sdpa", "flex_attention", "flash_attention_2"])
     p.add_argument("--packed-checkpointing", action="store_true")
     p.add_argument("--rank", type=int, default=16)
@@ -314,7 +329,7 @@ def main() -> None:
     args = p.parse_args()
     if args.smoke:
         args.shapes = "gemma-tiny,llama-tiny"
-        args.seq, args.docs, args.row_tokens, args.warmup = 128, 48, 512, 1
+        args.seq, args.docs, args.warmup = 128, 48, 1
         args.gen_prompt, args.gen_new, args.gen_batches = 16, 8, "1,4"
     args.gen_batches = [int(x) for x in args.gen_batches.split(",")]
     skip = set(filter(None, args.skip.split(",")))

@@ -1,6 +1,6 @@
 """Micro-batches for training: packed rows (no padding) or padded batches (the plain layout).
 
-Packed rows hold several examples end to end in one sequence; position ids restart at 0 for each
+Packed rows hold several examples end to end (up to maxSeqLength tokens); position ids restart at 0 for each
 example, and with attention_mask=None transformers turns those restarts into a block-diagonal causal
 mask (sdpa, flex attention) or varlen flash attention, so no example attends to another."""
 
@@ -50,22 +50,31 @@ def _labels_for_row(example: Example) -> list[int]:
     return [IGNORE] + example.labels[1:]
 
 
-def pack(examples: list[Example], row_tokens: int) -> MicroBatch:
-    ids: list[int] = []
-    labels: list[int] = []
-    positions: list[int] = []
-    for ex in examples:
-        ids += ex.input_ids
-        labels += _labels_for_row(ex)
-        positions += range(len(ex.input_ids))
-    assert len(ids) <= row_tokens, "packed row overflow"
+def pack(rows: list[list[Example]], pad_id: int) -> MicroBatch:
+    """One micro-batch of packed rows. Rows shorter than the longest are filled with a pad run that
+    is a sequence of its own (positions restart, no labels), so it never touches real examples."""
+    width = max(sum(len(ex.input_ids) for ex in row) for row in rows)
+    ids, labels, positions = [], [], []
+    for row in rows:
+        r_ids: list[int] = []
+        r_labels: list[int] = []
+        r_pos: list[int] = []
+        for ex in row:
+            r_ids += ex.input_ids
+            r_labels += _labels_for_row(ex)
+            r_pos += range(len(ex.input_ids))
+        fill = width - len(r_ids)
+        ids.append(r_ids + [pad_id] * fill)
+        labels.append(r_labels + [IGNORE] * fill)
+        positions.append(r_pos + list(range(fill)))
+    label_t = torch.tensor(labels)
     return MicroBatch(
-        input_ids=torch.tensor([ids]),
-        labels=torch.tensor([labels]),
-        position_ids=torch.tensor([positions]),
+        input_ids=torch.tensor(ids),
+        labels=label_t,
+        position_ids=torch.tensor(positions),
         attention_mask=None,
-        tokens=len(ids),
-        trained_tokens=sum(1 for x in labels if x != IGNORE),
+        tokens=sum(len(ex.input_ids) for row in rows for ex in row),
+        trained_tokens=int((label_t != IGNORE).sum()),
     )
 
 
@@ -92,31 +101,33 @@ OPEN_ROWS = 32
 
 
 def plan_epoch(examples: list[Example], seed: int, epoch: int, packing: bool, batch_size: int, max_len: int):
-    """The epoch's micro-batches as lists of example indices, in a seeded order (same on every run, so
-    a resumed run skips exactly the batches already trained on)."""
+    """The epoch's micro-batches in a seeded order (the same on every run, so a resumed run skips
+    exactly the batches already trained on). Unpacked: lists of example indices. Packed: lists of
+    batch_size rows, each a list of example indices totalling at most max_len tokens."""
     order = list(range(len(examples)))
     random.Random(seed * 1_000_003 + epoch).shuffle(order)
     if not packing:
         return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    # First fit over the shuffled order into rows of batch_size * max_len tokens, looking only at the
-    # last OPEN_ROWS rows so that planning stays linear in the data volume.
-    capacity = batch_size * max_len
+    # Rows of max_len tokens rather than one long row per micro-batch: attention cost grows with the
+    # square of the row length wherever the kernel computes masked blocks (sdpa with a mask, CPU).
+    # First fit over the shuffled order, looking only at the last OPEN_ROWS rows so that planning
+    # stays linear in the data volume.
     rows: list[list[int]] = []
     room: list[int] = []
     for i in order:
         n = len(examples[i].input_ids)
-        first = max(0, len(rows) - OPEN_ROWS)
-        for r in range(first, len(rows)):
+        for r in range(max(0, len(rows) - OPEN_ROWS), len(rows)):
             if n <= room[r]:
                 rows[r].append(i)
                 room[r] -= n
                 break
         else:
             rows.append([i])
-            room.append(capacity - n)
-    return rows
+            room.append(max_len - n)
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
 
 
-def collate(examples: list[Example], indices: list[int], packing: bool, batch_size: int, max_len: int, pad_id: int):
-    chosen = [examples[i] for i in indices]
-    return pack(chosen, batch_size * max_len) if packing else pad(chosen, pad_id)
+def collate(examples: list[Example], plan_item: list, packing: bool, pad_id: int) -> MicroBatch:
+    if packing:
+        return pack([[examples[i] for i in row] for row in plan_item], pad_id)
+    return pad([examples[i] for i in plan_item], pad_id)

@@ -16,7 +16,7 @@ from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from transformers import get_scheduler
 
 from . import batching, checkpoints, loading
-from .chat_tokens import tokenize_conversation
+from .chat_tokens import IGNORE, tokenize_conversation
 from .manifest import device_name, write_result
 from .progress import Eta, emit, log
 from .records import read_conversations
@@ -55,10 +55,20 @@ def micro_batch_loss(model, batch: batching.MicroBatch, window_trained_tokens: i
     accumulation window, so every trained token weighs the same however the window was batched.
     use_cache=False matters: with a cache transformers does not read packed position ids as
     sequence boundaries, and packed examples would attend to each other."""
-    out = model(
-        **batch.model_inputs(), labels=batch.labels, num_items_in_batch=window_trained_tokens, use_cache=False
-    )
-    return out.loss
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if batch.position_ids is None or getattr(causal_lm.config, "final_logit_softcapping", None):
+        out = model(
+            **batch.model_inputs(), labels=batch.labels, num_items_in_batch=window_trained_tokens, use_cache=False
+        )
+        return out.loss
+    # Packed rows: run the LM head only where a label is trained. Prompt tokens need no logits, and
+    # with a 128k-256k vocabulary the head is a large share of the step. (LoRA layers live inside
+    # the modules, so calling the decoder stack directly still trains them.)
+    hidden = causal_lm.model(**batch.model_inputs(), use_cache=False).last_hidden_state
+    targets = batch.labels[:, 1:]
+    trained = targets != IGNORE
+    logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
+    return torch.nn.functional.cross_entropy(logits, targets[trained], reduction="sum") / window_trained_tokens
 
 
 def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int], bool] = lambda _s: False) -> dict:
@@ -122,7 +132,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)
         ]
         batches = [
-            batching.collate(examples, idx, hp.packing, hp.batchSize, hp.maxSeqLength, pad_id).to(device)
+            batching.collate(examples, idx, hp.packing, pad_id).to(device)
             for _, idx in window
         ]
         window_trained = sum(b.trained_tokens for b in batches)

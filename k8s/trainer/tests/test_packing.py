@@ -21,12 +21,15 @@ def examples(tok):
 def test_packed_row_has_no_padding_and_restarting_positions():
     _, tok = build(TINY)
     exs = examples(tok)
-    row = batching.pack(exs, 3 * 128)
+    batch = batching.pack([exs, exs[:1]], tok.pad_token_id)
     lengths = [len(e.input_ids) for e in exs]
-    assert row.input_ids.shape == (1, sum(lengths))
-    assert row.attention_mask is None
-    starts = (row.position_ids[0] == 0).nonzero().flatten().tolist()
+    assert batch.input_ids.shape == (2, sum(lengths))
+    assert batch.attention_mask is None and batch.tokens == sum(lengths) + lengths[0]
+    starts = (batch.position_ids[0] == 0).nonzero().flatten().tolist()
     assert starts == [0, lengths[0], lengths[0] + lengths[1]]
+    # The short row's fill is a run of its own, without labels.
+    assert (batch.position_ids[1] == 0).nonzero().flatten().tolist() == [0, lengths[0]]
+    assert (batch.labels[1, lengths[0] :] == -100).all()
 
 
 def test_packing_gives_the_same_loss_as_padded_batches():
@@ -35,7 +38,7 @@ def test_packing_gives_the_same_loss_as_padded_batches():
     model.config._attn_implementation = "sdpa"
     model.eval()
     exs = examples(tok)
-    packed = batching.pack(exs, 3 * 128)
+    packed = batching.pack([exs[:2], exs[2:]], tok.pad_token_id)
     padded = batching.pad(exs, tok.pad_token_id)
     assert packed.trained_tokens == padded.trained_tokens
     assert padded.input_ids.numel() > packed.input_ids.numel()  # padding really was spent there
@@ -51,7 +54,7 @@ def test_without_restarting_positions_examples_would_see_each_other():
     model.config._attn_implementation = "sdpa"
     model.eval()
     exs = examples(tok)
-    packed = batching.pack(exs, 3 * 128)
+    packed = batching.pack([exs], tok.pad_token_id)
     n0, n1 = len(exs[0].input_ids), len(exs[1].input_ids)
     with torch.no_grad():
         alone = model(input_ids=torch.tensor([exs[1].input_ids])).logits[0]
@@ -64,8 +67,9 @@ def test_without_restarting_positions_examples_would_see_each_other():
 def test_plan_epoch_packs_every_example_once_within_capacity():
     _, tok = build(TINY)
     exs = examples(tok) * 7
-    rows = batching.plan_epoch(exs, seed=1, epoch=0, packing=True, batch_size=1, max_len=128)
-    flat = sorted(i for r in rows for i in r)
-    assert flat == list(range(len(exs)))
+    plan = batching.plan_epoch(exs, seed=1, epoch=0, packing=True, batch_size=2, max_len=128)
+    rows = [row for micro_batch in plan for row in micro_batch]
+    assert all(len(mb) <= 2 for mb in plan)
+    assert sorted(i for r in rows for i in r) == list(range(len(exs)))
     assert all(sum(len(exs[i].input_ids) for i in r) <= 128 for r in rows)
-    assert rows == batching.plan_epoch(exs, seed=1, epoch=0, packing=True, batch_size=1, max_len=128)
+    assert plan == batching.plan_epoch(exs, seed=1, epoch=0, packing=True, batch_size=2, max_len=128)
