@@ -35,29 +35,57 @@ IGNORE = -100
 
 SHAPES = {
     "gemma-2b": lambda: GemmaConfig(
-        vocab_size=256000, hidden_size=2048, intermediate_size=16384, num_hidden_layers=18,
-        num_attention_heads=8, num_key_value_heads=1, head_dim=256, max_position_embeddings=8192,
+        vocab_size=256000,
+        hidden_size=2048,
+        intermediate_size=16384,
+        num_hidden_layers=18,
+        num_attention_heads=8,
+        num_key_value_heads=1,
+        head_dim=256,
+        max_position_embeddings=8192,
     ),
     "llama-3-8b": lambda: LlamaConfig(
-        vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
+        vocab_size=128256,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=8192,
+        rope_theta=500000.0,
     ),
     # --smoke: same architectures, tiny.
     "gemma-tiny": lambda: GemmaConfig(
-        vocab_size=1024, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+        vocab_size=1024,
+        hidden_size=64,
+        intermediate_size=256,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        head_dim=16,
     ),
     "llama-tiny": lambda: LlamaConfig(
-        vocab_size=1024, hidden_size=64, intermediate_size=224, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=1024,
+        hidden_size=64,
+        intermediate_size=224,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
     ),
 }
 
 DEFAULT_ROWS = {"gemma-2b": 8, "llama-3-8b": 4}
 
 # Dense bf16 peak of the device, for MFU.
-PEAK_TFLOPS = {"H100 SXM": 989.4, "H100 80GB HBM3": 989.4, "H100 NVL": 835.0, "H100 PCIe": 756.0,
-               "H200": 989.4, "A100": 312.0, "L4": 121.0}
+PEAK_TFLOPS = {
+    "H100 SXM": 989.4,
+    "H100 80GB HBM3": 989.4,
+    "H100 NVL": 835.0,
+    "H100 PCIe": 756.0,
+    "H200": 989.4,
+    "A100": 312.0,
+    "L4": 121.0,
+}
 
 
 def out(**fields) -> None:
@@ -92,7 +120,11 @@ def make_docs(lengths: list[int], vocab: int, seed: int) -> list[tuple[torch.Ten
 
 
 def matmul_params(config) -> int:
-    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    h, i, layers = (
+        config.hidden_size,
+        config.intermediate_size,
+        config.num_hidden_layers,
+    )
     hd = getattr(config, "head_dim", None) or h // config.num_attention_heads
     q, kv = config.num_attention_heads * hd, config.num_key_value_heads * hd
     per_layer = h * q + 2 * h * kv + q * h + 3 * h * i
@@ -118,7 +150,13 @@ def lora(model, rank: int, checkpointing: bool):
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
-    cfg = LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM")
+    cfg = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.05,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
     return get_peft_model(model, cfg)
 
 
@@ -142,7 +180,11 @@ def naive_batches(docs, batch: int, pad_id: int):
             ids[r, : len(d_ids)] = d_ids
             labels[r, : len(d_ids)] = d_labels
             mask[r, : len(d_ids)] = 1
-        yield {"input_ids": ids, "attention_mask": mask, "labels": labels}, int(mask.sum()), [len(d[0]) for d in chunk]
+        yield (
+            {"input_ids": ids, "attention_mask": mask, "labels": labels},
+            int(mask.sum()),
+            [len(d[0]) for d in chunk],
+        )
 
 
 def packed_rows(docs, row_len: int) -> list[list]:
@@ -176,7 +218,11 @@ def packed_batches(docs, row_len: int, rows_per_batch: int):
             ids.append(torch.cat([r_ids, torch.zeros(fill, dtype=r_ids.dtype)]))
             labels.append(torch.cat([r_lab, torch.full((fill,), IGNORE)]))
             pos.append(torch.cat([r_pos, torch.arange(fill)]))
-        batch = {"input_ids": torch.stack(ids), "position_ids": torch.stack(pos), "labels": torch.stack(labels)}
+        batch = {
+            "input_ids": torch.stack(ids),
+            "position_ids": torch.stack(pos),
+            "labels": torch.stack(labels),
+        }
         yield batch, real, [len(d[0]) for row in group for d in row]
 
 
@@ -184,8 +230,11 @@ def packed_loss(model, batch):
     """As the trainer does it: the decoder stack on packed rows, then the LM head only on positions
     whose next token is trained (no logits for prompt tokens or row fill)."""
     causal_lm = model.get_base_model()
-    hidden = causal_lm.model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
-                             use_cache=False).last_hidden_state
+    hidden = causal_lm.model(
+        input_ids=batch["input_ids"],
+        position_ids=batch["position_ids"],
+        use_cache=False,
+    ).last_hidden_state
     targets = batch["labels"][:, 1:]
     trained = targets != IGNORE
     logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
@@ -235,7 +284,11 @@ def bench_finetune(shape, variant, args, device, dtype, devname, peak):
         all_batches = list(naive_batches(docs, args.batch, pad_id=0))
         step_fn = lambda m, b: m(**b, use_cache=False).loss  # noqa: E731
         logits_fraction = 1.0
-        layout = {"batch": args.batch, "padding": "longest", "gradient_checkpointing": True}
+        layout = {
+            "batch": args.batch,
+            "padding": "longest",
+            "gradient_checkpointing": True,
+        }
     else:
         model = lora(model, args.rank, checkpointing=args.packed_checkpointing)
         model.train()
@@ -243,17 +296,35 @@ def bench_finetune(shape, variant, args, device, dtype, devname, peak):
         all_batches = list(packed_batches(docs, args.seq, rows))
         step_fn = packed_loss
         logits_fraction = 0.6
-        layout = {"rows": rows, "row_tokens": args.seq, "attn": attn, "gradient_checkpointing": args.packed_checkpointing}
+        layout = {
+            "rows": rows,
+            "row_tokens": args.seq,
+            "attn": attn,
+            "gradient_checkpointing": args.packed_checkpointing,
+        }
     timed_lengths = [n for _, _, lengths in all_batches[args.warmup :] for n in lengths]
     seconds, tokens, steps = time_training(model, all_batches, step_fn, args.warmup, device)
     flops, flops_6n = train_flops(config, timed_lengths, logits_fraction)
     padded = sum(b["input_ids"].numel() for b, _, _ in all_batches[args.warmup :])
-    out(bench="finetune", shape=shape, variant=variant, device=devname, seq=args.seq, dtype=str(dtype)[6:],
-        tokens_per_s=round(tokens / seconds, 1), steps=steps, tokens=tokens, seconds=round(seconds, 3),
+    out(
+        bench="finetune",
+        shape=shape,
+        variant=variant,
+        device=devname,
+        seq=args.seq,
+        dtype=str(dtype)[6:],
+        tokens_per_s=round(tokens / seconds, 1),
+        steps=steps,
+        tokens=tokens,
+        seconds=round(seconds, 3),
         padding_fraction=round(1 - tokens / padded, 3),
         mfu=round(flops / seconds / (peak * 1e12), 4) if peak else None,
         mfu_6n=round(flops_6n / seconds / (peak * 1e12), 4) if peak else None,
-        peak_mem_gb=peak_gb(device), lora_rank=args.rank, mean_len=round(sum(lengths) / len(lengths), 1), **layout)
+        peak_mem_gb=peak_gb(device),
+        lora_rank=args.rank,
+        mean_len=round(sum(lengths) / len(lengths), 1),
+        **layout,
+    )
     del model
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -264,8 +335,14 @@ def bench_generate(shape, args, device, dtype, devname):
     model.eval()
     for batch in args.gen_batches:
         ids = torch.randint(3, config.vocab_size, (batch, args.gen_prompt), device=device)
-        kwargs = dict(max_new_tokens=args.gen_new, min_new_tokens=args.gen_new, do_sample=False, use_cache=True,
-                      pad_token_id=0, attention_mask=torch.ones_like(ids))
+        kwargs = dict(
+            max_new_tokens=args.gen_new,
+            min_new_tokens=args.gen_new,
+            do_sample=False,
+            use_cache=True,
+            pad_token_id=0,
+            attention_mask=torch.ones_like(ids),
+        )
         with torch.inference_mode():
             model.generate(ids, **{**kwargs, "max_new_tokens": 4, "min_new_tokens": 4})  # warm-up
             sync(device)
@@ -273,37 +350,69 @@ def bench_generate(shape, args, device, dtype, devname):
             model.generate(ids, **kwargs)
             sync(device)
         seconds = time.perf_counter() - t0
-        out(bench="generate", shape=shape, device=devname, dtype=str(dtype)[6:], batch=batch,
-            prompt_tokens=args.gen_prompt, new_tokens=args.gen_new,
-            tokens_per_s=round(batch * args.gen_new / seconds, 1), seconds=round(seconds, 3), peak_mem_gb=peak_gb(device))
+        out(
+            bench="generate",
+            shape=shape,
+            device=devname,
+            dtype=str(dtype)[6:],
+            batch=batch,
+            prompt_tokens=args.gen_prompt,
+            new_tokens=args.gen_new,
+            tokens_per_s=round(batch * args.gen_new / seconds, 1),
+            seconds=round(seconds, 3),
+            peak_mem_gb=peak_gb(device),
+        )
     del model
 
 
 def bench_qlora_memory(shape, args, device, devname):
     if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
-        out(bench="qlora-mem", shape=shape, device=devname, skipped="bitsandbytes not installed or no CUDA device")
+        out(
+            bench="qlora-mem",
+            shape=shape,
+            device=devname,
+            skipped="bitsandbytes not installed or no CUDA device",
+        )
         return
-    from transformers import BitsAndBytesConfig
     from peft import prepare_model_for_kbit_training
+    from transformers import BitsAndBytesConfig
 
     model, config = build(shape, torch.device("cpu"), torch.bfloat16, "sdpa")
     with tempfile.TemporaryDirectory(dir=args.scratch) as tmp:
         model.save_pretrained(tmp)
         del model
         torch.cuda.reset_peak_memory_stats(device)
-        q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                               bnb_4bit_compute_dtype=torch.bfloat16)
-        model = AutoModelForCausalLM.from_pretrained(tmp, quantization_config=q, device_map={"": 0},
-                                                     dtype=torch.bfloat16, attn_implementation="sdpa")
+        q = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            tmp,
+            quantization_config=q,
+            device_map={"": 0},
+            dtype=torch.bfloat16,
+            attn_implementation="sdpa",
+        )
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     model = lora(model, args.rank, checkpointing=False)
     model.train()
     docs = make_docs(sample_lengths(args.docs, args.seq, seed=1), config.vocab_size, seed=2)
     batches = list(packed_batches(docs, args.seq, 1))[: args.warmup + 3]
     seconds, tokens, steps = time_training(model, batches, packed_loss, args.warmup, device)
-    out(bench="qlora-mem", shape=shape, device=devname, seq=args.seq, row_tokens=args.seq,
-        peak_mem_gb=peak_gb(device), tokens_per_s=round(tokens / seconds, 1), steps=steps,
-        target_gb=24, fits_l4=peak_gb(device) <= 24)
+    out(
+        bench="qlora-mem",
+        shape=shape,
+        device=devname,
+        seq=args.seq,
+        row_tokens=args.seq,
+        peak_mem_gb=peak_gb(device),
+        tokens_per_s=round(tokens / seconds, 1),
+        steps=steps,
+        target_gb=24,
+        fits_l4=peak_gb(device) <= 24,
+    )
 
 
 def main() -> None:
@@ -312,12 +421,25 @@ def main() -> None:
     p.add_argument("--shapes", default="gemma-2b,llama-3-8b")
     p.add_argument("--variants", default="naive,packed")
     p.add_argument("--seq", type=int, default=1024)
-    p.add_argument("--docs", type=int, default=320, help="documents per measurement (warm-up included)")
+    p.add_argument(
+        "--docs",
+        type=int,
+        default=320,
+        help="documents per measurement (warm-up included)",
+    )
     p.add_argument("--batch", type=int, default=8, help="naive: sequences per padded batch")
-    p.add_argument("--rows", type=int, default=None,
-                   help="packed: rows of --seq tokens per micro-batch (default: 8 for gemma-2b, 4 for llama-3-8b, "
-                   "sized so activations without checkpointing fit 80 GB)")
-    p.add_argument("--attn", default="sdpa", choices=["sdpa", "flex_attention", "flash_attention_2"])
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        help="packed: rows of --seq tokens per micro-batch (default: 8 for gemma-2b, 4 for llama-3-8b, "
+        "sized so activations without checkpointing fit 80 GB)",
+    )
+    p.add_argument(
+        "--attn",
+        default="sdpa",
+        choices=["sdpa", "flex_attention", "flash_attention_2"],
+    )
     p.add_argument("--packed-checkpointing", action="store_true")
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
@@ -337,9 +459,15 @@ def main() -> None:
     device = torch.device("cuda" if torch.cuda.is_available() and not args.smoke else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     devname, peak = device_info(device)
-    out(bench="env", device=devname, peak_bf16_tflops=peak, torch=torch.__version__,
-        transformers=__import__("transformers").__version__, peft=__import__("peft").__version__,
-        bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None)
+    out(
+        bench="env",
+        device=devname,
+        peak_bf16_tflops=peak,
+        torch=torch.__version__,
+        transformers=__import__("transformers").__version__,
+        peft=__import__("peft").__version__,
+        bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None,
+    )
     for shape in args.shapes.split(","):
         if "finetune" not in skip:
             for variant in args.variants.split(","):

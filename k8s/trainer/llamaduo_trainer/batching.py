@@ -24,7 +24,7 @@ class MicroBatch:
     tokens: int
     trained_tokens: int
 
-    def to(self, device: torch.device) -> "MicroBatch":
+    def to(self, device: torch.device) -> MicroBatch:
         move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
         return MicroBatch(
             move(self.input_ids),

@@ -38,7 +38,10 @@ def save(output_dir: str, step: int, model, optimizer, scheduler, state: dict) -
             "adapter": get_peft_model_state_dict(model),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None},
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
             "state": state,
         },
         os.path.join(tmp, "trainer_state.pt"),

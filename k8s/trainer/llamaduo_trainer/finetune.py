@@ -35,9 +35,7 @@ def load_examples(spec: FinetuneSpec, tokenizer):
 
 def attach_lora(model, spec: FinetuneSpec, quantized: bool):
     if quantized:
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=spec.train.gradientCheckpointing
-        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.train.gradientCheckpointing)
     elif spec.train.gradientCheckpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     config = LoraConfig(
@@ -128,13 +126,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     preempted = False
     while state["step"] < total_steps:
         step = state["step"]
-        window = [
-            stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)
-        ]
-        batches = [
-            batching.collate(examples, idx, hp.packing, pad_id).to(device)
-            for _, idx in window
-        ]
+        window = [stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)]
+        batches = [batching.collate(examples, idx, hp.packing, pad_id).to(device) for _, idx in window]
         window_trained = sum(b.trained_tokens for b in batches)
         loss_sum = 0.0
         for b in batches:
@@ -204,8 +197,11 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             "losses": losses,
         },
         tokensPerSecond=round(trained_now / train_s, 1) if train_s > 0 else None,
-        durations={"loadSeconds": round(load_s, 3), "trainSeconds": round(train_s, 3),
-                   "totalSeconds": round(time.monotonic() - t0, 3)},
+        durations={
+            "loadSeconds": round(load_s, 3),
+            "trainSeconds": round(train_s, 3),
+            "totalSeconds": round(time.monotonic() - t0, 3),
+        },
         resumedFromStep=resumed_from,
         outputs=outputs,
         lora={"rank": spec.lora.rank, "alpha": spec.lora.alpha, "dropout": spec.lora.dropout},

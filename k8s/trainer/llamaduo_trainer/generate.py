@@ -25,7 +25,9 @@ def load_model(spec: GenerateSpec, spec_path: str, device: torch.device):
         if not os.path.isfile(os.path.join(spec.adapterDir, "adapter_config.json")):
             from .errors import SpecError
 
-            raise SpecError(spec_path, f"{spec.adapterDir} holds no PEFT adapter (adapter_config.json)", field="adapterDir")
+            raise SpecError(
+                spec_path, f"{spec.adapterDir} holds no PEFT adapter (adapter_config.json)", field="adapterDir"
+            )
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, spec.adapterDir).merge_and_unload()
@@ -63,7 +65,11 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
     for start in range(0, len(order), s.batchSize):
         chunk = order[start : start + s.batchSize]
         ids, mask = _left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id)
-        sampling = {"do_sample": True, "temperature": s.temperature, "top_p": s.topP} if s.temperature > 0 else {"do_sample": False}
+        sampling = (
+            {"do_sample": True, "temperature": s.temperature, "top_p": s.topP}
+            if s.temperature > 0
+            else {"do_sample": False}
+        )
         with torch.inference_mode():
             out = model.generate(
                 input_ids=ids.to(device),
@@ -85,8 +91,13 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
             texts.setdefault(chunk[row // s.responsesPerPrompt], []).append(text)
         done = min(start + s.batchSize, len(order))
         now = time.monotonic()
-        emit("progress", done=done, total=len(order), tokens_per_s=round(new_tokens / max(now - gen_start, 1e-9), 1),
-             eta_s=eta.seconds(done, now))
+        emit(
+            "progress",
+            done=done,
+            total=len(order),
+            tokens_per_s=round(new_tokens / max(now - gen_start, 1e-9), 1),
+            eta_s=eta.seconds(done, now),
+        )
     gen_s = time.monotonic() - gen_start
 
     os.makedirs(spec.outputDir, exist_ok=True)
@@ -104,10 +115,17 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
         adapterDir=spec.adapterDir,
         device=device_name(device),
         dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
-        metrics={"prompts": len(conversations), "samples": len(conversations) * s.responsesPerPrompt, "newTokens": new_tokens},
+        metrics={
+            "prompts": len(conversations),
+            "samples": len(conversations) * s.responsesPerPrompt,
+            "newTokens": new_tokens,
+        },
         tokensPerSecond=round(new_tokens / gen_s, 1) if gen_s > 0 else None,
-        durations={"loadSeconds": round(load_s, 3), "generateSeconds": round(gen_s, 3),
-                   "totalSeconds": round(time.monotonic() - t0, 3)},
+        durations={
+            "loadSeconds": round(load_s, 3),
+            "generateSeconds": round(gen_s, 3),
+            "totalSeconds": round(time.monotonic() - t0, 3),
+        },
         outputs={"generations": out_path},
     )
     write_result(spec.outputDir, "generate", "succeeded", **body)

@@ -90,8 +90,7 @@ def load_base_model(base_model: str, spec_path: str, device: torch.device, quant
 
 def _require_dir(path: str, spec_path: str) -> None:
     if not os.path.isdir(path):
+        builtins = ", ".join(builtin_models.PREFIX + k for k in builtin_models.SHAPES)
         raise SpecError(
-            spec_path,
-            f"{path!r} is neither a model directory nor a builtin ({', '.join(builtin_models.PREFIX + k for k in builtin_models.SHAPES)})",
-            field="baseModel",
+            spec_path, f"{path!r} is neither a model directory nor a builtin ({builtins})", field="baseModel"
         )

@@ -20,18 +20,28 @@ def learnable_records(n=24, seed=0):
     out = []
     for i in range(n):
         w = rng.choice(words)
-        out.append({"id": f"r{i}", "category": "closed_qa", "instruction": f"first letter of {w}",
-                    "context": "", "response": w[0] * 2})
+        out.append(
+            {
+                "id": f"r{i}",
+                "category": "closed_qa",
+                "instruction": f"first letter of {w}",
+                "context": "",
+                "response": w[0] * 2,
+            }
+        )
     return out
 
 
 def chat_records(n=8):
     return [
-        {"id": f"c{i}", "messages": [
-            {"role": "system", "content": "be brief"},
-            {"role": "user", "content": f"say {i}"},
-            {"role": "assistant", "content": f"{i}"},
-        ]}
+        {
+            "id": f"c{i}",
+            "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": f"say {i}"},
+                {"role": "assistant", "content": f"{i}"},
+            ],
+        }
         for i in range(n)
     ]
 

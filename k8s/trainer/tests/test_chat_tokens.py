@@ -3,7 +3,7 @@ from llamaduo_trainer.chat_tokens import IGNORE, tokenize_conversation
 
 
 def labelled_text(tok, ex):
-    return tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab != IGNORE])
+    return tok.decode([t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab != IGNORE])
 
 
 def test_only_assistant_turns_carry_labels():
@@ -19,10 +19,10 @@ def test_only_assistant_turns_carry_labels():
     assert len(ex.input_ids) == len(ex.labels)
     # Both answers and their end-of-turn tokens, nothing else.
     assert labelled_text(tok, ex) == "answer one<|end|>answer two<|end|>"
-    masked = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab == IGNORE])
+    masked = tok.decode([t for t, lab in zip(ex.input_ids, ex.labels, strict=True) if lab == IGNORE])
     assert "question one" in masked and "sys prompt" in masked and "answer" not in masked
     # Labels equal the ids where set (the model shifts them itself).
-    assert all(lab in (IGNORE, t) for t, lab in zip(ex.input_ids, ex.labels))
+    assert all(lab in (IGNORE, t) for t, lab in zip(ex.input_ids, ex.labels, strict=True))
 
 
 def test_truncation_keeps_ids_and_labels_aligned():

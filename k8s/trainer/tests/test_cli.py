@@ -4,9 +4,8 @@ import signal
 import subprocess
 import sys
 
-from llamaduo_trainer.__main__ import main
-
 from conftest import finetune_spec, learnable_records, save_spec, write_jsonl
+from llamaduo_trainer.__main__ import main
 
 PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -14,8 +13,11 @@ PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def run_cli(*args):
     env = {**os.environ, "PYTHONPATH": PKG_ROOT}
     return subprocess.Popen(
-        [sys.executable, "-m", "llamaduo_trainer", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [sys.executable, "-m", "llamaduo_trainer", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 

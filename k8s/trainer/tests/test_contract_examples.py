@@ -5,9 +5,8 @@ LLAMADUO_UPDATE_CONTRACT_EXAMPLES=1 rewrites them."""
 import json
 import os
 
-from llamaduo_trainer.__main__ import main
-
 from conftest import finetune_spec, learnable_records, save_spec, write_jsonl
+from llamaduo_trainer.__main__ import main
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "contract-examples")
 UPDATE = os.environ.get("LLAMADUO_UPDATE_CONTRACT_EXAMPLES") == "1"
@@ -54,8 +53,14 @@ def test_examples_match_what_the_trainer_writes(tmp_path, capsys):
     ft_events = events(capsys.readouterr().out)
     check("finetune-result.json", json.load(open(tmp_path / "ft" / "result.json")))
 
-    gen = {"baseModel": spec["baseModel"], "adapterDir": str(tmp_path / "ft" / "adapter"), "prompts": train,
-           "outputDir": str(tmp_path / "gen"), "sampling": {"responsesPerPrompt": 2, "maxNewTokens": 4}, "device": "cpu"}
+    gen = {
+        "baseModel": spec["baseModel"],
+        "adapterDir": str(tmp_path / "ft" / "adapter"),
+        "prompts": train,
+        "outputDir": str(tmp_path / "gen"),
+        "sampling": {"responsesPerPrompt": 2, "maxNewTokens": 4},
+        "device": "cpu",
+    }
     assert main(["generate", "--spec", save_spec(tmp_path, gen, "gen.json")]) == 0
     gen_events = events(capsys.readouterr().out)
     check("generate-result.json", json.load(open(tmp_path / "gen" / "result.json")))

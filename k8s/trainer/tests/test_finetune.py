@@ -4,16 +4,17 @@ import os
 import torch
 from safetensors.torch import load_file
 
+from conftest import chat_records, finetune_spec, learnable_records, write_jsonl
 from llamaduo_trainer.finetune import run_finetune
 from llamaduo_trainer.spec import FinetuneSpec
-
-from conftest import chat_records, finetune_spec, learnable_records, write_jsonl
 
 
 def test_loss_decreases_on_a_learnable_task_and_writes_adapter(tmp_path):
     train = write_jsonl(tmp_path / "train.jsonl", learnable_records())
     synthetic = write_jsonl(tmp_path / "synthetic.jsonl", chat_records())
-    spec = FinetuneSpec.model_validate(finetune_spec(tmp_path, [train, synthetic], maxSteps=30, learningRate=3e-2, batchSize=4))
+    spec = FinetuneSpec.model_validate(
+        finetune_spec(tmp_path, [train, synthetic], maxSteps=30, learningRate=3e-2, batchSize=4)
+    )
     result = run_finetune(spec, "spec.json")
     losses = result["metrics"]["losses"]
     assert result["status"] == "succeeded" and len(losses) == 30
@@ -50,7 +51,7 @@ def test_resume_after_preemption_continues_the_schedule(tmp_path):
     assert resumed["status"] == "succeeded" and resumed["resumedFromStep"] == 3
     # Same losses step for step as the uninterrupted run: same batches, LR schedule, RNG.
     assert len(resumed["metrics"]["losses"]) == 6
-    for a, b in zip(straight["metrics"]["losses"], resumed["metrics"]["losses"]):
+    for a, b in zip(straight["metrics"]["losses"], resumed["metrics"]["losses"], strict=True):
         assert abs(a - b) < 1e-4
     wa = load_file(tmp_path / "a" / "adapter" / "adapter_model.safetensors")
     wb = load_file(tmp_path / "b" / "adapter" / "adapter_model.safetensors")

@@ -2,11 +2,10 @@ import json
 
 import pytest
 
+from conftest import TINY, chat_records, finetune_spec, learnable_records, write_jsonl
 from llamaduo_trainer.finetune import run_finetune
 from llamaduo_trainer.generate import run_generate
 from llamaduo_trainer.spec import FinetuneSpec, GenerateSpec
-
-from conftest import TINY, chat_records, finetune_spec, learnable_records, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +20,14 @@ def gen_spec(tmp_path, prompts, out, adapter=None, **sampling):
     base = dict(responsesPerPrompt=3, temperature=0.8, topP=0.95, maxNewTokens=6, seed=7, batchSize=2)
     base.update(sampling)
     return GenerateSpec.model_validate(
-        {"baseModel": TINY, "adapterDir": adapter, "prompts": prompts, "outputDir": str(tmp_path / out),
-         "sampling": base, "device": "cpu"}
+        {
+            "baseModel": TINY,
+            "adapterDir": adapter,
+            "prompts": prompts,
+            "outputDir": str(tmp_path / out),
+            "sampling": base,
+            "device": "cpu",
+        }
     )
 
 
@@ -51,8 +56,16 @@ def test_adapter_changes_what_is_generated(tmp_path, adapter):
     # produce it far more often than the random base model does.
     prompts = write_jsonl(tmp_path / "test.jsonl", learnable_records(8, seed=5))
     expected = {f"r{i}": r["response"] for i, r in enumerate(learnable_records(8, seed=5))}
-    tuned = read(run_generate(gen_spec(tmp_path, prompts, "t", adapter, temperature=0, responsesPerPrompt=1), "s")["outputs"]["generations"])
-    base = read(run_generate(gen_spec(tmp_path, prompts, "b", None, temperature=0, responsesPerPrompt=1), "s")["outputs"]["generations"])
+    tuned = read(
+        run_generate(gen_spec(tmp_path, prompts, "t", adapter, temperature=0, responsesPerPrompt=1), "s")["outputs"][
+            "generations"
+        ]
+    )
+    base = read(
+        run_generate(gen_spec(tmp_path, prompts, "b", None, temperature=0, responsesPerPrompt=1), "s")["outputs"][
+            "generations"
+        ]
+    )
     hits = lambda rows: sum(r["text"] == expected[r["promptId"]] for r in rows)  # noqa: E731
     assert hits(tuned) > hits(base), (tuned, base)
 

@@ -1,18 +1,23 @@
 import torch
 
+from conftest import TINY
 from llamaduo_trainer import batching
 from llamaduo_trainer.builtin_models import build
 from llamaduo_trainer.chat_tokens import tokenize_conversation
 from llamaduo_trainer.finetune import micro_batch_loss
 from llamaduo_trainer.records import Conversation
 
-from conftest import TINY
-
 
 def examples(tok):
     convs = [
         Conversation("a", [{"role": "user", "content": "short"}, {"role": "assistant", "content": "ok"}]),
-        Conversation("b", [{"role": "user", "content": "a longer question here"}, {"role": "assistant", "content": "a longer answer, too"}]),
+        Conversation(
+            "b",
+            [
+                {"role": "user", "content": "a longer question here"},
+                {"role": "assistant", "content": "a longer answer, too"},
+            ],
+        ),
         Conversation("c", [{"role": "user", "content": "mid size"}, {"role": "assistant", "content": "fine answer"}]),
     ]
     return [tokenize_conversation(tok, c.messages, 128) for c in convs]
