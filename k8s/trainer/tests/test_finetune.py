@@ -67,3 +67,13 @@ def test_merged_weights_are_written_on_request(tmp_path):
     merged = result["outputs"]["mergedDir"]
     assert os.path.isfile(os.path.join(merged, "config.json"))
     assert os.path.isfile(os.path.join(merged, "tokenizer_config.json"))
+
+
+def test_gradient_checkpointing_trains_the_same(tmp_path):
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    plain = run_finetune(FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], "p", maxSteps=3)), "s")
+    ckpt = run_finetune(
+        FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], "c", maxSteps=3, gradientCheckpointing=True)), "s"
+    )
+    for a, b in zip(plain["metrics"]["losses"], ckpt["metrics"]["losses"], strict=True):
+        assert abs(a - b) < 1e-4

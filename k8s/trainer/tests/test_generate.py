@@ -75,3 +75,19 @@ def test_chat_prompts_drop_the_reference_answer(tmp_path):
     result = run_generate(gen_spec(tmp_path, prompts, "o", None, responsesPerPrompt=2), "s")
     rows = read(result["outputs"]["generations"])
     assert [(r["promptId"], r["sample"]) for r in rows] == [(f"c{i}", s) for i in range(3) for s in range(2)]
+
+
+def test_merged_weights_directory_works_as_a_base_model(tmp_path):
+    # A model directory (not a builtin) goes through the transformers Auto* loading path; the merged
+    # model must answer exactly as base + adapter does.
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    raw = finetune_spec(tmp_path, [train], maxSteps=5, learningRate=3e-2)
+    raw["mergeWeights"] = True
+    outputs = run_finetune(FinetuneSpec.model_validate(raw), "s")["outputs"]
+    prompts = write_jsonl(tmp_path / "test.jsonl", learnable_records(4, seed=9))
+    with_adapter = run_generate(
+        gen_spec(tmp_path, prompts, "a", outputs["adapterDir"], temperature=0, responsesPerPrompt=1), "s"
+    )
+    raw_gen = gen_spec(tmp_path, prompts, "m", None, temperature=0, responsesPerPrompt=1).model_dump()
+    merged = run_generate(GenerateSpec.model_validate({**raw_gen, "baseModel": outputs["mergedDir"]}), "s")
+    assert read(merged["outputs"]["generations"]) == read(with_adapter["outputs"]["generations"])
