@@ -1,0 +1,67 @@
+"""`python -m llamaduo_trainer finetune|generate --spec <path.json>` (k8s/trainer/CONTRACT.md).
+
+Exit codes: 0 succeeded, 2 bad spec or dataset (do not retry), 3 preempted after a checkpoint (run
+again to resume), 1 any other failure. result.json is written in every case that knows outputDir."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+
+from .errors import SpecError
+from .manifest import write_result
+from .progress import emit, log
+from .spec import FinetuneSpec, GenerateSpec, load_spec
+
+EXIT_BAD_SPEC = 2
+EXIT_PREEMPTED = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="llamaduo_trainer")
+    parser.add_argument("command", choices=["finetune", "generate"])
+    parser.add_argument("--spec", required=True, help="path of the JSON spec")
+    args = parser.parse_args(argv)
+
+    kind = FinetuneSpec if args.command == "finetune" else GenerateSpec
+    try:
+        spec = load_spec(args.spec, kind)
+    except SpecError as e:
+        log(str(e))
+        emit("error", kind="spec", message=str(e))
+        return EXIT_BAD_SPEC
+
+    term = {"requested": False}
+
+    def on_sigterm(_signum, _frame):
+        log("SIGTERM: checkpointing after the current step")
+        term["requested"] = True
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        if args.command == "finetune":
+            from .finetune import run_finetune
+
+            result = run_finetune(spec, args.spec, should_stop=lambda _step: term["requested"])
+        else:
+            from .generate import run_generate
+
+            result = run_generate(spec, args.spec)
+    except SpecError as e:
+        log(str(e))
+        emit("error", kind="spec", message=str(e))
+        write_result(spec.outputDir, args.command, "failed", error={"kind": "spec", "message": str(e)})
+        return EXIT_BAD_SPEC
+    except Exception as e:  # noqa: BLE001 - any failure must still leave a manifest behind
+        traceback.print_exc(file=sys.stderr)
+        message = f"{type(e).__name__}: {e}"
+        emit("error", kind="runtime", message=message)
+        write_result(spec.outputDir, args.command, "failed", error={"kind": "runtime", "message": message})
+        return 1
+    return EXIT_PREEMPTED if result["status"] == "preempted" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Training checkpoints under <outputDir>/checkpoints/step-NNNNNNNN, written to a temporary folder and
+renamed into place, so the latest complete one can always be resumed from (a preempted Job continues)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import torch
+from peft import set_peft_model_state_dict
+from peft.utils import get_peft_model_state_dict
+
+KEEP = 2
+_NAME = re.compile(r"^step-(\d{8})$")
+
+
+def _root(output_dir: str) -> str:
+    return os.path.join(output_dir, "checkpoints")
+
+
+def latest(output_dir: str) -> str | None:
+    root = _root(output_dir)
+    if not os.path.isdir(root):
+        return None
+    steps = sorted(int(m.group(1)) for n in os.listdir(root) if (m := _NAME.match(n)))
+    return os.path.join(root, f"step-{steps[-1]:08d}") if steps else None
+
+
+def save(output_dir: str, step: int, model, optimizer, scheduler, state: dict) -> str:
+    root = _root(output_dir)
+    final = os.path.join(root, f"step-{step:08d}")
+    tmp = f"{final}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    torch.save(
+        {
+            "adapter": get_peft_model_state_dict(model),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            },
+            "state": state,
+        },
+        os.path.join(tmp, "trainer_state.pt"),
+    )
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    _prune(root)
+    return final
+
+
+def load(path: str, model, optimizer, scheduler) -> dict:
+    blob = torch.load(os.path.join(path, "trainer_state.pt"), map_location="cpu", weights_only=False)
+    set_peft_model_state_dict(model, blob["adapter"])
+    optimizer.load_state_dict(blob["optimizer"])
+    scheduler.load_state_dict(blob["scheduler"])
+    torch.set_rng_state(blob["rng"]["torch"])
+    if blob["rng"]["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(blob["rng"]["cuda"])
+    return blob["state"]
+
+
+def _prune(root: str) -> None:
+    names = sorted(n for n in os.listdir(root) if _NAME.match(n))
+    for name in names[:-KEEP]:
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)

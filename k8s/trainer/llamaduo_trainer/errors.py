@@ -1,0 +1,15 @@
+"""Errors a caller can act on: each names the file, line and field that were wrong."""
+
+from __future__ import annotations
+
+
+class SpecError(ValueError):
+    """Bad input: the spec file or a dataset it points to."""
+
+    def __init__(self, path: str, message: str, line: int | None = None, field: str | None = None) -> None:
+        where = path if line is None else f"{path}:{line}"
+        what = f" field '{field}'" if field else ""
+        super().__init__(f"{where}:{what} {message}")
+        self.path = path
+        self.line = line
+        self.field = field

@@ -1,0 +1,215 @@
+"""Supervised LoRA/QLoRA fine-tuning on chat conversations.
+
+A plain training loop rather than transformers.Trainer: packed rows with per-example position ids,
+a loss normalised over all assistant tokens of an accumulation window, JSON progress lines, and a
+resume that replays the exact seeded batch order are each a few lines here and awkward there."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+
+import torch
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+from transformers import get_scheduler
+
+from . import batching, checkpoints, loading
+from .chat_tokens import IGNORE, tokenize_conversation
+from .manifest import device_name, write_result
+from .progress import Eta, emit, log
+from .records import read_conversations
+from .spec import FinetuneSpec
+
+
+def load_examples(spec: FinetuneSpec, tokenizer):
+    examples = []
+    for path in spec.datasets:
+        for conv in read_conversations(path, require_response=True):
+            ex = tokenize_conversation(tokenizer, conv.messages, spec.train.maxSeqLength)
+            if ex.trained_tokens > 0:  # an answer cut off entirely by maxSeqLength teaches nothing
+                examples.append(ex)
+    return examples
+
+
+def attach_lora(model, spec: FinetuneSpec, quantized: bool):
+    if quantized:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.train.gradientCheckpointing)
+    elif spec.train.gradientCheckpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    config = LoraConfig(
+        r=spec.lora.rank,
+        lora_alpha=spec.lora.alpha,
+        lora_dropout=spec.lora.dropout,
+        target_modules=spec.lora.targetModules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def micro_batch_loss(model, batch: batching.MicroBatch, window_trained_tokens: int) -> torch.Tensor:
+    """Summed token cross-entropy of the batch divided by the assistant tokens of the whole
+    accumulation window, so every trained token weighs the same however the window was batched.
+    use_cache=False matters: with a cache transformers does not read packed position ids as
+    sequence boundaries, and packed examples would attend to each other."""
+    causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if batch.position_ids is None or getattr(causal_lm.config, "final_logit_softcapping", None):
+        out = model(
+            **batch.model_inputs(), labels=batch.labels, num_items_in_batch=window_trained_tokens, use_cache=False
+        )
+        return out.loss
+    # Packed rows: run the LM head only where a label is trained. Prompt tokens need no logits, and
+    # with a 128k-256k vocabulary the head is a large share of the step. (LoRA layers live inside
+    # the modules, so calling the decoder stack directly still trains them.)
+    hidden = causal_lm.model(**batch.model_inputs(), use_cache=False).last_hidden_state
+    targets = batch.labels[:, 1:]
+    trained = targets != IGNORE
+    logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
+    return torch.nn.functional.cross_entropy(logits, targets[trained], reduction="sum") / window_trained_tokens
+
+
+def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int], bool] = lambda _s: False) -> dict:
+    """Trains, writes the adapter and result.json; returns the manifest body. should_stop(step) is
+    checked after each optimizer step: when true, a checkpoint is written and the run ends as
+    'preempted' (the CLI wires it to SIGTERM, which Kubernetes sends before evicting a pod)."""
+    t0 = time.monotonic()
+    hp = spec.train
+    torch.manual_seed(hp.seed)
+    device = loading.choose_device(spec.device, spec_path)
+    choice = loading.choose_method(spec.method, spec.baseModel, device)
+    if choice.reason:
+        if spec.requireMethod:
+            from .errors import SpecError
+
+            raise SpecError(spec_path, f"method {spec.method} unavailable: {choice.reason}", field="method")
+        log(f"method {spec.method} requested, running {choice.method}: {choice.reason}")
+    tokenizer = loading.load_tokenizer(spec.baseModel, spec_path)
+    examples = load_examples(spec, tokenizer)
+    model = loading.load_base_model(
+        spec.baseModel, spec_path, device, choice.method == "qlora", spec.attnImplementation
+    )
+    model = attach_lora(model, spec, choice.method == "qlora")
+    model.train()
+    load_s = time.monotonic() - t0
+
+    plans = [
+        batching.plan_epoch(examples, hp.seed, e, hp.packing, hp.batchSize, hp.maxSeqLength)
+        for e in range(math.ceil(hp.epochs))
+    ]
+    stream = [(e, idx) for e, plan in enumerate(plans) for idx in plan]
+    stream = stream[: math.ceil(len(plans[0]) * hp.epochs)] if plans else stream
+    total_steps = hp.maxSteps or max(1, math.ceil(len(stream) / hp.gradientAccumulation))
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=hp.learningRate, weight_decay=hp.weightDecay)
+    scheduler = get_scheduler(
+        hp.lrScheduler if hp.lrScheduler != "constant" else "constant_with_warmup",
+        optimizer,
+        num_warmup_steps=int(hp.warmupRatio * total_steps),
+        num_training_steps=total_steps,
+    )
+
+    state = {"step": 0, "tokens": 0, "trainedTokens": 0, "losses": []}
+    resumed_from = None
+    ckpt = checkpoints.latest(spec.outputDir)
+    if ckpt:
+        state = checkpoints.load(ckpt, model, optimizer, scheduler)
+        resumed_from = state["step"]
+        log(f"resuming from {ckpt} (step {resumed_from} of {total_steps})")
+        emit("resume", step=resumed_from, total_steps=total_steps)
+
+    pad_id = tokenizer.pad_token_id
+    train_start = time.monotonic()
+    tokens_at_start = state["tokens"]
+    eta = Eta(total_steps, state["step"], train_start)
+    preempted = False
+    while state["step"] < total_steps:
+        step = state["step"]
+        window = [stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)]
+        batches = [batching.collate(examples, idx, hp.packing, pad_id).to(device) for _, idx in window]
+        window_trained = sum(b.trained_tokens for b in batches)
+        loss_sum = 0.0
+        for b in batches:
+            loss = micro_batch_loss(model, b, window_trained)
+            loss.backward()
+            loss_sum += float(loss.detach())
+        torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        state["step"] = step + 1
+        state["tokens"] += sum(b.tokens for b in batches)
+        state["trainedTokens"] += window_trained
+        state["losses"].append(round(loss_sum, 6))
+        now = time.monotonic()
+        tps = (state["tokens"] - tokens_at_start) / max(now - train_start, 1e-9)
+        emit(
+            "progress",
+            step=state["step"],
+            total_steps=total_steps,
+            epoch=round(window[-1][0] + 1, 3),
+            loss=round(loss_sum, 6),
+            lr=lr,
+            tokens_per_s=round(tps, 1),
+            eta_s=eta.seconds(state["step"], now),
+        )
+        stop = should_stop(state["step"])
+        if state["step"] % hp.checkpointEverySteps == 0 or (stop and state["step"] < total_steps):
+            path = checkpoints.save(spec.outputDir, state["step"], model, optimizer, scheduler, state)
+            emit("checkpoint", step=state["step"], path=path)
+        if stop and state["step"] < total_steps:
+            preempted = True
+            break
+    train_s = time.monotonic() - train_start
+
+    outputs = {}
+    if not preempted:
+        adapter_dir = os.path.join(spec.outputDir, "adapter")
+        model.save_pretrained(adapter_dir)
+        tokenizer.save_pretrained(adapter_dir)
+        outputs["adapterDir"] = adapter_dir
+        if spec.mergeWeights and choice.method == "lora":
+            merged_dir = os.path.join(spec.outputDir, "merged")
+            model.merge_and_unload().save_pretrained(merged_dir)
+            tokenizer.save_pretrained(merged_dir)
+            outputs["mergedDir"] = merged_dir
+    trained_now = state["tokens"] - tokens_at_start
+    losses = state["losses"]
+    body = dict(
+        method=choice.method,
+        requestedMethod=spec.method,
+        methodReason=choice.reason,
+        baseModel=spec.baseModel,
+        device=device_name(device),
+        dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
+        metrics={
+            "steps": state["step"],
+            "totalSteps": total_steps,
+            "examples": len(examples),
+            "tokens": state["tokens"],
+            "trainedTokens": state["trainedTokens"],
+            "firstLoss": losses[0] if losses else None,
+            "finalLoss": losses[-1] if losses else None,
+            "trainLoss": round(sum(losses[-10:]) / len(losses[-10:]), 6) if losses else None,
+            "losses": losses,
+        },
+        tokensPerSecond=round(trained_now / train_s, 1) if train_s > 0 else None,
+        durations={
+            "loadSeconds": round(load_s, 3),
+            "trainSeconds": round(train_s, 3),
+            "totalSeconds": round(time.monotonic() - t0, 3),
+        },
+        resumedFromStep=resumed_from,
+        outputs=outputs,
+        lora={"rank": spec.lora.rank, "alpha": spec.lora.alpha, "dropout": spec.lora.dropout},
+        packing=hp.packing,
+    )
+    if spec.mergeWeights and choice.method == "qlora":
+        body["mergeSkipped"] = "merging into 4-bit weights is lossy; merge offline from the adapter"
+    status = "preempted" if preempted else "succeeded"
+    write_result(spec.outputDir, "finetune", status, **body)
+    emit("done", status=status, result=os.path.join(spec.outputDir, "result.json"))
+    return {"status": status, **body}

@@ -1,0 +1,133 @@
+"""Batched sampling of N responses per test prompt with the fine-tuned adapter (transformers engine):
+prompts sorted by length so each left-padded batch wastes little, KV cache on, one seeded RNG stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import torch
+
+from . import loading
+from .chat_tokens import prompt_ids
+from .manifest import device_name, write_result
+from .progress import Eta, emit
+from .records import prompt_messages, read_conversations
+from .spec import GenerateSpec
+
+
+def load_model(spec: GenerateSpec, spec_path: str, device: torch.device):
+    tokenizer_source = spec.adapterDir if spec.adapterDir and _has_tokenizer(spec.adapterDir) else spec.baseModel
+    tokenizer = loading.load_tokenizer(tokenizer_source, spec_path)
+    model = loading.load_base_model(spec.baseModel, spec_path, device, quantize_4bit=False, attn="sdpa")
+    if spec.adapterDir:
+        if not os.path.isfile(os.path.join(spec.adapterDir, "adapter_config.json")):
+            from .errors import SpecError
+
+            raise SpecError(
+                spec_path, f"{spec.adapterDir} holds no PEFT adapter (adapter_config.json)", field="adapterDir"
+            )
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, spec.adapterDir).merge_and_unload()
+    model.eval()
+    return model, tokenizer
+
+
+def _has_tokenizer(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "tokenizer_config.json"))
+
+
+def _left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([[pad_id] * (width - len(r)) + r for r in rows])
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    return ids, mask
+
+
+def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
+    t0 = time.monotonic()
+    s = spec.sampling
+    device = loading.choose_device(spec.device, spec_path)
+    conversations = read_conversations(spec.prompts, require_response=False)
+    model, tokenizer = load_model(spec, spec_path, device)
+    prompts = [prompt_ids(tokenizer, prompt_messages(c), spec.maxPromptTokens) for c in conversations]
+    order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))
+    load_s = time.monotonic() - t0
+
+    torch.manual_seed(s.seed)
+    texts: dict[int, list[str]] = {}
+    new_tokens = 0
+    gen_start = time.monotonic()
+    eta = Eta(len(order), 0, gen_start)
+    eos = tokenizer.eos_token_id
+    for start in range(0, len(order), s.batchSize):
+        chunk = order[start : start + s.batchSize]
+        ids, mask = _left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id)
+        sampling = (
+            {"do_sample": True, "temperature": s.temperature, "top_p": s.topP}
+            if s.temperature > 0
+            else {"do_sample": False}
+        )
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                max_new_tokens=s.maxNewTokens,
+                num_return_sequences=s.responsesPerPrompt,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=eos,
+                use_cache=True,
+                **sampling,
+            )
+        completions = out[:, ids.shape[1] :].cpu()
+        for row, seq in enumerate(completions):
+            tokens = seq.tolist()
+            if eos in tokens:
+                tokens = tokens[: tokens.index(eos) + 1]
+            new_tokens += len(tokens)
+            text = tokenizer.decode(tokens, skip_special_tokens=True)
+            texts.setdefault(chunk[row // s.responsesPerPrompt], []).append(text)
+        done = min(start + s.batchSize, len(order))
+        now = time.monotonic()
+        emit(
+            "progress",
+            done=done,
+            total=len(order),
+            tokens_per_s=round(new_tokens / max(now - gen_start, 1e-9), 1),
+            eta_s=eta.seconds(done, now),
+        )
+    gen_s = time.monotonic() - gen_start
+
+    os.makedirs(spec.outputDir, exist_ok=True)
+    out_path = os.path.join(spec.outputDir, "generations.jsonl")
+    tmp = f"{out_path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for i, conv in enumerate(conversations):
+            for sample, text in enumerate(texts[i]):
+                f.write(json.dumps({"promptId": conv.id, "sample": sample, "text": text}, ensure_ascii=False) + "\n")
+    os.replace(tmp, out_path)
+
+    body = dict(
+        engine="transformers",
+        baseModel=spec.baseModel,
+        adapterDir=spec.adapterDir,
+        device=device_name(device),
+        dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
+        metrics={
+            "prompts": len(conversations),
+            "samples": len(conversations) * s.responsesPerPrompt,
+            "newTokens": new_tokens,
+        },
+        tokensPerSecond=round(new_tokens / gen_s, 1) if gen_s > 0 else None,
+        durations={
+            "loadSeconds": round(load_s, 3),
+            "generateSeconds": round(gen_s, 3),
+            "totalSeconds": round(time.monotonic() - t0, 3),
+        },
+        outputs={"generations": out_path},
+    )
+    write_result(spec.outputDir, "generate", "succeeded", **body)
+    emit("done", status="succeeded", result=os.path.join(spec.outputDir, "result.json"))
+    return {"status": "succeeded", **body}

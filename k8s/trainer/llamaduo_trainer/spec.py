@@ -1,0 +1,107 @@
+"""The JSON specs the TypeScript side writes (k8s/trainer/CONTRACT.md). Field names are camelCase to
+match the zod schemas in activities/gpu/trainer-contract.ts."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import SpecError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _absolute(value: str) -> str:
+    if not os.path.isabs(value):
+        raise ValueError(f"must be an absolute path, got {value!r}")
+    return value
+
+
+AbsPath = Annotated[str, AfterValidator(_absolute)]
+
+
+class LoraParams(_Strict):
+    rank: int = Field(8, gt=0)
+    alpha: float = Field(16, gt=0)
+    dropout: float = Field(0.05, ge=0, le=1)
+    targetModules: list[str] | Literal["all-linear"] = "all-linear"
+
+
+class TrainParams(_Strict):
+    """Paper Table 5 defaults; every one can be overridden by the spec."""
+
+    epochs: float = Field(1, gt=0)
+    maxSteps: int | None = Field(None, gt=0)
+    learningRate: float = Field(2e-4, gt=0)
+    lrScheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmupRatio: float = Field(0.03, ge=0, lt=1)
+    weightDecay: float = Field(0.0, ge=0)
+    maxSeqLength: int = Field(1024, gt=8)
+    # Sequences per micro-batch when unpacked; with packing, one packed row holds batchSize * maxSeqLength tokens.
+    batchSize: int = Field(4, gt=0)
+    gradientAccumulation: int = Field(2, gt=0)
+    packing: bool = True
+    gradientCheckpointing: bool = False
+    checkpointEverySteps: int = Field(200, gt=0)
+    seed: int = Field(42, ge=0)
+    maxGradNorm: float = Field(1.0, gt=0)
+
+
+class FinetuneSpec(_Strict):
+    baseModel: str = Field(min_length=1)
+    datasets: list[AbsPath] = Field(min_length=1)
+    outputDir: AbsPath
+    method: Literal["qlora", "lora"] = "qlora"
+    # When true, a missing 4-bit stack is an error instead of a fallback to LoRA (stated in the manifest).
+    requireMethod: bool = False
+    lora: LoraParams = LoraParams()
+    train: TrainParams = TrainParams()
+    mergeWeights: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    attnImplementation: Literal["sdpa", "eager", "flex_attention", "flash_attention_2"] = "sdpa"
+
+
+class SamplingParams(_Strict):
+    responsesPerPrompt: int = Field(3, gt=0, le=64)
+    temperature: float = Field(0.7, ge=0, le=2)
+    topP: float = Field(0.95, gt=0, le=1)
+    maxNewTokens: int = Field(512, gt=0)
+    seed: int = Field(42, ge=0)
+    # Prompts per forward pass (each expands to responsesPerPrompt rows).
+    batchSize: int = Field(16, gt=0)
+
+
+class GenerateSpec(_Strict):
+    baseModel: str = Field(min_length=1)
+    adapterDir: AbsPath | None = None
+    prompts: AbsPath
+    outputDir: AbsPath
+    sampling: SamplingParams = SamplingParams()
+    maxPromptTokens: int = Field(1024, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    engine: Literal["auto", "transformers"] = "auto"
+
+
+def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> FinetuneSpec | GenerateSpec:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise SpecError(path, f"cannot read spec: {e.strerror}") from e
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SpecError(path, f"not valid JSON: {e.msg} (column {e.colno})", line=e.lineno) from e
+    try:
+        return kind.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise SpecError(path, f"{message}{more}", field=field) from e
