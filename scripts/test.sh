@@ -44,9 +44,10 @@ run_suite() {
   fi
 }
 
-run_suite lint bash -c 'eslint . && prettier --check . && tsc --noEmit -p . && echo "lint: 3 passed, 0 failed"'
+run_suite lint bash -c 'eslint . && prettier --check . && tsc --noEmit -p . && npm run -s lint:trainer && echo "lint: 4 passed, 0 failed"'
 run_suite unit tsx --test --test-concurrency=1 'tests/unit/**/*.test.ts'
 run_suite integration tsx --test --test-concurrency=1 'tests/integration/**/*.test.ts'
+run_suite trainer "$LLAMADUO_TOOLS/venv/bin/python" -m pytest k8s/trainer/tests -q
 run_suite durability tsx tests/durability/run.ts
 
 echo "[test] all suites took $(( $(date +%s) - start_all ))s"
