@@ -2,7 +2,7 @@
 
 Randomly initialised models shaped like Gemma 2B and Llama 3 8B (built from config, no weights), LoRA on
 all linear layers, sequences up to 1024 tokens with a fixed, seeded length distribution. Prints one JSON
-line per measurement; docs/benchmarks-trainer.md says how to read them.
+line per measurement; docs/benchmarks.md (Trainer benchmarks) says how to read them.
 
   naive      HF model + peft LoRA, bf16, gradient checkpointing, batches padded to the longest sequence
   packed     the trainer's layout: rows of --seq tokens packed with whole documents, position ids
