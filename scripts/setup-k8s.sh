@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a Kubernetes control plane for the tests into $LLAMADUO_TOOLS/k8s/bin, from Go modules (no Docker,
-# no release downloads here): kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok.
+# no release downloads here): kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok and
+# kustomize.
 # Every binary is skipped when it is already there with the pinned version; timings go to k8s/build.log.
 #
 # Why wrapper modules: k8s.io/kubernetes and etcd's server module carry `replace` directives, so
@@ -12,6 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.3}"
 
 K8S_DIR="$LLAMADUO_TOOLS/k8s"
 BIN="$K8S_DIR/bin"
@@ -46,6 +48,13 @@ build_kwok() {
   mv "$BIN/kwok.partial/kwok" "$BIN/kwok"
   rmdir "$BIN/kwok.partial"
   stamp kwok "$KWOK_VERSION"
+}
+
+build_kustomize() { # renders k8s/ overlays for the manifest tests
+  GOBIN="$BIN/kustomize.partial" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  mv "$BIN/kustomize.partial/kustomize" "$BIN/kustomize"
+  rmdir "$BIN/kustomize.partial"
+  stamp kustomize "$KUSTOMIZE_VERSION"
 }
 
 build_kube() {
@@ -85,6 +94,10 @@ fi
 if ! stamp_ok kwok "$KWOK_VERSION"; then
   log "building kwok $KWOK_VERSION"
   timed "kwok" build_kwok
+fi
+if ! stamp_ok kustomize "$KUSTOMIZE_VERSION"; then
+  log "building kustomize $KUSTOMIZE_VERSION"
+  timed "kustomize" build_kustomize
 fi
 if ! stamp_ok kube-apiserver "$K8S_VERSION" || ! stamp_ok kube-controller-manager "$K8S_VERSION" ||
   ! stamp_ok kube-scheduler "$K8S_VERSION"; then
