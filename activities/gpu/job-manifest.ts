@@ -39,14 +39,15 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
       // Required with podFailurePolicy: a replacement pod starts only once the failed one is gone.
       podReplacementPolicy: 'Failed',
       podFailurePolicy: {
+        // Disruptions first: an evicted pod's exit 137 must not read as OOM and fail the Job.
         rules: [
+          // Preemption, eviction, node drain: not the trainer's fault, does not count against backoffLimit.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
           // 137 = SIGKILL (OOMKilled); the trainer's own non-retriable codes: retrying cannot help.
           {
             action: 'FailJob',
             onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [137, ...NON_RETRIABLE_EXIT_CODES] },
           },
-          // Preemption, eviction, node drain: not the trainer's fault, does not count against backoffLimit.
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],
       },
       template: {

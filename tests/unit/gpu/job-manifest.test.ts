@@ -40,7 +40,7 @@ describe('trainer Job manifest', () => {
     assert.ok(spec.ttlSecondsAfterFinished! > 0);
     assert.equal(spec.suspend, false);
     assert.equal(spec.podReplacementPolicy, 'Failed');
-    const [failFast, ignore] = spec.podFailurePolicy!.rules;
+    const [ignore, failFast] = spec.podFailurePolicy!.rules;
     assert.equal(failFast!.action, 'FailJob');
     assert.ok(failFast!.onExitCodes!.values.includes(137));
     assert.equal(ignore!.action, 'Ignore');
