@@ -63,37 +63,67 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
     if (!manifestRef) {
       const backend = backendFor(gpu);
       const at = (key: string) => path.posix.join(backend.artifactsRoot, key);
-      const paths: SpecPaths = { artifactsRoot: backend.artifactsRoot, outputDir: at(keys.output), resultPath: at(keys.result) };
+      const paths: SpecPaths = {
+        artifactsRoot: backend.artifactsRoot,
+        outputDir: at(keys.output),
+        resultPath: at(keys.result),
+      };
       const specPath = at(keys.spec);
-      await store.writeJson(keys.spec, { version: 1, step: id.step, migrationId: id.migrationId, cycle: id.cycle, ...paths, ...spec((uri) => at(store.keyOf(uri))) });
+      await store.writeJson(keys.spec, {
+        version: 1,
+        step: id.step,
+        migrationId: id.migrationId,
+        cycle: id.cycle,
+        ...paths,
+        ...spec((uri) => at(store.keyOf(uri))),
+      });
       const hooks = temporalHooks();
       try {
         await backend.run({ ...id, specPath }, hooks);
       } catch (err) {
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
-        if (err instanceof StopWaiting) throw Context.current().cancellationSignal.reason ?? ApplicationFailure.retryable(err.message, 'GpuWaitStopped');
+        if (err instanceof StopWaiting)
+          throw (
+            Context.current().cancellationSignal.reason ??
+            ApplicationFailure.retryable(err.message, 'GpuWaitStopped')
+          );
         throw err;
       } finally {
         hooks.dispose();
       }
       manifestRef = await store.find(keys.result, { countLines: false });
-      if (!manifestRef) throw ApplicationFailure.nonRetryable(`${id.step} finished without ${keys.result}`, 'GpuJobNoResult');
+      if (!manifestRef)
+        throw ApplicationFailure.nonRetryable(`${id.step} finished without ${keys.result}`, 'GpuJobNoResult');
     }
     const parsed = ResultManifest.safeParse(await store.readJson(keys.result));
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`${keys.result}: ${parsed.error.message}`, 'GpuJobBadResult');
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`${keys.result}: ${parsed.error.message}`, 'GpuJobBadResult');
     return { keys, manifest: parsed.data, manifestRef };
   }
 
-  async function output(keys: ReturnType<typeof stepKeys>, manifest: ResultManifest, name: string): Promise<T.ArtifactRef> {
+  async function output(
+    keys: ReturnType<typeof stepKeys>,
+    manifest: ResultManifest,
+    name: string,
+  ): Promise<T.ArtifactRef> {
     const rel = manifest.outputs[name];
-    if (!rel) throw ApplicationFailure.nonRetryable(`${keys.result}: outputs.${name} is missing`, 'GpuJobBadResult');
+    if (!rel)
+      throw ApplicationFailure.nonRetryable(`${keys.result}: outputs.${name} is missing`, 'GpuJobBadResult');
     const key = `${keys.output}/${rel}`;
     const ref = await store.find(key);
-    if (!ref) throw ApplicationFailure.nonRetryable(`${keys.result}: outputs.${name} -> ${key} does not exist`, 'GpuJobBadResult');
+    if (!ref)
+      throw ApplicationFailure.nonRetryable(
+        `${keys.result}: outputs.${name} -> ${key} does not exist`,
+        'GpuJobBadResult',
+      );
     return ref;
   }
 
-  const step = (input: { migrationId: string; cycle: number }, s: GpuStep): GpuWorkId => ({ migrationId: input.migrationId, cycle: input.cycle, step: s });
+  const step = (input: { migrationId: string; cycle: number }, s: GpuStep): GpuWorkId => ({
+    migrationId: input.migrationId,
+    cycle: input.cycle,
+    step: s,
+  });
 
   return {
     async fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult> {

@@ -50,7 +50,11 @@ export function stopReason(signal: AbortSignal): StopWaiting {
 }
 
 /** Resolves after ms, or early when the signal aborts or `wake` is called. */
-export function sleepOrWake(ms: number, signal: AbortSignal, wake: { promise: Promise<void> }): Promise<void> {
+export function sleepOrWake(
+  ms: number,
+  signal: AbortSignal,
+  wake: { promise: Promise<void> },
+): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

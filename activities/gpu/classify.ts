@@ -17,14 +17,22 @@ export interface ClassifyOptions {
   logs?: Record<string, string>;
 }
 
-const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
+const IMAGE_PULL_REASONS = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+]);
 
 function condition(job: V1Job, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
 
 function trainerStatus(pod: V1Pod) {
-  return pod.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER) ?? pod.status?.containerStatuses?.[0];
+  return (
+    pod.status?.containerStatuses?.find((c) => c.name === TRAINER_CONTAINER) ??
+    pod.status?.containerStatuses?.[0]
+  );
 }
 
 /** Log tail of a pod: fetched logs when there are any, else the termination message (FallbackToLogsOnError). */
@@ -51,12 +59,29 @@ function podFailure(pod: V1Pod, logs?: Record<string, string>): GpuFailure | nul
   const term = trainerStatus(pod)?.state?.terminated;
   const name = pod.metadata?.name;
   if (term?.reason === 'OOMKilled')
-    return { kind: 'oomKilled', message: `pod ${name} was OOMKilled (exit ${term.exitCode}); raise gpu.memory or lower batchSize`, logTail };
+    return {
+      kind: 'oomKilled',
+      message: `pod ${name} was OOMKilled (exit ${term.exitCode}); raise gpu.memory or lower batchSize`,
+      logTail,
+    };
   if (looksLikeCudaOom(logTail))
-    return { kind: 'cudaOutOfMemory', message: `pod ${name} ran out of GPU memory; lower batchSize or maxSeqLength`, logTail };
-  if (isEvicted(pod)) return { kind: 'evicted', message: `pod ${name} was evicted or preempted: ${pod.status?.message ?? ''}`.trim(), logTail };
+    return {
+      kind: 'cudaOutOfMemory',
+      message: `pod ${name} ran out of GPU memory; lower batchSize or maxSeqLength`,
+      logTail,
+    };
+  if (isEvicted(pod))
+    return {
+      kind: 'evicted',
+      message: `pod ${name} was evicted or preempted: ${pod.status?.message ?? ''}`.trim(),
+      logTail,
+    };
   if (term && (NON_RETRIABLE_EXIT_CODES as readonly number[]).includes(term.exitCode))
-    return { kind: 'rejected', message: `trainer in pod ${name} exited ${term.exitCode} (not retriable)`, logTail };
+    return {
+      kind: 'rejected',
+      message: `trainer in pod ${name} exited ${term.exitCode} (not retriable)`,
+      logTail,
+    };
   return null;
 }
 
@@ -70,25 +95,47 @@ export function classifyJob(job: V1Job, pods: V1Pod[], opts: ClassifyOptions): J
     const specific = lastFailed ? podFailure(lastFailed, opts.logs) : null;
     const logTail = lastFailed ? podLogTail(lastFailed, opts.logs) : [];
     if (failed.reason === 'DeadlineExceeded')
-      return { phase: 'failed', failure: { kind: 'deadlineExceeded', message: `job ran past activeDeadlineSeconds=${job.spec?.activeDeadlineSeconds}`, logTail } };
+      return {
+        phase: 'failed',
+        failure: {
+          kind: 'deadlineExceeded',
+          message: `job ran past activeDeadlineSeconds=${job.spec?.activeDeadlineSeconds}`,
+          logTail,
+        },
+      };
     if (specific) return { phase: 'failed', failure: specific };
     const kind = failed.reason === 'BackoffLimitExceeded' ? 'backoffLimitExceeded' : 'rejected';
-    return { phase: 'failed', failure: { kind, message: `job failed (${failed.reason}): ${failed.message ?? ''}`.trim(), logTail } };
+    return {
+      phase: 'failed',
+      failure: { kind, message: `job failed (${failed.reason}): ${failed.message ?? ''}`.trim(), logTail },
+    };
   }
 
   if (job.spec?.suspend || condition(job, 'Suspended')) return { phase: 'queued' };
 
   for (const pod of byAge) {
-    if (pod.metadata?.deletionTimestamp || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') continue;
+    if (
+      pod.metadata?.deletionTimestamp ||
+      pod.status?.phase === 'Failed' ||
+      pod.status?.phase === 'Succeeded'
+    )
+      continue;
     for (const st of pod.status?.containerStatuses ?? []) {
       const reason = st.state?.waiting?.reason;
       if (reason && IMAGE_PULL_REASONS.has(reason))
         return {
           phase: 'failed',
-          failure: { kind: 'imagePull', message: `pod ${pod.metadata?.name} cannot pull ${st.image}: ${reason} ${st.state?.waiting?.message ?? ''}`.trim(), logTail: [] },
+          failure: {
+            kind: 'imagePull',
+            message:
+              `pod ${pod.metadata?.name} cannot pull ${st.image}: ${reason} ${st.state?.waiting?.message ?? ''}`.trim(),
+            logTail: [],
+          },
         };
     }
-    const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+    const sched = pod.status?.conditions?.find(
+      (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+    );
     if (sched) {
       const since = new Date(sched.lastTransitionTime ?? pod.metadata?.creationTimestamp ?? opts.now);
       const waited = (opts.now.getTime() - since.getTime()) / 1000;
@@ -97,7 +144,8 @@ export function classifyJob(job: V1Job, pods: V1Pod[], opts: ClassifyOptions): J
           phase: 'failed',
           failure: {
             kind: 'unschedulable',
-            message: `pod ${pod.metadata?.name} unschedulable for ${Math.round(waited)}s (limit ${opts.unschedulableTimeoutSeconds}s): ${sched.message ?? ''}`.trim(),
+            message:
+              `pod ${pod.metadata?.name} unschedulable for ${Math.round(waited)}s (limit ${opts.unschedulableTimeoutSeconds}s): ${sched.message ?? ''}`.trim(),
             logTail: [],
           },
         };

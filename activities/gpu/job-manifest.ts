@@ -46,7 +46,11 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
           // 137 = SIGKILL (OOMKilled); the trainer's own non-retriable codes: retrying cannot help.
           {
             action: 'FailJob',
-            onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [137, ...NON_RETRIABLE_EXIT_CODES] },
+            onExitCodes: {
+              containerName: TRAINER_CONTAINER,
+              operator: 'In',
+              values: [137, ...NON_RETRIABLE_EXIT_CODES],
+            },
           },
         ],
       },

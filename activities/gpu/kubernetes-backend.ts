@@ -1,8 +1,23 @@
 // Runs trainer steps as Kubernetes Jobs. Submit is idempotent (deterministic name, 409 adopts the existing
 // Job), waiting survives worker crashes (the next attempt adopts the same Job), failures are classified,
 // and only a real cancellation deletes the Job (propagationPolicy Background, so its pods go too).
-import { ApiException, BatchV1Api, CoreV1Api, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
-import { makeWake, sleepOrWake, stopReason, type GpuBackend, type GpuProgress, type GpuRunRequest, type RunHooks } from './backend';
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Job,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import {
+  makeWake,
+  sleepOrWake,
+  stopReason,
+  type GpuBackend,
+  type GpuProgress,
+  type GpuRunRequest,
+  type RunHooks,
+} from './backend';
 import { classifyJob, podLogTail } from './classify';
 import { toApplicationFailure, type FailureClass } from './failures';
 import { ARTIFACTS_MOUNT, buildJob, TRAINER_CONTAINER, type KubernetesGpuConfig } from './job-manifest';
@@ -58,7 +73,10 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
   }
 
   async function listPods(name: string): Promise<V1Pod[]> {
-    const list = await core.listNamespacedPod({ namespace: ns, labelSelector: `batch.kubernetes.io/job-name=${name}` });
+    const list = await core.listNamespacedPod({
+      namespace: ns,
+      labelSelector: `batch.kubernetes.io/job-name=${name}`,
+    });
     return list.items;
   }
 
@@ -71,13 +89,19 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
   }
 
   async function waitGone(name: string, signal: AbortSignal): Promise<void> {
-    while (!signal.aborted && (await readJob(name))) await sleepOrWake(200, signal, { promise: new Promise(() => {}) });
+    while (!signal.aborted && (await readJob(name)))
+      await sleepOrWake(200, signal, { promise: new Promise(() => {}) });
   }
 
   /** Log tail of a pod through the API (kubelet); null when the node cannot serve logs. */
   async function fetchLog(pod: V1Pod): Promise<string | null> {
     try {
-      return await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: ns, container: TRAINER_CONTAINER, tailLines: 20 });
+      return await core.readNamespacedPodLog({
+        name: pod.metadata!.name!,
+        namespace: ns,
+        container: TRAINER_CONTAINER,
+        tailLines: 20,
+      });
     } catch {
       return null;
     }
@@ -118,8 +142,18 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
       const watching = new AbortController();
       let wake = makeWake();
       const poke = () => wake.fire();
-      keepWatching(kc, { path: `/apis/batch/v1/namespaces/${ns}/jobs`, fieldSelector: `metadata.name=${name}` }, poke, watching.signal);
-      keepWatching(kc, { path: `/api/v1/namespaces/${ns}/pods`, labelSelector: `batch.kubernetes.io/job-name=${name}` }, poke, watching.signal);
+      keepWatching(
+        kc,
+        { path: `/apis/batch/v1/namespaces/${ns}/jobs`, fieldSelector: `metadata.name=${name}` },
+        poke,
+        watching.signal,
+      );
+      keepWatching(
+        kc,
+        { path: `/api/v1/namespaces/${ns}/pods`, labelSelector: `batch.kubernetes.io/job-name=${name}` },
+        poke,
+        watching.signal,
+      );
 
       try {
         for (;;) {
@@ -132,7 +166,8 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
           const job = await readJob(name);
           if (!job || job.metadata?.deletionTimestamp) {
             // Deleted from outside (kubectl, TTL of a stale Job): the work is not done, so submit it again.
-            if (recreates >= maxRecreates) throw new Error(`job ${name} was deleted from outside ${recreates + 1} times; giving up`);
+            if (recreates >= maxRecreates)
+              throw new Error(`job ${name} was deleted from outside ${recreates + 1} times; giving up`);
             await waitGone(name, hooks.signal);
             if (hooks.signal.aborted) continue;
             recreates++;
@@ -147,13 +182,20 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
             const text = await fetchLog(running);
             if (text) logTail = text.trimEnd().split('\n').slice(-20);
           }
-          const state = classifyJob(job, pods, { now: clock(), unschedulableTimeoutSeconds: cfg.unschedulableTimeoutSeconds });
+          const state = classifyJob(job, pods, {
+            now: clock(),
+            unschedulableTimeoutSeconds: cfg.unschedulableTimeoutSeconds,
+          });
           hooks.heartbeat({
             backend: 'kubernetes',
             name,
             phase: state.phase,
             origin,
-            pods: pods.map((p) => ({ name: p.metadata!.name!, phase: p.status?.phase ?? 'Unknown', reason: p.status?.reason })),
+            pods: pods.map((p) => ({
+              name: p.metadata!.name!,
+              phase: p.status?.phase ?? 'Unknown',
+              reason: p.status?.reason,
+            })),
             logTail,
           });
           if (state.phase === 'succeeded') return;
@@ -162,7 +204,11 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
             if (!failure.logTail.length) {
               const lastPod = pods.find((p) => p.status?.phase === 'Failed');
               const text = lastPod ? await fetchLog(lastPod) : null;
-              failure.logTail = text ? text.trimEnd().split('\n').slice(-20) : lastPod ? podLogTail(lastPod) : logTail;
+              failure.logTail = text
+                ? text.trimEnd().split('\n').slice(-20)
+                : lastPod
+                  ? podLogTail(lastPod)
+                  : logTail;
             }
             if (DELETE_ON.has(failure.kind)) await deleteJob(name);
             throw toApplicationFailure(failure, name);

@@ -5,10 +5,27 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { GpuBackendConfig } from '../../common/config';
 import type { ArtifactStore } from '../store/artifact-store';
-import { makeWake, sleepOrWake, stopReason, type GpuBackend, type GpuProgress, type GpuRunRequest, type RunHooks } from './backend';
+import {
+  makeWake,
+  sleepOrWake,
+  stopReason,
+  type GpuBackend,
+  type GpuProgress,
+  type GpuRunRequest,
+  type RunHooks,
+} from './backend';
 import { NON_RETRIABLE_EXIT_CODES } from './contract';
 import { looksLikeCudaOom, toApplicationFailure, type GpuFailure } from './failures';
-import { isAlive, killGroup, logTail, readExitCode, readRecord, startDetached, stateFiles, type ProcessRecord } from './local-process';
+import {
+  isAlive,
+  killGroup,
+  logTail,
+  readExitCode,
+  readRecord,
+  startDetached,
+  stateFiles,
+  type ProcessRecord,
+} from './local-process';
 import { stepKeys } from './names';
 
 export type LocalGpuConfig = Extract<GpuBackendConfig, { kind: 'local' }>;
@@ -25,8 +42,18 @@ export interface LocalBackendDeps {
 }
 
 function classifyExit(code: number, lines: string[]): GpuFailure {
-  if (looksLikeCudaOom(lines)) return { kind: 'cudaOutOfMemory', message: `trainer ran out of GPU memory (exit ${code})`, logTail: lines };
-  if (code === 137) return { kind: 'oomKilled', message: 'trainer was killed (exit 137, SIGKILL: likely out of host memory)', logTail: lines };
+  if (looksLikeCudaOom(lines))
+    return {
+      kind: 'cudaOutOfMemory',
+      message: `trainer ran out of GPU memory (exit ${code})`,
+      logTail: lines,
+    };
+  if (code === 137)
+    return {
+      kind: 'oomKilled',
+      message: 'trainer was killed (exit 137, SIGKILL: likely out of host memory)',
+      logTail: lines,
+    };
   if ((NON_RETRIABLE_EXIT_CODES as readonly number[]).includes(code))
     return { kind: 'rejected', message: `trainer exited ${code} (not retriable)`, logTail: lines };
   return { kind: 'crashed', message: `trainer exited ${code}`, logTail: lines };
@@ -45,7 +72,13 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
       const key = stepKeys(req);
       const name = key.dir;
       const dir = path.join(store.path(key.dir), 'run');
-      const env = { ...process.env, ...deps.env, LLAMADUO_ARTIFACTS: store.root, LLAMADUO_DEVICE: config.device, PYTHONUNBUFFERED: '1' };
+      const env = {
+        ...process.env,
+        ...deps.env,
+        LLAMADUO_ARTIFACTS: store.root,
+        LLAMADUO_DEVICE: config.device,
+        PYTHONUNBUFFERED: '1',
+      };
 
       let origin: GpuProgress['origin'] = 'created';
       let rec: ProcessRecord | null = await readRecord(dir);
@@ -69,13 +102,23 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
         const code = await readExitCode(dir);
         const alive = code === null && (await isAlive(rec));
         const lines = await logTail(dir);
-        hooks.heartbeat({ backend: 'local', name, phase: alive ? 'running' : code === 0 ? 'succeeded' : 'failed', origin, logTail: lines });
+        hooks.heartbeat({
+          backend: 'local',
+          name,
+          phase: alive ? 'running' : code === 0 ? 'succeeded' : 'failed',
+          origin,
+          logTail: lines,
+        });
         if (code === 0) return;
         if (code !== null) throw toApplicationFailure(classifyExit(code, lines), name);
         if (!alive && (await readExitCode(dir)) !== null) continue; // it exited between the two reads
         if (!alive)
           throw toApplicationFailure(
-            { kind: 'crashed', message: `trainer process ${rec.pid} vanished without an exit code (see ${stateFiles(dir).log})`, logTail: lines },
+            {
+              kind: 'crashed',
+              message: `trainer process ${rec.pid} vanished without an exit code (see ${stateFiles(dir).log})`,
+              logTail: lines,
+            },
             name,
           );
         await sleepOrWake(pollMs, hooks.signal, makeWake());

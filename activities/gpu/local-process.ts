@@ -13,7 +13,11 @@ export interface ProcessRecord {
 }
 
 export function stateFiles(dir: string) {
-  return { pid: path.join(dir, 'pid.json'), log: path.join(dir, 'trainer.log'), exit: path.join(dir, 'exit-code') };
+  return {
+    pid: path.join(dir, 'pid.json'),
+    log: path.join(dir, 'trainer.log'),
+    exit: path.join(dir, 'exit-code'),
+  };
 }
 
 /** Kernel start time of a pid (field 22 of /proc/<pid>/stat), null where /proc is missing. */
@@ -61,12 +65,17 @@ export async function readExitCode(dir: string): Promise<number | null> {
  * Starts `argv` detached in its own process group, through a shell that records the exit code atomically.
  * The process outlives this worker on purpose: a restarted worker adopts it.
  */
-export async function startDetached(dir: string, argv: string[], env: NodeJS.ProcessEnv): Promise<ProcessRecord> {
+export async function startDetached(
+  dir: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<ProcessRecord> {
   await mkdir(dir, { recursive: true });
   const files = stateFiles(dir);
   await rm(files.exit, { force: true });
   const out = openSync(files.log, 'a');
-  const script = '"$@"; code=$?; echo $code > "$EXIT_FILE.tmp" && mv "$EXIT_FILE.tmp" "$EXIT_FILE"; exit $code';
+  const script =
+    '"$@"; code=$?; echo $code > "$EXIT_FILE.tmp" && mv "$EXIT_FILE.tmp" "$EXIT_FILE"; exit $code';
   const child = spawn('/bin/sh', ['-c', script, 'trainer', ...argv], {
     detached: true,
     stdio: ['ignore', out, out],

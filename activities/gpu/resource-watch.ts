@@ -9,7 +9,12 @@ export interface WatchTarget {
   labelSelector?: string;
 }
 
-export function keepWatching(kc: KubeConfig, target: WatchTarget, onChange: () => void, signal: AbortSignal): void {
+export function keepWatching(
+  kc: KubeConfig,
+  target: WatchTarget,
+  onChange: () => void,
+  signal: AbortSignal,
+): void {
   const watch = new Watch(kc);
   let resourceVersion: string | undefined;
   let controller: AbortController | undefined;
@@ -17,7 +22,9 @@ export function keepWatching(kc: KubeConfig, target: WatchTarget, onChange: () =
 
   const restart = (err: unknown) => {
     if (signal.aborted) return;
-    const gone = (err as { code?: number; statusCode?: number })?.code === 410 || /\b410\b|too old resource version/.test(String(err));
+    const gone =
+      (err as { code?: number; statusCode?: number })?.code === 410 ||
+      /\b410\b|too old resource version/.test(String(err));
     if (gone) resourceVersion = undefined; // re-list: start from "now" and let the caller poll what it missed
     onChange();
     const delay = err ? backoffMs : 0;
@@ -48,13 +55,10 @@ export function keepWatching(kc: KubeConfig, target: WatchTarget, onChange: () =
         },
         restart,
       )
-      .then(
-        (c) => {
-          controller = c;
-          if (signal.aborted) c.abort();
-        },
-        restart,
-      );
+      .then((c) => {
+        controller = c;
+        if (signal.aborted) c.abort();
+      }, restart);
   };
   signal.addEventListener('abort', () => controller?.abort(), { once: true });
   start();

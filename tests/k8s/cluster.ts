@@ -10,7 +10,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export const K8S_BIN = path.join(process.env.LLAMADUO_TOOLS ?? path.resolve(import.meta.dirname, '../../.tools'), 'k8s', 'bin');
+export const K8S_BIN = path.join(
+  process.env.LLAMADUO_TOOLS ?? path.resolve(import.meta.dirname, '../../.tools'),
+  'k8s',
+  'bin',
+);
 const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 
 export interface Cluster {
@@ -40,11 +44,15 @@ async function freePort(): Promise<number> {
 
 function get(url: string, token: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request(url, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      url,
+      { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', () => resolve({ status: 0, body: '' }));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -69,7 +77,8 @@ export function kubeconfigYaml(server: string, user: string, token: string): str
 export async function startCluster(opts: { log?: (s: string) => void } = {}): Promise<Cluster> {
   const log = opts.log ?? (() => {});
   const missing = missingBinaries();
-  if (missing.length) throw new Error(`missing ${missing.join(', ')} in ${K8S_BIN}: run scripts/setup-k8s.sh`);
+  if (missing.length)
+    throw new Error(`missing ${missing.join(', ')} in ${K8S_BIN}: run scripts/setup-k8s.sh`);
   const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-k8s-'));
   const procs: { name: string; proc: ChildProcess }[] = [];
   const bin = (b: string) => path.join(K8S_BIN, b);
@@ -93,13 +102,15 @@ export async function startCluster(opts: { log?: (s: string) => void } = {}): Pr
     }
     if (!process.env.LLAMADUO_K8S_KEEP) await rm(dir, { recursive: true, force: true });
   };
-  const tail = async (name: string) => (await readFile(path.join(dir, `${name}.log`), 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
+  const tail = async (name: string) =>
+    (await readFile(path.join(dir, `${name}.log`), 'utf8').catch(() => '')).split('\n').slice(-30).join('\n');
   const until = async (what: string, name: string, check: () => Promise<boolean>, ms = 90_000) => {
     const end = Date.now() + ms;
     for (;;) {
       if (await check()) return;
       const p = procs.find((x) => x.name === name)?.proc;
-      if (p && p.exitCode !== null) throw new Error(`${name} exited (${p.exitCode}) before ${what}:\n${await tail(name)}`);
+      if (p && p.exitCode !== null)
+        throw new Error(`${name} exited (${p.exitCode}) before ${what}:\n${await tail(name)}`);
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}:\n${await tail(name)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -149,7 +160,11 @@ export async function startCluster(opts: { log?: (s: string) => void } = {}): Pr
       '--endpoint-reconciler-type=none',
       '--enable-priority-and-fairness=false',
     ]);
-    await until('kube-apiserver /readyz', 'kube-apiserver', async () => (await get(`${server}/readyz`, adminToken)).status === 200);
+    await until(
+      'kube-apiserver /readyz',
+      'kube-apiserver',
+      async () => (await get(`${server}/readyz`, adminToken)).status === 200,
+    );
     const version = JSON.parse((await get(`${server}/version`, adminToken)).body).gitVersion as string;
     log(`kube-apiserver ${version} ready at ${server}`);
 
@@ -171,7 +186,12 @@ export async function startCluster(opts: { log?: (s: string) => void } = {}): Pr
       `--server-address=127.0.0.1:${await freePort()}`,
     ]);
     // the service account controller creating "default" shows the controller manager is working
-    await until('default service account', 'kube-controller-manager', async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, adminToken)).status === 200);
+    await until(
+      'default service account',
+      'kube-controller-manager',
+      async () =>
+        (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, adminToken)).status === 200,
+    );
     return { dir, server, adminToken, adminKubeconfig, version, stop };
   } catch (err) {
     await stop();

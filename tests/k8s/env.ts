@@ -15,7 +15,10 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 function required(name: string): string {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: run the Kubernetes tests through tests/k8s/run.ts (npm run test:k8s)`);
+  if (!v)
+    throw new Error(
+      `${name} is not set: run the Kubernetes tests through tests/k8s/run.ts (npm run test:k8s)`,
+    );
   return v;
 }
 
@@ -27,14 +30,29 @@ export function adminKubeConfig(): k8s.KubeConfig {
 
 /** The objects an overlay renders to, through the kustomize binary setup-k8s.sh built. */
 export function renderOverlay(overlay: string): k8s.KubernetesObject[] {
-  const yaml = execFileSync(path.join(K8S_BIN, 'kustomize'), ['build', path.join(ROOT, 'k8s', 'overlays', overlay)], { encoding: 'utf8' });
+  const yaml = execFileSync(
+    path.join(K8S_BIN, 'kustomize'),
+    ['build', path.join(ROOT, 'k8s', 'overlays', overlay)],
+    { encoding: 'utf8' },
+  );
   return parseAllDocuments(yaml).map((d) => d.toJS() as k8s.KubernetesObject);
 }
 
-export async function serverSideApply(kc: k8s.KubeConfig, objects: k8s.KubernetesObject[], dryRun: boolean): Promise<void> {
+export async function serverSideApply(
+  kc: k8s.KubeConfig,
+  objects: k8s.KubernetesObject[],
+  dryRun: boolean,
+): Promise<void> {
   const api = k8s.KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
-    await api.patch(obj, undefined, dryRun ? 'All' : undefined, 'llamaduo-tests', true, k8s.PatchStrategy.ServerSideApply);
+    await api.patch(
+      obj,
+      undefined,
+      dryRun ? 'All' : undefined,
+      'llamaduo-tests',
+      true,
+      k8s.PatchStrategy.ServerSideApply,
+    );
   }
 }
 
@@ -51,7 +69,11 @@ export function ensureWorkerSetup(): Promise<void> {
         body: {
           metadata: {
             name: GPU_NODE,
-            labels: { type: 'kwok', 'kubernetes.io/hostname': GPU_NODE, 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' },
+            labels: {
+              type: 'kwok',
+              'kubernetes.io/hostname': GPU_NODE,
+              'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3',
+            },
             annotations: { 'kwok.x-k8s.io/node': 'fake' },
           },
           spec: { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] },
@@ -66,9 +88,28 @@ export function ensureWorkerSetup(): Promise<void> {
     node.status = {
       capacity,
       allocatable: capacity,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date(), lastTransitionTime: new Date() }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          lastHeartbeatTime: new Date(),
+          lastTransitionTime: new Date(),
+        },
+      ],
       addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-      nodeInfo: { architecture: 'amd64', bootID: '', containerRuntimeVersion: 'kwok', kernelVersion: '', kubeProxyVersion: '', kubeletVersion: 'kwok', machineID: '', operatingSystem: 'linux', osImage: '', systemUUID: '' },
+      nodeInfo: {
+        architecture: 'amd64',
+        bootID: '',
+        containerRuntimeVersion: 'kwok',
+        kernelVersion: '',
+        kubeProxyVersion: '',
+        kubeletVersion: 'kwok',
+        machineID: '',
+        operatingSystem: 'linux',
+        osImage: '',
+        systemUUID: '',
+      },
     };
     await core.replaceNodeStatus({ name: GPU_NODE, body: node });
   })();

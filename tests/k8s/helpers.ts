@@ -15,16 +15,32 @@ export interface Run {
   job: string;
 }
 
-export function runStep(kc: k8s.KubeConfig, config: KubernetesGpuConfig, migrationId: string, extra: { pollIntervalMs?: number } = {}): Run {
-  const backend = createKubernetesBackend({ kubeConfig: kc, config, pollIntervalMs: extra.pollIntervalMs ?? 500 });
+export function runStep(
+  kc: k8s.KubeConfig,
+  config: KubernetesGpuConfig,
+  migrationId: string,
+  extra: { pollIntervalMs?: number } = {},
+): Run {
+  const backend = createKubernetesBackend({
+    kubeConfig: kc,
+    config,
+    pollIntervalMs: extra.pollIntervalMs ?? 500,
+  });
   const beats: GpuProgress[] = [];
   const stop = new AbortController();
   const id = { migrationId, cycle: 0, step: 'finetune' as const };
-  const done = backend.run({ ...id, specPath: '/artifacts/spec.json' }, { heartbeat: (p) => beats.push(p), signal: stop.signal });
+  const done = backend.run(
+    { ...id, specPath: '/artifacts/spec.json' },
+    { heartbeat: (p) => beats.push(p), signal: stop.signal },
+  );
   return { beats, stop, done, job: jobName(id) };
 }
 
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  ms = 30_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -43,10 +59,20 @@ export async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure
 
 export async function jobsOf(migrationId: string): Promise<k8s.V1Job[]> {
   const batch = adminKubeConfig().makeApiClient(k8s.BatchV1Api);
-  return (await batch.listNamespacedJob({ namespace: NAMESPACE, labelSelector: `llamaduo.dev/migration=${migrationId}` })).items;
+  return (
+    await batch.listNamespacedJob({
+      namespace: NAMESPACE,
+      labelSelector: `llamaduo.dev/migration=${migrationId}`,
+    })
+  ).items;
 }
 
 export async function podsOf(job: string): Promise<k8s.V1Pod[]> {
   const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
-  return (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/job-name=${job}` })).items;
+  return (
+    await core.listNamespacedPod({
+      namespace: NAMESPACE,
+      labelSelector: `batch.kubernetes.io/job-name=${job}`,
+    })
+  ).items;
 }

@@ -20,9 +20,16 @@ describe('Kubernetes Job backend', () => {
     assert.equal(rest.length, 0);
     assert.equal(job!.metadata!.name, 'llamaduo-complete-c0-finetune');
     assert.ok(job!.status!.conditions!.some((c) => c.type === 'Complete' && c.status === 'True'));
-    assert.ok(run.beats.some((b) => b.phase === 'running' && b.pods?.some((p) => p.phase === 'Running')), JSON.stringify(run.beats.map((b) => b.phase)));
+    assert.ok(
+      run.beats.some((b) => b.phase === 'running' && b.pods?.some((p) => p.phase === 'Running')),
+      JSON.stringify(run.beats.map((b) => b.phase)),
+    );
     const pods = await podsOf(run.job);
-    assert.equal(pods[0]!.spec!.nodeName, 'gpu-node-1', 'scheduled onto the GPU node (selector, toleration, GPU fit)');
+    assert.equal(
+      pods[0]!.spec!.nodeName,
+      'gpu-node-1',
+      'scheduled onto the GPU node (selector, toleration, GPU fit)',
+    );
   });
 
   it('adopts the Job a previous attempt created instead of duplicating it', async () => {
@@ -41,7 +48,11 @@ describe('Kubernetes Job backend', () => {
     const f = await failureOf(runStep(kc, gpuConfig('trainer:oom', { backoffLimit: 2 }), 'oom').done);
     assert.equal(f.type, 'GpuJobOOMKilled');
     assert.equal(f.nonRetryable, true);
-    assert.equal((await podsOf('llamaduo-oom-c0-finetune')).length, 1, 'podFailurePolicy failed the Job at once despite backoffLimit 2');
+    assert.equal(
+      (await podsOf('llamaduo-oom-c0-finetune')).length,
+      1,
+      'podFailurePolicy failed the Job at once despite backoffLimit 2',
+    );
   });
 
   it('classifies CUDA out of memory from the termination log', async () => {
@@ -49,7 +60,10 @@ describe('Kubernetes Job backend', () => {
     assert.equal(f.type, 'GpuJobCudaOutOfMemory');
     assert.equal(f.nonRetryable, true);
     assert.match(f.message, /torch\.OutOfMemoryError: CUDA out of memory/);
-    assert.deepEqual((f.details![0] as { logTail: string[] }).logTail.slice(0, 2), ['Loading base model', 'step 12/400 loss 1.82']);
+    assert.deepEqual((f.details![0] as { logTail: string[] }).logTail.slice(0, 2), [
+      'Loading base model',
+      'step 12/400 loss 1.82',
+    ]);
   });
 
   it('classifies repeated crashes as BackoffLimitExceeded after backoffLimit retries', async () => {
@@ -74,7 +88,9 @@ describe('Kubernetes Job backend', () => {
   });
 
   it('classifies DeadlineExceeded', async () => {
-    const f = await failureOf(runStep(kc, gpuConfig('trainer:hang', { activeDeadlineSeconds: 2 }), 'deadline').done);
+    const f = await failureOf(
+      runStep(kc, gpuConfig('trainer:hang', { activeDeadlineSeconds: 2 }), 'deadline').done,
+    );
     assert.equal(f.type, 'GpuJobDeadlineExceeded');
     assert.equal(f.nonRetryable, true);
   });
@@ -117,7 +133,10 @@ describe('Kubernetes Job backend', () => {
     // what Kueue does on admission
     await adminKubeConfig()
       .makeApiClient(k8s.BatchV1Api)
-      .patchNamespacedJob({ name: run.job, namespace: NAMESPACE, body: { spec: { suspend: false } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+      .patchNamespacedJob(
+        { name: run.job, namespace: NAMESPACE, body: { spec: { suspend: false } } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
     await run.done;
   });
 });

@@ -3,7 +3,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import { adminKubeConfig, ensureWorkerSetup, NAMESPACE, renderOverlay, serverSideApply, workerKubeConfig } from './env';
+import {
+  adminKubeConfig,
+  ensureWorkerSetup,
+  NAMESPACE,
+  renderOverlay,
+  serverSideApply,
+  workerKubeConfig,
+} from './env';
 
 const code = (err: unknown) => (err as { code?: number }).code;
 
@@ -18,7 +25,16 @@ describe('manifests in k8s/', () => {
   it('the local overlay is accepted by server-side apply (dry run) and applied', async () => {
     const objects = renderOverlay('local');
     const kinds = objects.map((o) => o.kind).sort();
-    assert.deepEqual(kinds, ['ConfigMap', 'Deployment', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'Role', 'RoleBinding', 'ServiceAccount']);
+    assert.deepEqual(kinds, [
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'PersistentVolume',
+      'PersistentVolumeClaim',
+      'Role',
+      'RoleBinding',
+      'ServiceAccount',
+    ]);
     await serverSideApply(adminKubeConfig(), objects, true);
     await ensureWorkerSetup();
     const apps = adminKubeConfig().makeApiClient(k8s.AppsV1Api);
@@ -31,15 +47,30 @@ describe('manifests in k8s/', () => {
     const queue = objects.find((o) => o.kind === 'LocalQueue');
     assert.equal(queue?.metadata?.namespace, NAMESPACE);
     // Kueue's CRDs are not installed in the test cluster; everything else must be accepted as is.
-    await serverSideApply(adminKubeConfig(), objects.filter((o) => o.kind !== 'LocalQueue'), true);
+    await serverSideApply(
+      adminKubeConfig(),
+      objects.filter((o) => o.kind !== 'LocalQueue'),
+      true,
+    );
   });
 
   it('the worker ServiceAccount can manage Jobs and read pods and logs in its namespace', async () => {
     const kc = await workerKubeConfig();
     const auth = kc.makeApiClient(k8s.AuthorizationV1Api);
-    const can = async (verb: string, resource: string, subresource?: string, namespace = NAMESPACE, group = '') =>
-      (await auth.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource, subresource, namespace, group } } } })).status!.allowed;
-    for (const verb of ['create', 'get', 'list', 'watch', 'delete']) assert.equal(await can(verb, 'jobs', undefined, NAMESPACE, 'batch'), true, `jobs ${verb}`);
+    const can = async (
+      verb: string,
+      resource: string,
+      subresource?: string,
+      namespace = NAMESPACE,
+      group = '',
+    ) =>
+      (
+        await auth.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { verb, resource, subresource, namespace, group } } },
+        })
+      ).status!.allowed;
+    for (const verb of ['create', 'get', 'list', 'watch', 'delete'])
+      assert.equal(await can(verb, 'jobs', undefined, NAMESPACE, 'batch'), true, `jobs ${verb}`);
     for (const verb of ['get', 'list', 'watch']) assert.equal(await can(verb, 'pods'), true, `pods ${verb}`);
     assert.equal(await can('get', 'pods', 'log'), true, 'pods/log get');
     // and really: list Jobs and pods with the token
@@ -52,16 +83,33 @@ describe('manifests in k8s/', () => {
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const batch = kc.makeApiClient(k8s.BatchV1Api);
     await expectForbidden('list secrets', () => core.listNamespacedSecret({ namespace: NAMESPACE }));
-    await expectForbidden('read a secret', () => core.readNamespacedSecret({ name: 'llamaduo-provider-keys', namespace: NAMESPACE }));
+    await expectForbidden('read a secret', () =>
+      core.readNamespacedSecret({ name: 'llamaduo-provider-keys', namespace: NAMESPACE }),
+    );
     await expectForbidden('list jobs elsewhere', () => batch.listNamespacedJob({ namespace: 'default' }));
     await expectForbidden('create a job elsewhere', () =>
-      batch.createNamespacedJob({ namespace: 'default', body: { metadata: { name: 'x' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } } } }),
+      batch.createNamespacedJob({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'x' },
+          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'i' }] } } },
+        },
+      }),
     );
-    await expectForbidden('update jobs', () => batch.patchNamespacedJob({ name: 'x', namespace: NAMESPACE, body: { metadata: { labels: { a: 'b' } } } }));
+    await expectForbidden('update jobs', () =>
+      batch.patchNamespacedJob({
+        name: 'x',
+        namespace: NAMESPACE,
+        body: { metadata: { labels: { a: 'b' } } },
+      }),
+    );
     await expectForbidden('delete pods', () => core.deleteNamespacedPod({ name: 'x', namespace: NAMESPACE }));
     await expectForbidden('list nodes', () => core.listNode());
     await expectForbidden('create pods', () =>
-      core.createNamespacedPod({ namespace: NAMESPACE, body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'i' }] } } }),
+      core.createNamespacedPod({
+        namespace: NAMESPACE,
+        body: { metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      }),
     );
   });
 });

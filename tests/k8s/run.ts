@@ -19,14 +19,25 @@ console.log(`[k8s] control plane up in ${((Date.now() - t0) / 1000).toFixed(1)}s
 let passed = 0;
 let failed = 0;
 try {
-  const files = (await readdir(here)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(here, f));
+  const files = (await readdir(here))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => path.join(here, f));
   const only = process.argv.slice(2);
   const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
   const tap = path.join(cluster.dir, 'results.tap');
   const code = await new Promise<number>((resolve) => {
     const child = spawn(
       'tsx',
-      ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...selected],
+      [
+        '--test',
+        '--test-concurrency=1',
+        '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tap}`,
+        ...selected,
+      ],
       { stdio: 'inherit', env: { ...process.env, LLAMADUO_K8S_KUBECONFIG: cluster.adminKubeconfig } },
     );
     child.on('exit', (c) => resolve(c ?? 1));

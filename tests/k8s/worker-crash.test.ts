@@ -10,10 +10,26 @@ import { kubeconfigYaml } from './cluster';
 import { gpuConfig, workerKubeConfig } from './env';
 import { jobsOf, podsOf } from './helpers';
 
-function startWorker(kubeconfig: string, migrationId: string): { proc: ChildProcess; lines: Record<string, unknown>[]; next: (pred: (l: Record<string, unknown>) => boolean) => Promise<void> } {
-  const proc = spawn('tsx', [path.join(import.meta.dirname, 'fixtures', 'worker.ts'), kubeconfig, JSON.stringify(gpuConfig('trainer:slow')), migrationId], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function startWorker(
+  kubeconfig: string,
+  migrationId: string,
+): {
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  next: (pred: (l: Record<string, unknown>) => boolean) => Promise<void>;
+} {
+  const proc = spawn(
+    'tsx',
+    [
+      path.join(import.meta.dirname, 'fixtures', 'worker.ts'),
+      kubeconfig,
+      JSON.stringify(gpuConfig('trainer:slow')),
+      migrationId,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines: Record<string, unknown>[] = [];
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
   createInterface({ input: proc.stdout! }).on('line', (line) => {
@@ -26,7 +42,9 @@ function startWorker(kubeconfig: string, migrationId: string): { proc: ChildProc
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
           waiters.push({ pred, resolve });
-          proc.once('exit', (code) => (lines.some(pred) ? resolve() : reject(new Error(`worker exited ${code}`))));
+          proc.once('exit', (code) =>
+            lines.some(pred) ? resolve() : reject(new Error(`worker exited ${code}`)),
+          );
         });
   return { proc, lines, next };
 }
@@ -36,7 +54,9 @@ describe('worker crash', () => {
     const kc = await workerKubeConfig();
     const user = kc.getCurrentUser()!;
     const file = path.join(process.env.TMPDIR ?? '/tmp', `llamaduo-worker-${process.pid}.kubeconfig`);
-    await writeFile(file, kubeconfigYaml(kc.getCurrentCluster()!.server, user.name, user.token!), { mode: 0o600 });
+    await writeFile(file, kubeconfigYaml(kc.getCurrentCluster()!.server, user.name, user.token!), {
+      mode: 0o600,
+    });
 
     const first = startWorker(file, 'crash-restart');
     await first.next((l) => l.phase === 'running');

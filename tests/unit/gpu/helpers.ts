@@ -12,7 +12,11 @@ export async function tempStore(): Promise<ArtifactStore> {
   return new ArtifactStore(await mkdtemp(path.join(tmpdir(), 'llamaduo-gpu-')));
 }
 
-export async function fineTuneInput(store: ArtifactStore, migrationId: string, gpu: unknown = { kind: 'local', device: 'cpu' }): Promise<FineTuneInput> {
+export async function fineTuneInput(
+  store: ArtifactStore,
+  migrationId: string,
+  gpu: unknown = { kind: 'local', device: 'cpu' },
+): Promise<FineTuneInput> {
   const train = await store.writeJsonl(`${migrationId}/data/train.jsonl`, [{ prompt: 'a', response: 'b' }]);
   return {
     migrationId,
@@ -27,7 +31,11 @@ export async function fineTuneInput(store: ArtifactStore, migrationId: string, g
 }
 
 export async function generateInput(store: ArtifactStore, migrationId: string): Promise<GenerateInput> {
-  const test = await store.writeJsonl(`${migrationId}/data/test.jsonl`, [{ prompt: 'x' }, { prompt: 'y' }, { prompt: 'z' }]);
+  const test = await store.writeJsonl(`${migrationId}/data/test.jsonl`, [
+    { prompt: 'x' },
+    { prompt: 'y' },
+    { prompt: 'z' },
+  ]);
   const adapter = await store.writeText(`${migrationId}/data/adapter.bin`, 'adapter');
   return {
     migrationId,

@@ -5,8 +5,17 @@ import { buildJob, type KubernetesGpuConfig } from '../../../activities/gpu/job-
 import { jobName } from '../../../activities/gpu/names';
 
 const cfg = (extra: object = {}) =>
-  GpuBackendConfig.parse({ kind: 'kubernetes', image: 'ghcr.io/llamaduo/trainer:1', ...extra }) as KubernetesGpuConfig;
-const req = { migrationId: 'support-bot', cycle: 2, step: 'finetune' as const, specPath: '/artifacts/support-bot/cycle-2/finetune/spec.json' };
+  GpuBackendConfig.parse({
+    kind: 'kubernetes',
+    image: 'ghcr.io/llamaduo/trainer:1',
+    ...extra,
+  }) as KubernetesGpuConfig;
+const req = {
+  migrationId: 'support-bot',
+  cycle: 2,
+  step: 'finetune' as const,
+  specPath: '/artifacts/support-bot/cycle-2/finetune/spec.json',
+};
 
 describe('trainer Job manifest', () => {
   it('names Jobs deterministically per migration, cycle and step', () => {
@@ -19,7 +28,18 @@ describe('trainer Job manifest', () => {
   });
 
   it('requests GPUs, places, secures and bounds the Job', () => {
-    const job = buildJob(req, cfg({ gpus: 2, nodeSelector: { 'nvidia.com/gpu.product': 'H100' }, tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], priorityClassName: 'llamaduo-training', secretName: 'hf-token', backoffLimit: 1, activeDeadlineSeconds: 3600 }));
+    const job = buildJob(
+      req,
+      cfg({
+        gpus: 2,
+        nodeSelector: { 'nvidia.com/gpu.product': 'H100' },
+        tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        priorityClassName: 'llamaduo-training',
+        secretName: 'hf-token',
+        backoffLimit: 1,
+        activeDeadlineSeconds: 3600,
+      }),
+    );
     const spec = job.spec!;
     const pod = spec.template.spec!;
     const c = pod.containers[0]!;
@@ -47,7 +67,10 @@ describe('trainer Job manifest', () => {
     assert.equal(ignore!.onPodConditions![0]!.type, 'DisruptionTarget');
     const shm = pod.volumes!.find((v) => v.name === 'dshm')!;
     assert.deepEqual(shm.emptyDir, { medium: 'Memory', sizeLimit: '16Gi' });
-    assert.equal(pod.volumes!.find((v) => v.name === 'artifacts')!.persistentVolumeClaim!.claimName, 'llamaduo-artifacts');
+    assert.equal(
+      pod.volumes!.find((v) => v.name === 'artifacts')!.persistentVolumeClaim!.claimName,
+      'llamaduo-artifacts',
+    );
   });
 
   it('suspends and labels the Job for Kueue when a queue is configured', () => {

@@ -33,18 +33,25 @@ function activities(store: ArtifactStore, mode: string, ms = 200) {
   });
 }
 
-const fineTune = (env: MockActivityEnvironment, acts: GpuActivities, input: FineTuneInput) => env.run(acts.fineTune, input) as Promise<FineTuneResult>;
-const generate = (env: MockActivityEnvironment, acts: GpuActivities, input: GenerateInput) => env.run(acts.generate, input) as Promise<GenerateResult>;
+const fineTune = (env: MockActivityEnvironment, acts: GpuActivities, input: FineTuneInput) =>
+  env.run(acts.fineTune, input) as Promise<FineTuneResult>;
+const generate = (env: MockActivityEnvironment, acts: GpuActivities, input: GenerateInput) =>
+  env.run(acts.generate, input) as Promise<GenerateResult>;
 
 function recordingEnv() {
-  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { logger: new DefaultLogger('ERROR') });
+  const env = new MockActivityEnvironment(
+    { heartbeatTimeoutMs: 60_000 },
+    { logger: new DefaultLogger('ERROR') },
+  );
   const beats: GpuProgress[] = [];
   env.on('heartbeat', (d: GpuProgress) => beats.push(d));
   return { env, beats };
 }
 
 async function starts(store: ArtifactStore, migrationId: string, step: string, cycle = 0): Promise<string[]> {
-  const text = await readFile(store.path(`${migrationId}/cycle-${cycle}/${step}/starts.log`), 'utf8').catch(() => '');
+  const text = await readFile(store.path(`${migrationId}/cycle-${cycle}/${step}/starts.log`), 'utf8').catch(
+    () => '',
+  );
   return text.trim().split('\n').filter(Boolean);
 }
 
@@ -75,10 +82,15 @@ describe('local GPU backend', () => {
     assert.equal(res.method, 'lora');
     assert.equal(res.trainLoss, 1.25);
     assert.match(await store.readText(res.adapter.uri), /rank 8/);
-    const spec = await store.readJson<{ datasets: string[]; resultPath: string }>('m-ok/cycle-0/finetune/spec.json');
+    const spec = await store.readJson<{ datasets: string[]; resultPath: string }>(
+      'm-ok/cycle-0/finetune/spec.json',
+    );
     assert.deepEqual(spec.datasets, [store.path('m-ok/data/train.jsonl')]);
     assert.equal(spec.resultPath, store.path('m-ok/cycle-0/finetune/out/result.json'));
-    assert.ok(beats.some((b) => b.phase === 'running' && b.backend === 'local'), 'heartbeats while running');
+    assert.ok(
+      beats.some((b) => b.phase === 'running' && b.backend === 'local'),
+      'heartbeats while running',
+    );
 
     const again = await fineTune(env, activities(store, 'ok'), input);
     assert.deepEqual(again.adapter, res.adapter);
@@ -96,7 +108,9 @@ describe('local GPU backend', () => {
   it('classifies CUDA out of memory from the log as non-retryable, with the log tail', async () => {
     const store = await tempStore();
     const { env } = recordingEnv();
-    const f = await failureOf(fineTune(env, activities(store, 'cuda-oom'), await fineTuneInput(store, 'm-oom')));
+    const f = await failureOf(
+      fineTune(env, activities(store, 'cuda-oom'), await fineTuneInput(store, 'm-oom')),
+    );
     assert.equal(f.type, 'GpuJobCudaOutOfMemory');
     assert.equal(f.nonRetryable, true);
     assert.match(f.message, /CUDA out of memory\. Tried to allocate/);
@@ -105,10 +119,14 @@ describe('local GPU backend', () => {
   it('classifies a non-retriable exit code and a plain crash differently', async () => {
     const store = await tempStore();
     const { env } = recordingEnv();
-    const rejected = await failureOf(fineTune(env, activities(store, 'reject'), await fineTuneInput(store, 'm-rej')));
+    const rejected = await failureOf(
+      fineTune(env, activities(store, 'reject'), await fineTuneInput(store, 'm-rej')),
+    );
     assert.equal(rejected.type, 'GpuJobRejected');
     assert.equal(rejected.nonRetryable, true);
-    const crashed = await failureOf(fineTune(env, activities(store, 'crash'), await fineTuneInput(store, 'm-crash')));
+    const crashed = await failureOf(
+      fineTune(env, activities(store, 'crash'), await fineTuneInput(store, 'm-crash')),
+    );
     assert.equal(crashed.type, 'GpuTrainerCrashed');
     assert.equal(crashed.nonRetryable, false);
     assert.match(crashed.message, /Segmentation fault/);
@@ -150,7 +168,10 @@ describe('local GPU backend', () => {
     const dir = store.path('m-restart/cycle-0/finetune/run');
     await mkdir(dir, { recursive: true });
     // a pid from a previous boot: pid 1 exists but its start time does not match
-    await writeFile(path.join(dir, 'pid.json'), JSON.stringify({ pid: 1, startTicks: '1', startedAt: '2020-01-01T00:00:00Z' }));
+    await writeFile(
+      path.join(dir, 'pid.json'),
+      JSON.stringify({ pid: 1, startTicks: '1', startedAt: '2020-01-01T00:00:00Z' }),
+    );
     await writeFile(store.path('m-restart/cycle-0/finetune/stale-output'), 'x').catch(() => {});
     const { env, beats } = recordingEnv();
     const res = await fineTune(env, activities(store, 'ok'), input);
