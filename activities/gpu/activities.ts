@@ -1,6 +1,6 @@
 // The GPU activities (fineTune, generate): write the trainer spec into the artifact store, run it on the
 // backend the migration chose (Kubernetes Job or local process), and turn the trainer's result.json into
-// artifact references. A step whose result.json already exists is not run again.
+// artifact references. A step whose result.json says succeeded is not run again.
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -10,10 +10,11 @@ import type { GpuActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import type { ArtifactStore } from '../store/artifact-store';
 import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
-import { ResultManifest, type GpuStep, type SpecPaths } from './contract';
+import { pathRef } from './artifact-dirs';
+import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
-import { stepKeys, type GpuWorkId } from './names';
+import { stepKeys, type GpuWorkId, type StepKeys } from './names';
 
 export interface GpuActivityDeps {
   store: ArtifactStore;
@@ -56,30 +57,33 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
   const { store } = deps;
   const backendFor = deps.backendFor ?? defaultBackendFor(store);
 
-  /** Runs one step unless its result manifest exists; returns the manifest and its reference. */
-  async function runStep(id: GpuWorkId, gpu: GpuBackendConfig, spec: (p: (uri: string) => string) => object) {
+  async function finishedResult(keys: StepKeys): Promise<ResultManifest | null> {
+    if (!(await store.find(keys.result, { countLines: false }))) return null;
+    const parsed = ResultManifest.safeParse(await store.readJson(keys.result));
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`${keys.result}: ${parsed.error.message}`, 'GpuJobBadResult');
+    return parsed.data.status === 'succeeded' ? parsed.data : null;
+  }
+
+  /**
+   * Runs one step unless a succeeded result.json exists. `spec` gets a mapper from artifact URIs to paths as
+   * the runner sees them, plus the output directory.
+   */
+  async function runStep<S extends object>(
+    id: GpuWorkId,
+    gpu: GpuBackendConfig,
+    spec: (at: (uri: string) => string, outputDir: string) => S,
+  ) {
     const keys = stepKeys(id);
-    let manifestRef = await store.find(keys.result, { countLines: false });
-    if (!manifestRef) {
-      const backend = backendFor(gpu);
-      const at = (key: string) => path.posix.join(backend.artifactsRoot, key);
-      const paths: SpecPaths = {
-        artifactsRoot: backend.artifactsRoot,
-        outputDir: at(keys.output),
-        resultPath: at(keys.result),
-      };
-      const specPath = at(keys.spec);
-      await store.writeJson(keys.spec, {
-        version: 1,
-        step: id.step,
-        migrationId: id.migrationId,
-        cycle: id.cycle,
-        ...paths,
-        ...spec((uri) => at(store.keyOf(uri))),
-      });
+    const backend = backendFor(gpu);
+    const root = backend.artifactsRoot;
+    let manifest = await finishedResult(keys);
+    if (!manifest) {
+      const at = (uri: string) => path.posix.join(root, store.keyOf(uri));
+      await store.writeJson(keys.spec, spec(at, path.posix.join(root, keys.output)));
       const hooks = temporalHooks();
       try {
-        await backend.run({ ...id, specPath }, hooks);
+        await backend.run({ ...id, specPath: path.posix.join(root, keys.spec) }, hooks);
       } catch (err) {
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
         if (err instanceof StopWaiting)
@@ -91,71 +95,99 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       } finally {
         hooks.dispose();
       }
-      manifestRef = await store.find(keys.result, { countLines: false });
-      if (!manifestRef)
-        throw ApplicationFailure.nonRetryable(`${id.step} finished without ${keys.result}`, 'GpuJobNoResult');
+      manifest = await finishedResult(keys);
+      if (!manifest)
+        throw ApplicationFailure.nonRetryable(
+          `${id.step} exited 0 without a succeeded ${keys.result}`,
+          'GpuJobNoResult',
+        );
     }
-    const parsed = ResultManifest.safeParse(await store.readJson(keys.result));
-    if (!parsed.success)
-      throw ApplicationFailure.nonRetryable(`${keys.result}: ${parsed.error.message}`, 'GpuJobBadResult');
-    return { keys, manifest: parsed.data, manifestRef };
+    const manifestRef = (await store.find(keys.result, { countLines: false }))!;
+    /** an output the trainer names by its runner-side path, as a reference in this store */
+    const output = async (name: string): Promise<T.ArtifactRef> => {
+      const p = manifest.outputs[name];
+      const prefix = root.endsWith('/') ? root : `${root}/`;
+      if (!p || !p.startsWith(prefix))
+        throw ApplicationFailure.nonRetryable(
+          `${keys.result}: outputs.${name} (${p}) is not under ${root}`,
+          'GpuJobBadResult',
+        );
+      const ref = await pathRef(store, p.slice(prefix.length));
+      if (!ref)
+        throw ApplicationFailure.nonRetryable(
+          `${keys.result}: outputs.${name} -> ${p} does not exist`,
+          'GpuJobBadResult',
+        );
+      return ref;
+    };
+    return { manifest, manifestRef, output };
   }
 
-  async function output(
-    keys: ReturnType<typeof stepKeys>,
-    manifest: ResultManifest,
-    name: string,
-  ): Promise<T.ArtifactRef> {
-    const rel = manifest.outputs[name];
-    if (!rel)
-      throw ApplicationFailure.nonRetryable(`${keys.result}: outputs.${name} is missing`, 'GpuJobBadResult');
-    const key = `${keys.output}/${rel}`;
-    const ref = await store.find(key);
-    if (!ref)
-      throw ApplicationFailure.nonRetryable(
-        `${keys.result}: outputs.${name} -> ${key} does not exist`,
-        'GpuJobBadResult',
-      );
-    return ref;
-  }
-
-  const step = (input: { migrationId: string; cycle: number }, s: GpuStep): GpuWorkId => ({
+  const work = (input: { migrationId: string; cycle: number }, step: GpuStep): GpuWorkId => ({
     migrationId: input.migrationId,
     cycle: input.cycle,
-    step: s,
+    step,
   });
+  const device = (gpu: GpuBackendConfig): Device => (gpu.kind === 'local' ? gpu.device : 'cuda');
 
   return {
     async fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult> {
-      const { keys, manifest, manifestRef } = await runStep(step(input, 'finetune'), input.gpu, (p) => ({
-        baseModel: input.baseModel,
-        trainer: input.trainer,
-        datasets: input.datasets.map((d) => p(d.uri)),
-        samples: input.samples,
-        lora: input.lora,
-      }));
+      const t = input.trainer;
+      const { manifest, manifestRef, output } = await runStep(
+        work(input, 'finetune'),
+        input.gpu,
+        (at, outputDir): FinetuneSpec => ({
+          baseModel: input.baseModel,
+          datasets: input.datasets.map((d) => at(d.uri)),
+          outputDir,
+          method: t.method,
+          lora: { rank: input.lora.rank, alpha: input.lora.alpha, dropout: t.loraDropout },
+          train: {
+            epochs: t.epochs,
+            learningRate: t.learningRate,
+            lrScheduler: t.lrScheduler,
+            maxSeqLength: t.maxSeqLength,
+            batchSize: t.batchSize,
+            gradientAccumulation: t.gradientAccumulation,
+            packing: t.packing,
+            gradientCheckpointing: t.gradientCheckpointing,
+            checkpointEverySteps: t.checkpointEverySteps,
+            seed: t.seed,
+          },
+          device: device(input.gpu),
+        }),
+      );
       return {
-        adapter: await output(keys, manifest, 'adapter'),
+        adapter: await output('adapterDir'),
         manifest: manifestRef,
-        method: manifest.method ?? input.trainer.method,
-        trainLoss: manifest.trainLoss,
-        tokensPerSecond: manifest.tokensPerSecond,
-        seconds: manifest.seconds,
+        method: manifest.method ?? t.method,
+        trainLoss: manifest.metrics?.trainLoss ?? undefined,
+        tokensPerSecond: manifest.tokensPerSecond ?? undefined,
+        seconds: manifest.durations?.totalSeconds ?? 0,
       };
     },
 
     async generate(input: T.GenerateInput): Promise<T.GenerateResult> {
-      const { keys, manifest, manifestRef } = await runStep(step(input, 'generate'), input.gpu, (p) => ({
-        baseModel: input.baseModel,
-        adapter: p(input.adapter.uri),
-        test: p(input.test.uri),
-        inference: input.inference,
-      }));
+      const { manifest, manifestRef, output } = await runStep(
+        work(input, 'generate'),
+        input.gpu,
+        (at, outputDir): GenerateSpec => ({
+          baseModel: input.baseModel,
+          adapterDir: at(input.adapter.uri),
+          prompts: at(input.test.uri),
+          outputDir,
+          sampling: input.inference,
+          device: device(input.gpu),
+        }),
+      );
+      const generations = await output('generations');
+      if (generations.count === undefined)
+        generations.count = (await store.find(store.keyOf(generations.uri), { countLines: true }))?.count;
       return {
-        generations: await output(keys, manifest, 'generations'),
+        generations,
         manifest: manifestRef,
-        tokensPerSecond: manifest.tokensPerSecond,
-        seconds: manifest.seconds,
+        tokensPerSecond: manifest.tokensPerSecond ?? undefined,
+        seconds: manifest.durations?.totalSeconds ?? 0,
       };
     },
   };

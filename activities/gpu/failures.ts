@@ -16,6 +16,8 @@ export const FAILURE_TYPES = {
   rejected: { type: 'GpuJobRejected', retryable: false },
   /** evicted or preempted: the next attempt resubmits */
   evicted: { type: 'GpuJobEvicted', retryable: true },
+  /** the trainer checkpointed and stopped on SIGTERM (exit 3): the next attempt resumes */
+  preempted: { type: 'GpuTrainerPreempted', retryable: true },
   /** the trainer process crashed for another reason (local backend): another attempt may succeed */
   crashed: { type: 'GpuTrainerCrashed', retryable: true },
   /** the job ended without the result manifest the contract promises */

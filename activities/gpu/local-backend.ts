@@ -14,7 +14,7 @@ import {
   type GpuRunRequest,
   type RunHooks,
 } from './backend';
-import { NON_RETRIABLE_EXIT_CODES } from './contract';
+import { EXIT_PREEMPTED, NON_RETRIABLE_EXIT_CODES } from './contract';
 import { looksLikeCudaOom, toApplicationFailure, type GpuFailure } from './failures';
 import {
   isAlive,
@@ -54,6 +54,12 @@ function classifyExit(code: number, lines: string[]): GpuFailure {
       message: 'trainer was killed (exit 137, SIGKILL: likely out of host memory)',
       logTail: lines,
     };
+  if (code === EXIT_PREEMPTED)
+    return {
+      kind: 'preempted',
+      message: 'trainer checkpointed and stopped; the next attempt resumes',
+      logTail: lines,
+    };
   if ((NON_RETRIABLE_EXIT_CODES as readonly number[]).includes(code))
     return { kind: 'rejected', message: `trainer exited ${code} (not retriable)`, logTail: lines };
   return { kind: 'crashed', message: `trainer exited ${code}`, logTail: lines };
@@ -87,9 +93,9 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
       else if (rec && previousExit === 0) origin = 'adopted';
       else {
         // Nothing running, or it ended badly (reported by that attempt already), or it died with the machine.
+        // The output directory stays: the trainer resumes from its checkpoints there.
         if (rec) origin = 'recreated';
         await rm(dir, { recursive: true, force: true });
-        await rm(store.path(key.output), { recursive: true, force: true });
         rec = await startDetached(dir, [...command, req.step, '--spec', req.specPath], env);
       }
 

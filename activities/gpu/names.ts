@@ -45,6 +45,8 @@ export function jobLabels(id: GpuWorkId): Record<string, string> {
 }
 
 /** Artifact-store keys of one step's spec, outputs and result manifest. */
+export type StepKeys = ReturnType<typeof stepKeys>;
+
 export function stepKeys(id: GpuWorkId) {
   const dir = ArtifactStore.key(id.migrationId, `cycle-${id.cycle}`, id.step);
   return { dir, spec: `${dir}/spec.json`, output: `${dir}/out`, result: `${dir}/out/result.json` };

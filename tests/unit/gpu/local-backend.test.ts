@@ -78,15 +78,19 @@ describe('local GPU backend', () => {
     const { env, beats } = recordingEnv();
     const input = await fineTuneInput(store, 'm-ok');
     const res = await fineTune(env, activities(store, 'ok'), input);
-    assert.equal(res.adapter.uri, 'artifact://m-ok/cycle-0/finetune/out/adapter.safetensors');
+    assert.equal(res.adapter.uri, 'artifact://m-ok/cycle-0/finetune/out/adapter');
+    assert.match(res.adapter.sha256, /^[0-9a-f]{64}$/);
     assert.equal(res.method, 'lora');
     assert.equal(res.trainLoss, 1.25);
-    assert.match(await store.readText(res.adapter.uri), /rank 8/);
-    const spec = await store.readJson<{ datasets: string[]; resultPath: string }>(
-      'm-ok/cycle-0/finetune/spec.json',
-    );
+    assert.deepEqual(await store.readJson(`${res.adapter.uri}/adapter_config.json`), {
+      r: 8,
+      lora_alpha: 16,
+    });
+    const spec = await store.readJson<Record<string, unknown>>('m-ok/cycle-0/finetune/spec.json');
     assert.deepEqual(spec.datasets, [store.path('m-ok/data/train.jsonl')]);
-    assert.equal(spec.resultPath, store.path('m-ok/cycle-0/finetune/out/result.json'));
+    assert.equal(spec.outputDir, store.path('m-ok/cycle-0/finetune/out'));
+    assert.deepEqual(spec.lora, { rank: 8, alpha: 16, dropout: 0.05 });
+    assert.equal(spec.device, 'cpu');
     assert.ok(
       beats.some((b) => b.phase === 'running' && b.backend === 'local'),
       'heartbeats while running',
@@ -101,7 +105,11 @@ describe('local GPU backend', () => {
     const store = await tempStore();
     const { env } = recordingEnv();
     const res = await generate(env, activities(store, 'ok'), await generateInput(store, 'm-gen'));
-    assert.equal(res.generations.count, 3);
+    assert.equal(res.generations.count, 9, '3 prompts x responsesPerPrompt 3');
+    const spec = await store.readJson<{ adapterDir: string; prompts: string }>(
+      'm-gen/cycle-1/generate/spec.json',
+    );
+    assert.equal(spec.prompts, store.path('m-gen/data/test.jsonl'));
     assert.equal(res.tokensPerSecond, 100);
   });
 
@@ -116,7 +124,7 @@ describe('local GPU backend', () => {
     assert.match(f.message, /CUDA out of memory\. Tried to allocate/);
   });
 
-  it('classifies a non-retriable exit code and a plain crash differently', async () => {
+  it('classifies bad spec (exit 2), preempted (exit 3) and a plain crash differently', async () => {
     const store = await tempStore();
     const { env } = recordingEnv();
     const rejected = await failureOf(
@@ -124,6 +132,11 @@ describe('local GPU backend', () => {
     );
     assert.equal(rejected.type, 'GpuJobRejected');
     assert.equal(rejected.nonRetryable, true);
+    const preempted = await failureOf(
+      fineTune(env, activities(store, 'preempt'), await fineTuneInput(store, 'm-pre')),
+    );
+    assert.equal(preempted.type, 'GpuTrainerPreempted');
+    assert.equal(preempted.nonRetryable, false);
     const crashed = await failureOf(
       fineTune(env, activities(store, 'crash'), await fineTuneInput(store, 'm-crash')),
     );
@@ -158,7 +171,7 @@ describe('local GPU backend', () => {
     const second = recordingEnv();
     const res = await fineTune(second.env, activities(store, 'ok'), input);
     assert.equal(second.beats[0]?.origin, 'adopted');
-    assert.equal(res.adapter.uri, 'artifact://m-adopt/cycle-0/finetune/out/adapter.safetensors');
+    assert.equal(res.adapter.uri, 'artifact://m-adopt/cycle-0/finetune/out/adapter');
     assert.equal((await starts(store, 'm-adopt', 'finetune')).length, 1, 'exactly one trainer process ran');
   });
 
