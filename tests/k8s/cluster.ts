@@ -181,7 +181,6 @@ export async function startCluster(opts: { log?: (s: string) => void } = {}): Pr
     launch('kwok', [
       `--kubeconfig=${adminKubeconfig}`,
       `--config=${path.join(import.meta.dirname, 'kwok-stages.yaml')}`,
-      '--manage-all-nodes=false',
       '--manage-nodes-with-label-selector=type=kwok',
       `--server-address=127.0.0.1:${await freePort()}`,
     ]);
