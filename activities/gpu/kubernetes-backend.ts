@@ -93,17 +93,22 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
       await sleepOrWake(200, signal, { promise: new Promise(() => {}) });
   }
 
-  /** Log tail of a pod through the API (kubelet); null when the node cannot serve logs. */
+  /** Log tail of a pod through the API (kubelet); null when the node cannot serve logs within 5 s. */
   async function fetchLog(pod: V1Pod): Promise<string | null> {
-    try {
-      return await core.readNamespacedPodLog({
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 5000)));
+    const read = core
+      .readNamespacedPodLog({
         name: pod.metadata!.name!,
         namespace: ns,
         container: TRAINER_CONTAINER,
         tailLines: 20,
-      });
-    } catch {
-      return null;
+      })
+      .catch(() => null);
+    try {
+      return await Promise.race([read, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
