@@ -112,6 +112,20 @@ export function ensureWorkerSetup(): Promise<void> {
       },
     };
     await core.replaceNodeStatus({ name: GPU_NODE, body: node });
+    // pods need the namespace's default ServiceAccount (admission) and a bound artifacts PVC (scheduler)
+    for (let i = 0; ; i++) {
+      const sa = await core
+        .readNamespacedServiceAccount({ name: 'default', namespace: NAMESPACE })
+        .catch(() => null);
+      const pvc = await core.readNamespacedPersistentVolumeClaim({
+        name: 'llamaduo-artifacts',
+        namespace: NAMESPACE,
+      });
+      if (sa && pvc.status?.phase === 'Bound') break;
+      if (i > 300)
+        throw new Error(`namespace ${NAMESPACE} not ready: default SA ${!!sa}, PVC ${pvc.status?.phase}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   })();
   return setUp;
 }
