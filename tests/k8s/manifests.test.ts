@@ -14,6 +14,15 @@ import {
 
 const code = (err: unknown) => (err as { code?: number }).code;
 
+/** Namespaced objects can only be dry-run into a namespace that exists. */
+async function applyNamespaceFirst(objects: k8s.KubernetesObject[]) {
+  await serverSideApply(
+    adminKubeConfig(),
+    objects.filter((o) => o.kind === 'Namespace'),
+    false,
+  );
+}
+
 async function expectForbidden(what: string, call: () => Promise<unknown>) {
   await assert.rejects(call, (err: unknown) => {
     assert.equal(code(err), 403, `${what}: expected 403, got ${code(err)} ${String(err)}`);
@@ -35,6 +44,7 @@ describe('manifests in k8s/', () => {
       'RoleBinding',
       'ServiceAccount',
     ]);
+    await applyNamespaceFirst(objects);
     await serverSideApply(adminKubeConfig(), objects, true);
     await ensureWorkerSetup();
     const apps = adminKubeConfig().makeApiClient(k8s.AppsV1Api);
@@ -46,10 +56,20 @@ describe('manifests in k8s/', () => {
     const objects = renderOverlay('gpu-cloud');
     const queue = objects.find((o) => o.kind === 'LocalQueue');
     assert.equal(queue?.metadata?.namespace, NAMESPACE);
+    // Into a namespace of its own, so it does not collide with the local overlay applied above.
+    const ns = 'llamaduo-cloud';
+    const moved = objects.map((o) => {
+      const copy = structuredClone(o) as k8s.KubernetesObject & { subjects?: { namespace?: string }[] };
+      if (copy.kind === 'Namespace') copy.metadata!.name = ns;
+      else if (copy.metadata?.namespace) copy.metadata.namespace = ns;
+      for (const s of copy.subjects ?? []) s.namespace = ns;
+      return copy;
+    });
+    await applyNamespaceFirst(moved);
     // Kueue's CRDs are not installed in the test cluster; everything else must be accepted as is.
     await serverSideApply(
       adminKubeConfig(),
-      objects.filter((o) => o.kind !== 'LocalQueue'),
+      moved.filter((o) => o.kind !== 'LocalQueue'),
       true,
     );
   });
