@@ -44,12 +44,13 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
           // Preemption, eviction, node drain: not the trainer's fault, does not count against backoffLimit.
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
           // 137 = SIGKILL (OOMKilled); the trainer's own non-retriable codes: retrying cannot help.
+          // The API server wants the codes in ascending order.
           {
             action: 'FailJob',
             onExitCodes: {
               containerName: TRAINER_CONTAINER,
               operator: 'In',
-              values: [137, ...NON_RETRIABLE_EXIT_CODES],
+              values: [137, ...NON_RETRIABLE_EXIT_CODES].sort((a, b) => a - b),
             },
           },
         ],

@@ -112,6 +112,10 @@ export function ensureWorkerSetup(): Promise<void> {
       },
     };
     await core.replaceNodeStatus({ name: GPU_NODE, body: node });
+    // New nodes carry the not-ready taint until the node lifecycle controller (not run here) sees them Ready.
+    const ready = await core.readNode({ name: GPU_NODE });
+    ready.spec!.taints = ready.spec!.taints?.filter((t) => t.key !== 'node.kubernetes.io/not-ready');
+    await core.replaceNode({ name: GPU_NODE, body: ready });
     // pods need the namespace's default ServiceAccount (admission) and a bound artifacts PVC (scheduler)
     for (let i = 0; ; i++) {
       const sa = await core

@@ -62,7 +62,7 @@ describe('trainer Job manifest', () => {
     assert.equal(spec.podReplacementPolicy, 'Failed');
     const [ignore, failFast] = spec.podFailurePolicy!.rules;
     assert.equal(failFast!.action, 'FailJob');
-    assert.ok(failFast!.onExitCodes!.values.includes(137));
+    assert.deepEqual(failFast!.onExitCodes!.values, [2, 137], 'ascending, as the API server requires');
     assert.equal(ignore!.action, 'Ignore');
     assert.equal(ignore!.onPodConditions![0]!.type, 'DisruptionTarget');
     const shm = pod.volumes!.find((v) => v.name === 'dshm')!;
