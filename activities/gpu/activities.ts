@@ -1,0 +1,194 @@
+// The GPU activities (fineTune, generate): write the trainer spec into the artifact store, run it on the
+// backend the migration chose (Kubernetes Job or local process), and turn the trainer's result.json into
+// artifact references. A step whose result.json says succeeded is not run again.
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { GpuBackendConfig } from '../../common/config';
+import type { GpuActivities } from '../../common/activities';
+import type * as T from '../../common/types';
+import type { ArtifactStore } from '../store/artifact-store';
+import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
+import { pathRef } from './artifact-dirs';
+import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
+import { createKubernetesBackend } from './kubernetes-backend';
+import { createLocalBackend } from './local-backend';
+import { stepKeys, type GpuWorkId, type StepKeys } from './names';
+
+export interface GpuActivityDeps {
+  store: ArtifactStore;
+  /** picks the backend for a step's config; default: local process or Kubernetes from $KUBECONFIG / in-cluster */
+  backendFor?: (gpu: GpuBackendConfig) => GpuBackend;
+}
+
+export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig) => GpuBackend {
+  let kc: KubeConfig | undefined;
+  return (gpu) => {
+    if (gpu.kind === 'local') return createLocalBackend({ store, config: gpu });
+    if (!kc) {
+      kc = new KubeConfig();
+      kc.loadFromDefault();
+    }
+    return createKubernetesBackend({ kubeConfig: kc, config: gpu });
+  };
+}
+
+/** Heartbeats and cancellation from the Temporal activity context, in the backend's terms. */
+function temporalHooks(): RunHooks & { dispose(): void } {
+  const ctx = Context.current();
+  const stop = new AbortController();
+  const onCancel = () => {
+    const d = ctx.cancellationDetails;
+    // Only a requested cancellation (migration cancelled/stopped, activity reset) deletes the work.
+    const deleteWork = !!(d?.cancelRequested || d?.reset);
+    stop.abort(new StopWaiting(deleteWork, `activity cancelled: ${JSON.stringify(d ?? {})}`));
+  };
+  if (ctx.cancellationSignal.aborted) onCancel();
+  else ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  return {
+    heartbeat: (p) => ctx.heartbeat(p),
+    signal: stop.signal,
+    dispose: () => ctx.cancellationSignal.removeEventListener('abort', onCancel),
+  };
+}
+
+export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
+  const { store } = deps;
+  const backendFor = deps.backendFor ?? defaultBackendFor(store);
+
+  async function finishedResult(keys: StepKeys): Promise<ResultManifest | null> {
+    if (!(await store.find(keys.result, { countLines: false }))) return null;
+    const parsed = ResultManifest.safeParse(await store.readJson(keys.result));
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(`${keys.result}: ${parsed.error.message}`, 'GpuJobBadResult');
+    return parsed.data.status === 'succeeded' ? parsed.data : null;
+  }
+
+  /**
+   * Runs one step unless a succeeded result.json exists. `spec` gets a mapper from artifact URIs to paths as
+   * the runner sees them, plus the output directory.
+   */
+  async function runStep<S extends object>(
+    id: GpuWorkId,
+    gpu: GpuBackendConfig,
+    spec: (at: (uri: string) => string, outputDir: string) => S,
+  ) {
+    const keys = stepKeys(id);
+    const backend = backendFor(gpu);
+    const root = backend.artifactsRoot;
+    let manifest = await finishedResult(keys);
+    if (!manifest) {
+      const at = (uri: string) => path.posix.join(root, store.keyOf(uri));
+      await store.writeJson(keys.spec, spec(at, path.posix.join(root, keys.output)));
+      const hooks = temporalHooks();
+      try {
+        await backend.run({ ...id, specPath: path.posix.join(root, keys.spec) }, hooks);
+      } catch (err) {
+        // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
+        if (err instanceof StopWaiting)
+          throw (
+            Context.current().cancellationSignal.reason ??
+            ApplicationFailure.retryable(err.message, 'GpuWaitStopped')
+          );
+        throw err;
+      } finally {
+        hooks.dispose();
+      }
+      manifest = await finishedResult(keys);
+      if (!manifest)
+        throw ApplicationFailure.nonRetryable(
+          `${id.step} exited 0 without a succeeded ${keys.result}`,
+          'GpuJobNoResult',
+        );
+    }
+    const manifestRef = (await store.find(keys.result, { countLines: false }))!;
+    /** an output the trainer names by its runner-side path, as a reference in this store */
+    const output = async (name: string): Promise<T.ArtifactRef> => {
+      const p = manifest.outputs[name];
+      const prefix = root.endsWith('/') ? root : `${root}/`;
+      if (!p || !p.startsWith(prefix))
+        throw ApplicationFailure.nonRetryable(
+          `${keys.result}: outputs.${name} (${p}) is not under ${root}`,
+          'GpuJobBadResult',
+        );
+      const ref = await pathRef(store, p.slice(prefix.length));
+      if (!ref)
+        throw ApplicationFailure.nonRetryable(
+          `${keys.result}: outputs.${name} -> ${p} does not exist`,
+          'GpuJobBadResult',
+        );
+      return ref;
+    };
+    return { manifest, manifestRef, output };
+  }
+
+  const work = (input: { migrationId: string; cycle: number }, step: GpuStep): GpuWorkId => ({
+    migrationId: input.migrationId,
+    cycle: input.cycle,
+    step,
+  });
+  const device = (gpu: GpuBackendConfig): Device => (gpu.kind === 'local' ? gpu.device : 'cuda');
+
+  return {
+    async fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult> {
+      const t = input.trainer;
+      const { manifest, manifestRef, output } = await runStep(
+        work(input, 'finetune'),
+        input.gpu,
+        (at, outputDir): FinetuneSpec => ({
+          baseModel: input.baseModel,
+          datasets: input.datasets.map((d) => at(d.uri)),
+          outputDir,
+          method: t.method,
+          lora: { rank: input.lora.rank, alpha: input.lora.alpha, dropout: t.loraDropout },
+          train: {
+            epochs: t.epochs,
+            learningRate: t.learningRate,
+            lrScheduler: t.lrScheduler,
+            maxSeqLength: t.maxSeqLength,
+            batchSize: t.batchSize,
+            gradientAccumulation: t.gradientAccumulation,
+            packing: t.packing,
+            gradientCheckpointing: t.gradientCheckpointing,
+            checkpointEverySteps: t.checkpointEverySteps,
+            seed: t.seed,
+          },
+          device: device(input.gpu),
+        }),
+      );
+      return {
+        adapter: await output('adapterDir'),
+        manifest: manifestRef,
+        method: manifest.method ?? t.method,
+        trainLoss: manifest.metrics?.trainLoss ?? undefined,
+        tokensPerSecond: manifest.tokensPerSecond ?? undefined,
+        seconds: manifest.durations?.totalSeconds ?? 0,
+      };
+    },
+
+    async generate(input: T.GenerateInput): Promise<T.GenerateResult> {
+      const { manifest, manifestRef, output } = await runStep(
+        work(input, 'generate'),
+        input.gpu,
+        (at, outputDir): GenerateSpec => ({
+          baseModel: input.baseModel,
+          adapterDir: at(input.adapter.uri),
+          prompts: at(input.test.uri),
+          outputDir,
+          sampling: input.inference,
+          device: device(input.gpu),
+        }),
+      );
+      const generations = await output('generations');
+      if (generations.count === undefined)
+        generations.count = (await store.find(store.keyOf(generations.uri), { countLines: true }))?.count;
+      return {
+        generations,
+        manifest: manifestRef,
+        tokensPerSecond: manifest.tokensPerSecond ?? undefined,
+        seconds: manifest.durations?.totalSeconds ?? 0,
+      };
+    },
+  };
+}

@@ -1,0 +1,106 @@
+// Builds the batch/v1 Job that runs one trainer step on a GPU node, from the migration's GPU config.
+import type { V1Job } from '@kubernetes/client-node';
+import type { GpuBackendConfig } from '../../common/config';
+import { NON_RETRIABLE_EXIT_CODES } from './contract';
+import { jobLabels, jobName, LABELS, type GpuWorkId } from './names';
+
+export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes' }>;
+
+export const TRAINER_CONTAINER = 'trainer';
+/** Where the artifacts PVC is mounted in the trainer container. */
+export const ARTIFACTS_MOUNT = '/artifacts';
+/** The trainer image runs as this non-root user (k8s/trainer/Dockerfile). */
+const TRAINER_UID = 1000;
+const FINISHED_JOB_TTL_SECONDS = 24 * 3600;
+
+export interface JobRequest extends GpuWorkId {
+  /** spec file path as the container sees it (under ARTIFACTS_MOUNT) */
+  specPath: string;
+}
+
+export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
+  const name = jobName(req);
+  const labels = jobLabels(req);
+  const queued = cfg.kueueQueue !== undefined;
+  if (queued) labels[LABELS.kueueQueue] = cfg.kueueQueue!;
+  const limits: Record<string, string> = { cpu: cfg.cpu, memory: cfg.memory };
+  if (cfg.gpus > 0) limits['nvidia.com/gpu'] = String(cfg.gpus);
+
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: cfg.namespace, labels },
+    spec: {
+      // Kueue admits the Job by unsuspending it; without Kueue it starts right away.
+      suspend: queued,
+      backoffLimit: cfg.backoffLimit,
+      activeDeadlineSeconds: cfg.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: FINISHED_JOB_TTL_SECONDS,
+      // Required with podFailurePolicy: a replacement pod starts only once the failed one is gone.
+      podReplacementPolicy: 'Failed',
+      podFailurePolicy: {
+        // Disruptions first: an evicted pod's exit 137 must not read as OOM and fail the Job.
+        rules: [
+          // Preemption, eviction, node drain: not the trainer's fault, does not count against backoffLimit.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          // 137 = SIGKILL (OOMKilled); the trainer's own non-retriable codes: retrying cannot help.
+          // The API server wants the codes in ascending order.
+          {
+            action: 'FailJob',
+            onExitCodes: {
+              containerName: TRAINER_CONTAINER,
+              operator: 'In',
+              values: [137, ...NON_RETRIABLE_EXIT_CODES].sort((a, b) => a - b),
+            },
+          },
+        ],
+      },
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          priorityClassName: cfg.priorityClassName,
+          nodeSelector: Object.keys(cfg.nodeSelector).length ? cfg.nodeSelector : undefined,
+          tolerations: cfg.tolerations.length ? cfg.tolerations : undefined,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: TRAINER_UID,
+            runAsGroup: TRAINER_UID,
+            fsGroup: TRAINER_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: TRAINER_CONTAINER,
+              image: cfg.image,
+              command: ['python', '-m', 'llamaduo_trainer', req.step, '--spec', req.specPath],
+              // The log tail becomes the termination message: classification works even when logs are gone.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              resources: { limits, requests: { ...limits } },
+              envFrom: cfg.secretName ? [{ secretRef: { name: cfg.secretName } }] : undefined,
+              env: [
+                { name: 'LLAMADUO_ARTIFACTS', value: ARTIFACTS_MOUNT },
+                { name: 'PYTHONUNBUFFERED', value: '1' },
+              ],
+              volumeMounts: [
+                { name: 'artifacts', mountPath: ARTIFACTS_MOUNT },
+                { name: 'dshm', mountPath: '/dev/shm' },
+              ],
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+          volumes: [
+            { name: 'artifacts', persistentVolumeClaim: { claimName: cfg.artifactsPvc } },
+            // PyTorch DataLoader workers share tensors through /dev/shm; the container default is 64 MiB.
+            { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: cfg.shmSize } },
+          ],
+        },
+      },
+    },
+  };
+}

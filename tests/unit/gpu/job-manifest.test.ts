@@ -1,0 +1,82 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { GpuBackendConfig } from '../../../common/config';
+import { buildJob, type KubernetesGpuConfig } from '../../../activities/gpu/job-manifest';
+import { jobName } from '../../../activities/gpu/names';
+
+const cfg = (extra: object = {}) =>
+  GpuBackendConfig.parse({
+    kind: 'kubernetes',
+    image: 'ghcr.io/llamaduo/trainer:1',
+    ...extra,
+  }) as KubernetesGpuConfig;
+const req = {
+  migrationId: 'support-bot',
+  cycle: 2,
+  step: 'finetune' as const,
+  specPath: '/artifacts/support-bot/cycle-2/finetune/spec.json',
+};
+
+describe('trainer Job manifest', () => {
+  it('names Jobs deterministically per migration, cycle and step', () => {
+    assert.equal(jobName(req), 'llamaduo-support-bot-c2-finetune');
+    assert.equal(jobName(req), jobName({ ...req }));
+    assert.notEqual(jobName(req), jobName({ ...req, step: 'generate' }));
+    const long = jobName({ ...req, migrationId: 'a'.repeat(48) });
+    assert.ok(long.length <= 63 && /^[a-z0-9-]+[a-z0-9]$/.test(long), long);
+    assert.notEqual(long, jobName({ ...req, migrationId: 'a'.repeat(47) + 'b' }));
+  });
+
+  it('requests GPUs, places, secures and bounds the Job', () => {
+    const job = buildJob(
+      req,
+      cfg({
+        gpus: 2,
+        nodeSelector: { 'nvidia.com/gpu.product': 'H100' },
+        tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+        priorityClassName: 'llamaduo-training',
+        secretName: 'hf-token',
+        backoffLimit: 1,
+        activeDeadlineSeconds: 3600,
+      }),
+    );
+    const spec = job.spec!;
+    const pod = spec.template.spec!;
+    const c = pod.containers[0]!;
+    assert.equal(job.metadata!.labels!['llamaduo.dev/migration'], 'support-bot');
+    assert.equal(job.metadata!.labels!['llamaduo.dev/cycle'], '2');
+    assert.equal(spec.template.metadata!.labels!['llamaduo.dev/step'], 'finetune');
+    assert.deepEqual(c.command, ['python', '-m', 'llamaduo_trainer', 'finetune', '--spec', req.specPath]);
+    assert.equal(c.resources!.limits!['nvidia.com/gpu'], '2');
+    assert.deepEqual(pod.nodeSelector, { 'nvidia.com/gpu.product': 'H100' });
+    assert.equal(pod.tolerations![0]!.key, 'nvidia.com/gpu');
+    assert.equal(pod.priorityClassName, 'llamaduo-training');
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: 'hf-token' } }]);
+    assert.equal(pod.securityContext!.runAsNonRoot, true);
+    assert.equal(c.securityContext!.allowPrivilegeEscalation, false);
+    assert.equal(pod.restartPolicy, 'Never');
+    assert.equal(spec.backoffLimit, 1);
+    assert.equal(spec.activeDeadlineSeconds, 3600);
+    assert.ok(spec.ttlSecondsAfterFinished! > 0);
+    assert.equal(spec.suspend, false);
+    assert.equal(spec.podReplacementPolicy, 'Failed');
+    const [ignore, failFast] = spec.podFailurePolicy!.rules;
+    assert.equal(failFast!.action, 'FailJob');
+    assert.deepEqual(failFast!.onExitCodes!.values, [2, 137], 'ascending, as the API server requires');
+    assert.equal(ignore!.action, 'Ignore');
+    assert.equal(ignore!.onPodConditions![0]!.type, 'DisruptionTarget');
+    const shm = pod.volumes!.find((v) => v.name === 'dshm')!;
+    assert.deepEqual(shm.emptyDir, { medium: 'Memory', sizeLimit: '16Gi' });
+    assert.equal(
+      pod.volumes!.find((v) => v.name === 'artifacts')!.persistentVolumeClaim!.claimName,
+      'llamaduo-artifacts',
+    );
+  });
+
+  it('suspends and labels the Job for Kueue when a queue is configured', () => {
+    const job = buildJob(req, cfg({ kueueQueue: 'llamaduo-gpu', gpus: 0 }));
+    assert.equal(job.spec!.suspend, true);
+    assert.equal(job.metadata!.labels!['kueue.x-k8s.io/queue-name'], 'llamaduo-gpu');
+    assert.equal(job.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu'], undefined);
+  });
+});
