@@ -34,7 +34,7 @@ try {
     name: process.env.DEMO_NAME ?? 'demo-classification',
     dataset: { path: DOLLY, categories: ['classification'], limit: Number(process.env.DEMO_RECORDS ?? 240) },
     split: { testRatio: 0.05, seed: 42 },
-    baseModel: process.env.DEMO_BASE_MODEL ?? 'tiny-random-llama',
+    baseModel: process.env.DEMO_BASE_MODEL ?? 'builtin:tiny-random-llama',
     trainer: {
       method: 'lora',
       epochs: 1,

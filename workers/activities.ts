@@ -1,5 +1,9 @@
 // Builds the real activity implementations from the worker's environment.
+import path from 'node:path';
 import type { AllActivities } from '../common/activities';
+import type { GpuBackendConfig } from '../common/config';
+import { createGpuActivities, defaultBackendFor } from '../activities/gpu/activities';
+import { createLocalBackend } from '../activities/gpu/local-backend';
 import { createIngestActivities } from '../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../activities/data/promotion/promotion-activities';
 import { createReportActivities } from '../activities/data/report/report-activity';
@@ -16,6 +20,18 @@ export function createActivities(
 ): Partial<AllActivities> {
   const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
   const clientFor = createClientRegistry(processEnv);
+  const k8sOrLocal = defaultBackendFor(store);
+  // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
+  const repo = path.resolve(import.meta.dirname, '..');
+  const trainerEnv = {
+    PYTHONPATH: [path.join(repo, 'k8s', 'trainer'), processEnv.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
+  const python =
+    processEnv.LLAMADUO_PYTHON ?? path.join(processEnv.LLAMADUO_TOOLS ?? path.join(repo, '.tools'), 'venv', 'bin', 'python');
+  const backendFor = (gpu: GpuBackendConfig) =>
+    gpu.kind === 'local'
+      ? createLocalBackend({ store, config: { ...gpu, python: gpu.python ?? python }, env: trainerEnv })
+      : k8sOrLocal(gpu);
   return {
     ...createIngestActivities({ store }),
     ...createPromotionActivities({ store }),
@@ -23,5 +39,6 @@ export function createActivities(
     ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
     ...createSynthesisActivities({ store, llm: clientFor }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
+    ...createGpuActivities({ store, backendFor }),
   };
 }
