@@ -4,22 +4,28 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { execFileSync } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startDevServer, temporalCliPath } from '../client/dev-server';
 import { TASK_QUEUES } from '../common/activities';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import { createWorkers } from '../workers/create-workers';
 import { migrationWorkflow } from '../workflows/migration-workflow';
 import { stopAfterCycleSignal } from '../workflows/messages';
 import { createFakeActivities } from '../tests/fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../tests/helpers/temporal-env';
+import { workflowBundle } from '../tests/helpers/temporal-env';
 import { testConfig } from '../tests/helpers/test-config';
 
 const version = process.argv[2] ?? 'v1';
 const outDir = path.resolve(import.meta.dirname, '..', 'tests', 'histories');
-const env = await startTestEnv();
+const server = await startDevServer();
+const native = await NativeConnection.connect({ address: server.address });
+const connection = await Connection.connect({ address: server.address });
+const client = new Client({ connection });
 const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-record-'));
 const workers = await createWorkers({
-  connection: env.nativeConnection,
+  connection: native,
   namespace: 'default',
   queues: ['workflow', 'data', 'llm', 'gpu'],
   activities: createFakeActivities({
@@ -43,7 +49,7 @@ try {
   ];
   for (const [name, overrides, stop] of scenarios) {
     const id = `${version}-${name}`;
-    const handle = await env.client.workflow.start(migrationWorkflow, {
+    const handle = await client.workflow.start(migrationWorkflow, {
       taskQueue: TASK_QUEUES.workflow,
       workflowId: id,
       args: [{ migrationId: id, config: testConfig({ name: id, ...overrides }) }],
@@ -51,15 +57,32 @@ try {
     if (stop) await handle.signal(stopAfterCycleSignal, 'recorded');
     await handle.result();
   }
-  for await (const exec of env.client.workflow.list()) {
-    const history = await env.client.workflow.getHandle(exec.workflowId, exec.runId).fetchHistory();
-    const file = path.join(outDir, `${exec.workflowId.replaceAll('/', '_')}-${exec.runId}.json`);
-    await writeFile(file, historyToJSON(history));
-    console.log(`recorded ${path.relative(process.cwd(), file)} (${history.events?.length} events)`);
+  for await (const exec of client.workflow.list()) {
+    // the CLI writes the standard JSON form that historyFromJSON reads
+    const json = execFileSync(temporalCliPath(), [
+      'workflow',
+      'show',
+      '--address',
+      server.address,
+      '-w',
+      exec.workflowId,
+      '-r',
+      exec.runId,
+      '--output',
+      'json',
+    ]);
+    // file name: <encoded workflow id>@<run id>.json (replay needs the workflow id)
+    const file = path.join(outDir, `${encodeURIComponent(exec.workflowId)}@${exec.runId}.json`);
+    await writeFile(file, json);
+    console.log(
+      `recorded ${path.relative(process.cwd(), file)} (${JSON.parse(json.toString()).events.length} events)`,
+    );
   }
 } finally {
   for (const w of workers) w.shutdown();
   await running;
-  await env.teardown();
+  await native.close();
+  await connection.close();
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
 }

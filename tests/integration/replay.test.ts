@@ -17,7 +17,7 @@ describe('replay of recorded histories', () => {
     assert.ok(files.length >= 5, `expected recorded histories in ${HISTORIES}`);
     const histories = await Promise.all(
       files.map(async (f) => ({
-        workflowId: f.replace(/\.json$/, ''),
+        workflowId: decodeURIComponent(f.slice(0, f.lastIndexOf('@'))),
         history: historyFromJSON(JSON.parse(await readFile(path.join(HISTORIES, f), 'utf8'))),
       })),
     );
