@@ -52,7 +52,7 @@ try {
     },
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
-      teacher: { ...local, maxOutputTokens: 400 },
+      teacher: { ...local, maxOutputTokens: 300 },
       samplesPerRequest: 3,
       initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 30),
       requestsPerShard: 10,

@@ -49,8 +49,29 @@ function isSchema(v: unknown): v is Schema {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function toGrammarSchema(schema: unknown): Schema {
-  return convert(schema, '');
+/**
+ * Strings without a maxLength get this one: a 135M model on two CPU cores can otherwise ramble for a
+ * thousand tokens inside a free-text field (a judge's rationale) before closing the JSON.
+ */
+export const DEFAULT_MAX_STRING_LENGTH = 600;
+
+export function toGrammarSchema(schema: unknown, maxStringLength = DEFAULT_MAX_STRING_LENGTH): Schema {
+  return capStrings(convert(schema, ''), maxStringLength);
+}
+
+function capStrings(node: Json, max: number): Schema {
+  if (Array.isArray(node)) return node.map((n) => capStrings(n, max)) as unknown as Schema;
+  if (!isSchema(node)) return node as unknown as Schema;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'enum' || k === 'const' ? v : capStrings(v, max);
+  if (
+    out.type === 'string' &&
+    out.maxLength === undefined &&
+    out.format === undefined &&
+    Number.isFinite(max)
+  )
+    out.maxLength = max;
+  return out;
 }
 
 function convert(node: unknown, at: string): Schema {

@@ -14,7 +14,7 @@ const Judgment = z.object({
 
 test('the openai SDK zod helper schema becomes node-llama-cpp dialect with score bounds as enums', () => {
   const format = zodResponseFormat(Judgment, 'judgment');
-  const out = toGrammarSchema(format.json_schema.schema);
+  const out = toGrammarSchema(format.json_schema.schema, Infinity);
   assert.equal(out.$schema, undefined);
   assert.equal(out.type, 'object');
   assert.equal(out.additionalProperties, false);
@@ -30,18 +30,24 @@ test('the openai SDK zod helper schema becomes node-llama-cpp dialect with score
 });
 
 test('zod v4 toJSONSchema output converts too; unbounded integers stay integers', () => {
-  const out = toGrammarSchema(z.toJSONSchema(z.object({ n: z.number().int(), s: z.string().regex(/^a+$/) })));
+  const out = toGrammarSchema(
+    z.toJSONSchema(z.object({ n: z.number().int(), s: z.string().regex(/^a+$/) })),
+    Infinity,
+  );
   const props = out.properties as Record<string, Record<string, unknown>>;
   assert.deepEqual(props.n, { type: 'integer' });
   assert.deepEqual(props.s, { type: 'string' }); // pattern cannot be a grammar here: dropped, documented
 });
 
 test('definitions and their refs are rewritten to $defs', () => {
-  const out = toGrammarSchema({
-    type: 'object',
-    properties: { a: { $ref: '#/definitions/A' } },
-    definitions: { A: { type: 'string' } },
-  });
+  const out = toGrammarSchema(
+    {
+      type: 'object',
+      properties: { a: { $ref: '#/definitions/A' } },
+      definitions: { A: { type: 'string' } },
+    },
+    Infinity,
+  );
   assert.deepEqual(out.properties, { a: { $ref: '#/$defs/A' } });
   assert.deepEqual(out.$defs, { A: { type: 'string' } });
 });
@@ -59,4 +65,19 @@ test('an unsupported keyword is an error naming where it is', () => {
     () => toGrammarSchema({ $ref: 'http://example.com/s.json' }),
     /schema\.\$ref: only local refs/,
   );
+});
+
+test('free-text strings get a default maxLength so a small model cannot ramble inside one', () => {
+  const out = toGrammarSchema({
+    type: 'object',
+    properties: {
+      rationale: { type: 'string' },
+      label: { type: 'string', maxLength: 20 },
+      kind: { enum: ['a', 'b'] },
+    },
+  });
+  const props = out.properties as Record<string, Record<string, unknown>>;
+  assert.equal(props.rationale!.maxLength, 600);
+  assert.equal(props.label!.maxLength, 20);
+  assert.equal(props.kind!.maxLength, undefined);
 });
