@@ -8,14 +8,34 @@ import { costUsd, priceOf } from './pricing';
 
 export type ClientFor = (model: ServiceModel) => LlmClient;
 
+/**
+ * Transport tuning from the worker environment: LLAMADUO_LLM_TIMEOUT_MS (per attempt), LLAMADUO_LLM_ATTEMPTS
+ * (transient failures per call), LLAMADUO_LLM_BACKOFF_MS (first backoff). Unset: the client's defaults.
+ */
+export function llmTuningFromEnv(env: Record<string, string | undefined>) {
+  const num = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${v}")`);
+    return n;
+  };
+  return {
+    timeoutMs: num('LLAMADUO_LLM_TIMEOUT_MS'),
+    maxAttempts: num('LLAMADUO_LLM_ATTEMPTS'),
+    backoffMs: num('LLAMADUO_LLM_BACKOFF_MS'),
+  };
+}
+
 export function createClientRegistry(env: Record<string, string | undefined> = process.env): ClientFor {
   const clients = new Map<string, LlmClient>();
+  const tuning = llmTuningFromEnv(env);
   return (model) => {
     const key = JSON.stringify(model);
     let client = clients.get(key);
     if (!client) {
       try {
-        client = createLlmClient({ model, env });
+        client = createLlmClient({ model, env, tuning });
       } catch (err) {
         if (err instanceof MissingApiKeyError)
           throw ApplicationFailure.nonRetryable(err.message, 'MissingCredentials');
