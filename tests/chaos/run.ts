@@ -45,7 +45,8 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 
 function config(name: string, baseURL: string): MigrationConfig {
-  const teacher = { provider: 'openai' as const, model: MODEL.model, baseURL };
+  // The default limits (the provider's low paid tier) would pace this small run for minutes.
+  const teacher = { provider: 'openai' as const, model: MODEL.model, baseURL, rpm: 60_000, tpm: 50_000_000 };
   return MigrationConfig.parse({
     name,
     dataset: { path: DOLLY, categories: ['open_qa'], limit: 80 },
@@ -86,7 +87,7 @@ async function startProvider(faulty: boolean): Promise<StartedServer> {
     seed: SEED,
     latencyMs: [5, 40],
     rpm: 100_000,
-    tpm: 100_000_000,
+    tpm: 200_000_000,
     timeoutHoldMs: 2500,
     faults: faulty ? { rate429: 0.05, rate5xx: 0.05, rateTimeout: 0.04, rateMalformed: 0.06 } : {},
   });
@@ -288,11 +289,24 @@ function duplicated(o: Outcome): number {
     jsonl<Step>(o.run.ledger).filter((s) => s.event === 'ok'),
     (s) => s.spec,
   );
-  // Checkpoints are rewritten by design as a shard progresses; everything else is an output written once.
+  // Checkpoints are rewritten by design as a shard progresses, and a trainer step's spec.json (its input) by
+  // every attempt before it adopts the running step: those may repeat, a spec only with the same content.
+  // Everything else is an output and must be written once.
+  const all = jsonl<{ key: string; sha256: string }>(o.run.writes);
+  const specs = duplicatesBy(
+    all.filter((w) => w.key.endsWith('/spec.json')),
+    (w) => `${w.key} ${w.sha256}`,
+  );
+  const specVersions = duplicatesBy(
+    [...new Set(all.filter((w) => w.key.endsWith('/spec.json')).map((w) => `${w.key} ${w.sha256}`))],
+    (k) => k.split(' ')[0]!,
+  );
+  if (specs.size) console.log(`${o.run.prefix}: ${specs.size} trainer spec(s) rewritten with the same content`);
   const writes = duplicatesBy(
-    jsonl<{ key: string }>(o.run.writes).filter((w) => !w.key.endsWith('.checkpoint.json')),
+    all.filter((w) => !w.key.endsWith('.checkpoint.json') && !w.key.endsWith('/spec.json')),
     (w) => w.key,
   );
+  for (const [key, n] of specVersions) writes.set(`${key} (${n} different contents)`, n);
   for (const [spec, n] of steps) console.error(`trainer step ${spec} succeeded ${n} times`);
   for (const [key, n] of writes) console.error(`artifact ${key} written ${n} times`);
   return [...steps.values(), ...writes.values()].reduce((a, n) => a + n - 1, 0);
