@@ -75,15 +75,20 @@ function config(name: string, baseURL: string): MigrationConfig {
  * The scripted teacher answers from the last user turn; a correction turn ("your reply could not be used")
  * would change the answer. A real model asked again answers the original question, so answer that.
  */
-function respond(req: ServedRequest): string {
+function answer(req: ServedRequest): string {
   const first = req.messages.findIndex((m) => m.role === 'user');
   return scriptedTeacher({ ...req, messages: req.messages.slice(0, first + 1) });
 }
 
-async function startProvider(faulty: boolean): Promise<StartedServer> {
-  return startOpenAiServer({
+/** The server, and every request it answered (and billed: the server calls `respond` once per billed reply). */
+async function startProvider(faulty: boolean): Promise<{ server: StartedServer; answered: string[] }> {
+  const answered: string[] = [];
+  const server = await startOpenAiServer({
     apiKey: API_KEY,
-    respond,
+    respond: (req) => {
+      answered.push(JSON.stringify([req.system, req.messages, req.schema]));
+      return answer(req);
+    },
     seed: SEED,
     latencyMs: [5, 40],
     rpm: 100_000,
@@ -91,6 +96,7 @@ async function startProvider(faulty: boolean): Promise<StartedServer> {
     timeoutHoldMs: 2500,
     faults: faulty ? { rate429: 0.05, rate5xx: 0.05, rateTimeout: 0.04, rateMalformed: 0.06 } : {},
   });
+  return { server, answered };
 }
 
 interface Run {
@@ -215,13 +221,15 @@ async function runMigration(prefix: string, chaos: boolean) {
     log: path.join(dir, prefix, 'worker.log'),
   };
   await mkdir(run.artifacts, { recursive: true });
-  const provider = await startProvider(chaos);
+  const { server: provider, answered } = await startProvider(chaos);
   const started = Date.now();
   let worker = await startWorker(run, chaos);
   let kills = 0;
   let serverRestarts = 0;
   try {
-    const id = `chaos-${prefix}`;
+    // The same migration id in both runs: synthesis seeds and record ids derive from it. The runs keep apart
+    // by their artifact directories; the second start reuses the closed workflow's id.
+    const id = 'chaos-migration';
     await client.workflow.start(migrationWorkflow, {
       taskQueue: TASK_QUEUES.workflow,
       workflowId: id,
@@ -243,10 +251,12 @@ async function runMigration(prefix: string, chaos: boolean) {
       await exited;
       kills++;
       if (kills === SERVER_RESTART_AFTER_KILL) {
+        console.log(`dev server stopped after kill ${kills}`);
         await server.stop();
         await sleep(2000);
         server = await startDevServer({ dbFile, port });
         serverRestarts++;
+        console.log('dev server restarted on the same sqlite file');
       }
       worker = await startWorkerRetrying(run, chaos);
     }
@@ -260,6 +270,7 @@ async function runMigration(prefix: string, chaos: boolean) {
       seconds: (Date.now() - started) / 1000,
       stats: provider.stats,
       billedUsd: billedUsd(provider.stats),
+      reasked: [...duplicatesBy(answered, (a) => a).values()].reduce((a, n) => a + n - 1, 0),
     };
   } finally {
     const exited = new Promise((r) => worker.once('exit', r));
@@ -273,12 +284,12 @@ type Outcome = Awaited<ReturnType<typeof runMigration>>;
 
 function completed(o: Outcome): MigrationResult | null {
   if (!o.result.ok) {
-    console.error(`${o.id} failed:`, o.result.reason);
+    console.error(`${o.run.prefix} run failed:`, o.result.reason);
     return null;
   }
   const r = o.result.value;
   const ok = (r.status === 'succeeded' || r.status === 'target-not-met') && r.cycles.length >= 3;
-  if (!ok) console.error(`${o.id} ended ${r.status} after ${r.cycles.length} cycle(s)`);
+  if (!ok) console.error(`${o.run.prefix} run ended ${r.status} after ${r.cycles.length} cycle(s)`);
   return ok ? r : null;
 }
 
@@ -313,6 +324,7 @@ function duplicated(o: Outcome): number {
 }
 
 let failed = true;
+let summary = 'chaos: run aborted';
 try {
   const calm = await runMigration('calm', false);
   const chaos = await runMigration('chaos', true);
@@ -350,21 +362,30 @@ try {
       const t = r.spend.total;
       console.log(
         `spend ${name}: accounted $${t.usd.toFixed(6)} (${t.calls} calls, ${t.inputTokens} in, ${t.outputTokens} out), ` +
-          `billed by the server $${o.billedUsd.toFixed(6)} (${o.stats.ok + o.stats.malformed} answered, ` +
-          `${o.stats.billedInputTokens} in, ${o.stats.billedOutputTokens} out), ` +
-          `unaccounted $${(o.billedUsd - t.usd).toFixed(6)}`,
+          `billed by the server $${o.billedUsd.toFixed(6)} (${o.stats.ok} answered, ` +
+          `${o.stats.billedInputTokens} in, ${o.stats.billedOutputTokens} out): ` +
+          `${o.stats.ok - t.calls} call(s) $${(o.billedUsd - t.usd).toFixed(6)} unaccounted, ` +
+          `${o.reasked} answered request(s) asked again`,
       );
     }
   }
   const dup = duplicated(calm) + duplicated(chaos);
   const started = 2;
   const done = [calmResult, chaosResult].filter(Boolean).length;
-  const calmSpendOk = calmResult && Math.abs(calm.billedUsd - calmResult.spend.total.usd) < 1e-6;
+  const calmSpendOk =
+    calmResult &&
+    Math.abs(calm.billedUsd - calmResult.spend.total.usd) < 1e-6 &&
+    calm.stats.ok === calmResult.spend.total.calls;
   if (!calmSpendOk) console.error('calm run: accounted spend differs from what the server billed');
-  // Under faults the account may fall short of the bill (calls in flight when a worker died were billed but
-  // their answers lost), never exceed it.
-  const chaosSpendOk = chaosResult && chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6;
-  if (!chaosSpendOk) console.error('chaos run: accounted spend exceeds what the server billed');
+  // Under faults the account falls short of the bill by the replies of attempts that died (a call in flight
+  // when its worker was killed, or answered after the last checkpoint): billed, lost, and asked again by the
+  // next attempt. So every unaccounted call must be matched by a request the server answered twice.
+  const chaosSpendOk =
+    chaosResult &&
+    chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 &&
+    chaos.stats.ok - chaosResult.spend.total.calls === chaos.reasked;
+  if (!chaosSpendOk)
+    console.error('chaos run: unaccounted calls are not matched by requests asked again (or the account exceeds the bill)');
   failed =
     done !== started ||
     lost > 0 ||
@@ -375,11 +396,12 @@ try {
     providerFaults === 0 ||
     !calmSpendOk ||
     !chaosSpendOk;
-  console.log(`chaos: ${faults} faults, ${done}/${started} completed, ${lost} lost, ${dup} duplicated`);
+  summary = `chaos: ${faults} faults, ${done}/${started} completed, ${lost} lost, ${dup} duplicated`;
 } finally {
   await connection.close();
   await server.stop();
   if (failed) console.error(`kept ${dir} for inspection`);
   else await rm(dir, { recursive: true, force: true });
 }
+console.log(summary);
 process.exit(failed ? 1 : 0);
