@@ -18,7 +18,10 @@ const env = readWorkerEnv();
 const write = ArtifactStore.prototype.write;
 ArtifactStore.prototype.write = async function (this: ArtifactStore, key, chunks, count) {
   const ref = await write.call(this, key, chunks, count);
-  appendFileSync(process.env.CHAOS_WRITES!, JSON.stringify({ key, sha256: ref.sha256, pid: process.pid }) + '\n');
+  appendFileSync(
+    process.env.CHAOS_WRITES!,
+    JSON.stringify({ key, sha256: ref.sha256, pid: process.pid }) + '\n',
+  );
   return ref;
 };
 Runtime.install({ logger: new DefaultLogger('ERROR') });

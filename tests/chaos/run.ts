@@ -54,7 +54,12 @@ function config(name: string, baseURL: string): MigrationConfig {
     baseModel: 'builtin:tiny-random-llama',
     trainer: { method: 'lora', epochs: 1, batchSize: 8, maxSeqLength: 128, learningRate: 1e-3, seed: SEED },
     inference: { responsesPerPrompt: 1, maxNewTokens: 16, temperature: 0.7, seed: SEED },
-    evaluation: { judges: [{ ...teacher, temperature: 0 }], repeats: 1, pairwise: false, judgeCallsPerShard: 4 },
+    evaluation: {
+      judges: [{ ...teacher, temperature: 0 }],
+      repeats: 1,
+      pairwise: false,
+      judgeCallsPerShard: 4,
+    },
     // Out of reach: every cycle runs.
     target: { metric: 'precision', statistic: 'mean', atLeast: 100 },
     synthesis: {
@@ -312,7 +317,8 @@ function duplicated(o: Outcome): number {
     [...new Set(all.filter((w) => w.key.endsWith('/spec.json')).map((w) => `${w.key} ${w.sha256}`))],
     (k) => k.split(' ')[0]!,
   );
-  if (specs.size) console.log(`${o.run.prefix}: ${specs.size} trainer spec(s) rewritten with the same content`);
+  if (specs.size)
+    console.log(`${o.run.prefix}: ${specs.size} trainer spec(s) rewritten with the same content`);
   const writes = duplicatesBy(
     all.filter((w) => !w.key.endsWith('.checkpoint.json') && !w.key.endsWith('/spec.json')),
     (w) => w.key,
@@ -385,7 +391,9 @@ try {
     chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 &&
     chaos.stats.ok - chaosResult.spend.total.calls === chaos.reasked;
   if (!chaosSpendOk)
-    console.error('chaos run: unaccounted calls are not matched by requests asked again (or the account exceeds the bill)');
+    console.error(
+      'chaos run: unaccounted calls are not matched by requests asked again (or the account exceeds the bill)',
+    );
   failed =
     done !== started ||
     lost > 0 ||
