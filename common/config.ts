@@ -24,6 +24,8 @@ export const ServiceModel = z
     /** Per-minute budgets; defaults come from the provider table when omitted. */
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
+    /** Calls in flight at once per worker (a self-hosted server that decodes one request at a time wants 1). */
+    concurrency: z.number().int().positive().max(256).optional(),
     /** USD per million tokens; overrides the built-in table (activities/llm/pricing.ts) for this model. */
     price: z
       .object({
