@@ -63,7 +63,7 @@ describe('evaluation against the three provider servers (real SDKs, real eval ac
   let judges: ServiceModel[];
   let teacherSummary: EvaluationSummary;
   let studentSummary: EvaluationSummary;
-  let activityUsage: Usage[] = [];
+  const activityUsage: Usage[] = [];
   let teacherUsage: Usage;
   let teacherFailed: number;
   const records: JudgmentRecord[] = [];
