@@ -54,8 +54,8 @@ try {
     },
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
-      teacher: { ...local, maxOutputTokens: 300 },
-      samplesPerRequest: 3,
+      teacher: { ...local, maxOutputTokens: 200 },
+      samplesPerRequest: 2,
       initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 30),
       requestsPerShard: 10,
       concurrentShards: 2,
