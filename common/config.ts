@@ -11,7 +11,12 @@ export const ServiceModel = z
     provider: ProviderName,
     model: z.string().min(1),
     /** For 'openai-compatible' (vLLM, Ollama, llama.cpp server) or a proxy; never carries credentials. */
-    baseURL: z.url().optional(),
+    baseURL: z
+      .url()
+      .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(u) && !/[?&](key|api[_-]?key|token)=/i.test(u), {
+        message: 'must not carry credentials (keys come from the worker environment, apiKeyEnv)',
+      })
+      .optional(),
     /** Name of the environment variable that holds the API key on the worker (not the key itself). */
     apiKeyEnv: z
       .string()
@@ -24,6 +29,8 @@ export const ServiceModel = z
     /** Per-minute budgets; defaults come from the provider table when omitted. */
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
+    /** Calls in flight at once per worker (a self-hosted server that decodes one request at a time wants 1). */
+    concurrency: z.number().int().positive().max(256).optional(),
     /** USD per million tokens; overrides the built-in table (activities/llm/pricing.ts) for this model. */
     price: z
       .object({

@@ -22,7 +22,9 @@ const started = Date.now();
 console.log('[demo] starting the local teacher/judge model (SmolLM2-135M-Instruct, llama.cpp on CPU)');
 const model = await startLocalModelServer({ port: 0 });
 console.log(`[demo] model ${model.modelId} at ${model.url}`);
+// llama.cpp here decodes one request at a time: more in flight would only queue into client timeouts
 const local = {
+  concurrency: 1,
   provider: 'openai-compatible' as const,
   model: model.modelId,
   baseURL: model.url,
@@ -52,8 +54,8 @@ try {
     },
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
-      teacher: { ...local, maxOutputTokens: 300 },
-      samplesPerRequest: 3,
+      teacher: { ...local, maxOutputTokens: 200 },
+      samplesPerRequest: 2,
       initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 30),
       requestsPerShard: 10,
       concurrentShards: 2,

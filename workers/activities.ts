@@ -24,10 +24,13 @@ export function createActivities(
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
   const repo = path.resolve(import.meta.dirname, '..');
   const trainerEnv = {
-    PYTHONPATH: [path.join(repo, 'k8s', 'trainer'), processEnv.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONPATH: [path.join(repo, 'k8s', 'trainer'), processEnv.PYTHONPATH]
+      .filter(Boolean)
+      .join(path.delimiter),
   };
   const python =
-    processEnv.LLAMADUO_PYTHON ?? path.join(processEnv.LLAMADUO_TOOLS ?? path.join(repo, '.tools'), 'venv', 'bin', 'python');
+    processEnv.LLAMADUO_PYTHON ??
+    path.join(processEnv.LLAMADUO_TOOLS ?? path.join(repo, '.tools'), 'venv', 'bin', 'python');
   const backendFor = (gpu: GpuBackendConfig) =>
     gpu.kind === 'local'
       ? createLocalBackend({ store, config: { ...gpu, python: gpu.python ?? python }, env: trainerEnv })

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
+import { startHealthServer } from './health-server';
 import { readWorkerEnv } from './worker-config';
 
 const env = readWorkerEnv();
@@ -34,8 +35,10 @@ const workers = await createWorkers({
 console.log(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
 );
+const health = env.LLAMADUO_HEALTH_PORT ? startHealthServer(workers, env.LLAMADUO_HEALTH_PORT) : null;
 try {
   await runWorkers(workers);
 } finally {
+  health?.close();
   await connection.close();
 }

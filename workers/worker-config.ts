@@ -25,6 +25,8 @@ export const WorkerEnv = z.object({
   LLAMADUO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   LLAMADUO_LLM_CONCURRENCY: z.coerce.number().int().positive().default(8),
   LLAMADUO_GPU_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** /healthz and /readyz for Kubernetes probes; 0 turns them off */
+  LLAMADUO_HEALTH_PORT: z.coerce.number().int().nonnegative().default(8080),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv> & { LLAMADUO_QUEUES: QueueName[] };
 

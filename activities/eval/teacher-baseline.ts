@@ -1,5 +1,6 @@
 // teacherBaseline: the teacher answers every test prompt N times, once per migration. Its answers are judged
 // like the student's (the target row of Table 1) and are the other side of the pairwise comparison.
+import { toActivityFailure } from '../llm/errors';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   addUsage,
@@ -62,7 +63,8 @@ export async function teacherBaseline(
             error: `${reason}: ${(err as Error).message.slice(0, 300)}`,
           };
         }
-        throw err; // transient: the activity retries and resumes from the checkpoint
+        // transient: the activity retries and resumes from the checkpoint; a bad key or request does not
+        throw toActivityFailure(err);
       }
     },
   });

@@ -245,6 +245,7 @@ export class LimiterRegistry {
           ...overrides,
           rpm: model.rpm ?? overrides.rpm ?? d.rpm,
           tpm: model.tpm ?? overrides.tpm ?? d.tpm,
+          maxConcurrency: model.concurrency ?? overrides.maxConcurrency ?? d.maxConcurrency,
         },
         this.clock,
       );

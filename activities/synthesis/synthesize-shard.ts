@@ -2,6 +2,7 @@
 // for `samplesPerRequest` new examples per seed (structured output), heartbeats progress, and writes the
 // raw samples with lineage under a deterministic key. A shard that already finished is reused; one that
 // failed midway resumes from its checkpoint.
+import { toActivityFailure } from '../llm/errors';
 import { rm } from 'node:fs/promises';
 import type { ServiceModel } from '../../common/config';
 import type { LlmClient, LlmFailureReason } from '../llm/client';
@@ -132,7 +133,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       } catch (err) {
         save(); // keep what finished for the retry
         await saving.catch(() => undefined);
-        throw err;
+        throw toActivityFailure(err); // a bad key or request is not retried
       }
       await saving;
 

@@ -53,7 +53,7 @@ function isSchema(v: unknown): v is Schema {
  * Strings without a maxLength get this one: a 135M model on two CPU cores can otherwise ramble for a
  * thousand tokens inside a free-text field (a judge's rationale) before closing the JSON.
  */
-export const DEFAULT_MAX_STRING_LENGTH = 600;
+export const DEFAULT_MAX_STRING_LENGTH = 200;
 
 export function toGrammarSchema(schema: unknown, maxStringLength = DEFAULT_MAX_STRING_LENGTH): Schema {
   return capStrings(convert(schema, ''), maxStringLength);

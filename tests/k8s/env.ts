@@ -82,40 +82,48 @@ export function ensureWorkerSetup(): Promise<void> {
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
     }
-    // Node status is the kubelet's to write; here the test plays it once (no node lifecycle controller runs).
-    const capacity = { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '8' };
-    const node = await core.readNode({ name: GPU_NODE });
-    node.status = {
-      capacity,
-      allocatable: capacity,
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'KubeletReady',
-          lastHeartbeatTime: new Date(),
-          lastTransitionTime: new Date(),
-        },
-      ],
-      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-      nodeInfo: {
-        architecture: 'amd64',
-        bootID: '',
-        containerRuntimeVersion: 'kwok',
-        kernelVersion: '',
-        kubeProxyVersion: '',
-        kubeletVersion: 'kwok',
-        machineID: '',
-        operatingSystem: 'linux',
-        osImage: '',
-        systemUUID: '',
-      },
-    };
-    await core.replaceNodeStatus({ name: GPU_NODE, body: node });
-    // New nodes carry the not-ready taint until the node lifecycle controller (not run here) sees them Ready.
-    const ready = await core.readNode({ name: GPU_NODE });
-    ready.spec!.taints = ready.spec!.taints?.filter((t) => t.key !== 'node.kubernetes.io/not-ready');
-    await core.replaceNode({ name: GPU_NODE, body: ready });
+    // kwok's node stage may update the node in between: retry read-modify-write on 409 Conflict.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Node status is the kubelet's to write; here the test plays it once (no node lifecycle controller runs).
+        const capacity = { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '8' };
+        const node = await core.readNode({ name: GPU_NODE });
+        node.status = {
+          capacity,
+          allocatable: capacity,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              lastHeartbeatTime: new Date(),
+              lastTransitionTime: new Date(),
+            },
+          ],
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          nodeInfo: {
+            architecture: 'amd64',
+            bootID: '',
+            containerRuntimeVersion: 'kwok',
+            kernelVersion: '',
+            kubeProxyVersion: '',
+            kubeletVersion: 'kwok',
+            machineID: '',
+            operatingSystem: 'linux',
+            osImage: '',
+            systemUUID: '',
+          },
+        };
+        await core.replaceNodeStatus({ name: GPU_NODE, body: node });
+        // New nodes carry the not-ready taint until the node lifecycle controller (not run here) sees them Ready.
+        const ready = await core.readNode({ name: GPU_NODE });
+        ready.spec!.taints = ready.spec!.taints?.filter((t) => t.key !== 'node.kubernetes.io/not-ready');
+        await core.replaceNode({ name: GPU_NODE, body: ready });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || attempt > 20) throw err;
+      }
+    }
     // pods need the namespace's default ServiceAccount (admission) and a bound artifacts PVC (scheduler)
     for (let i = 0; ; i++) {
       const sa = await core

@@ -27,10 +27,15 @@ after(async () => {
   await env?.teardown();
 });
 
+// node --import tsx, not the tsx CLI: the CLI runs the script in a child, which a SIGKILL would orphan.
 function startWorker(args: string[]): Promise<ChildProcess> {
-  const proc = spawn('tsx', [path.join(import.meta.dirname, 'fixtures', 'temporal-worker.ts'), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'temporal-worker.ts'), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     createInterface({ input: proc.stdout! }).on('line', (l) => l === 'ready' && resolve(proc));
     proc.once('exit', (code) => reject(new Error(`worker exited ${code} before ready`)));
@@ -39,6 +44,12 @@ function startWorker(args: string[]): Promise<ChildProcess> {
 
 describe('Temporal worker crash', () => {
   it('the retried activity adopts the Job after the worker is killed, and the workflow completes', async () => {
+    await scenario();
+  });
+});
+
+async function scenario() {
+  {
     const store = await tempStore();
     const migrationId = 'temporal-crash';
     const input = await fineTuneInput(store, migrationId, gpuConfig('trainer:slower'));
@@ -94,15 +105,15 @@ describe('Temporal worker crash', () => {
       assert.equal(jobs.length, 1, 'exactly one Job');
       assert.equal((await podsOf(jobs[0]!.metadata!.name!)).length, 1, 'which ran once');
       const history = await handle.fetchHistory();
-      const attempts = history
-        .events!.filter((e) => e.activityTaskStartedEventAttributes)
-        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      const started = history.events!.find(
+        (e) => e.activityTaskStartedEventAttributes,
+      )!.activityTaskStartedEventAttributes!;
       assert.ok(
-        attempts.some((a) => a! >= 2),
-        `the activity was retried after the crash (attempts ${attempts.join(',')})`,
+        (started.attempt ?? 1) >= 2 || started.lastFailure,
+        'the activity was retried after the crash',
       );
     } finally {
       second.kill('SIGTERM');
     }
-  });
-});
+  }
+}

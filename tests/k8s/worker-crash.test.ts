@@ -19,8 +19,10 @@ function startWorker(
   next: (pred: (l: Record<string, unknown>) => boolean) => Promise<void>;
 } {
   const proc = spawn(
-    'tsx',
+    process.execPath,
     [
+      '--import',
+      'tsx',
       path.join(import.meta.dirname, 'fixtures', 'worker.ts'),
       kubeconfig,
       JSON.stringify(gpuConfig('trainer:slow')),

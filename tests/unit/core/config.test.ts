@@ -56,3 +56,22 @@ describe('migration config', () => {
     assert.equal(MigrationConfig.shape.target.safeParse({}).success, false);
   });
 });
+
+describe('credentials never in a config', () => {
+  it('refuses a baseURL carrying a key', () => {
+    for (const baseURL of [
+      'https://user:sk-secret@proxy.example/v1',
+      'https://proxy.example/v1?key=AIza123',
+    ]) {
+      const r = MigrationConfig.shape.synthesis.safeParse({
+        teacher: { provider: 'openai-compatible', model: 'm', baseURL },
+      });
+      assert.equal(r.success, false, baseURL);
+      assert.doesNotMatch(JSON.stringify(r.error!.issues.map((i) => i.message)), /sk-secret|AIza123/);
+    }
+    const ok = MigrationConfig.shape.synthesis.safeParse({
+      teacher: { provider: 'openai-compatible', model: 'm', baseURL: 'http://127.0.0.1:8000/v1' },
+    });
+    assert.equal(ok.success, true);
+  });
+});

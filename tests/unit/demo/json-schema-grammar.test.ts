@@ -77,7 +77,7 @@ test('free-text strings get a default maxLength so a small model cannot ramble i
     },
   });
   const props = out.properties as Record<string, Record<string, unknown>>;
-  assert.equal(props.rationale!.maxLength, 600);
+  assert.equal(props.rationale!.maxLength, 200);
   assert.equal(props.label!.maxLength, 20);
   assert.equal(props.kind!.maxLength, undefined);
 });
