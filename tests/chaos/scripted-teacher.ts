@@ -48,7 +48,8 @@ export function scriptedTeacher(req: ServedRequest): string {
       precision_assessment: { score: score(), rationale: 'answers the instruction' },
     });
   }
-  if (schema.includes('verdict')) return JSON.stringify({ rationale: 'compared both', verdict: rand() < 0.5 ? 'A' : 'B' });
+  if (schema.includes('verdict'))
+    return JSON.stringify({ rationale: 'compared both', verdict: rand() < 0.5 ? 'A' : 'B' });
   if (schema.includes('examples')) {
     const n = Number(/Write (\d+) new/.exec(user)?.[1] ?? 3);
     return JSON.stringify({
