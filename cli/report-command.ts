@@ -1,5 +1,5 @@
 // `llamaduo report <id>`: the report the run wrote at its end, or a fresh one from its progress now.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import { loadDistributions } from '../activities/data/report/distributions';
@@ -14,7 +14,9 @@ export async function writeMigrationReport(mc: MigrationClient, id: string, out?
   const store = new ArtifactStore(
     process.env.LLAMADUO_ARTIFACTS ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'artifacts'),
   );
-  const target = path.resolve(out ?? `llamaduo-report-${progress.migrationId}.html`);
+  const home = process.env.LLAMADUO_HOME ?? '.llamaduo';
+  const target = path.resolve(out ?? path.join(home, 'reports', `${progress.migrationId}.html`));
+  await mkdir(path.dirname(target), { recursive: true });
   const written = await store.find(ArtifactStore.key(progress.migrationId, 'report.html'), {
     countLines: false,
   });

@@ -56,10 +56,10 @@ try {
     synthesis: {
       teacher: { ...local, maxOutputTokens: 200 },
       samplesPerRequest: 2,
-      initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 30),
+      initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 12),
       requestsPerShard: 10,
       concurrentShards: 2,
-      maxRounds: 3,
+      maxRounds: 2,
     },
     budget: { maxUsd: 1 },
     maxCycles: Number(process.env.DEMO_CYCLES ?? 2),
