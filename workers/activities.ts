@@ -30,7 +30,13 @@ export function createActivities(
   };
   const python =
     processEnv.LLAMADUO_PYTHON ??
-    path.join(processEnv.LLAMADUO_TOOLS ?? path.join(repo, '.tools'), 'venv', 'bin', 'python');
+    process.env.LLAMADUO_PYTHON ??
+    path.join(
+      processEnv.LLAMADUO_TOOLS ?? process.env.LLAMADUO_TOOLS ?? path.join(repo, '.tools'),
+      'venv',
+      'bin',
+      'python',
+    );
   const backendFor = (gpu: GpuBackendConfig) =>
     gpu.kind === 'local'
       ? createLocalBackend({ store, config: { ...gpu, python: gpu.python ?? python }, env: trainerEnv })
