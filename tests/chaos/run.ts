@@ -126,7 +126,12 @@ function startWorker(run: Run, chaos: boolean): Promise<ChildProcess> {
       LLAMADUO_LLM_TIMEOUT_MS: '1500',
       LLAMADUO_LLM_BACKOFF_MS: '200',
       WORKFLOW_BUNDLE: bundle,
-      CHAOS_PYTHON: path.resolve(import.meta.dirname, '..', '..', '.tools', 'venv', 'bin', 'python'),
+      CHAOS_PYTHON: path.join(
+        process.env.LLAMADUO_TOOLS ?? path.resolve(import.meta.dirname, '..', '..', '.tools'),
+        'venv',
+        'bin',
+        'python',
+      ),
       CHAOS_LEDGER: run.ledger,
       CHAOS_WRITES: run.writes,
       CHAOS_FAIL_ONCE: chaos ? FAIL_ONCE : '',
