@@ -40,7 +40,7 @@ import {
 const nonce = Math.random().toString(36).slice(2, 10);
 const KEYS = {
   OPENAI_API_KEY: `sk-test-SECRET-openai-${nonce}`,
-  ANTHROPIC_API_KEY: `sk-ant-test-SECRET-anthropic-${nonce}`,
+  ANTHROPIC_API_KEY: `sk-ant_test_SECRET_anthropic_${nonce}`,
   GEMINI_API_KEY: `AIza-test-SECRET-gemini-${nonce}`,
 };
 const SECRETS = Object.values(KEYS);
