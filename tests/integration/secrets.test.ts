@@ -152,8 +152,13 @@ describe('secrets never reach history, artifacts or logs (real LLM activities, r
       namespace: env.namespace ?? 'default',
       queues: ['workflow', 'data', 'llm', 'gpu'],
       activities: {
-        ...fakes,
         ...real, // ingest, teacherBaseline, planEvaluation, judgeShard, summarizeEvaluation, report, promotion
+        // GPU and synthesis stages are the test ones: the keys under test are the judges' and the teacher's
+        fineTune: fakes.fineTune,
+        generate: fakes.generate,
+        planSynthesis: fakes.planSynthesis,
+        synthesizeShard: fakes.synthesizeShard,
+        curateSynthesis: fakes.curateSynthesis,
       },
       workflowBundle: await workflowBundle(),
       shutdownGraceTime: '1s',
