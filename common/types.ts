@@ -31,16 +31,19 @@ export function addUsage(a: Usage, b: Usage): Usage {
   };
 }
 
-export type Stage =
-  | 'ingest'
-  | 'teacher-baseline'
-  | 'fine-tune'
-  | 'generate'
-  | 'evaluate'
-  | 'decide'
-  | 'synthesize'
-  | 'promote'
-  | 'done';
+/** The stages of a migration, in the order they run. */
+export const STAGES = [
+  'ingest',
+  'teacher-baseline',
+  'fine-tune',
+  'generate',
+  'evaluate',
+  'decide',
+  'synthesize',
+  'promote',
+  'done',
+] as const;
+export type Stage = (typeof STAGES)[number];
 
 export type MigrationStatus =
   'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';

@@ -2,7 +2,7 @@
 // the page only has to hand them to Chart.js. Every config is plain JSON (no callbacks).
 import type { ChartConfiguration } from 'chart.js';
 import type { JudgeMetric } from '../common/config';
-import type { Stage } from '../common/types';
+import { STAGES, type Stage } from '../common/types';
 import { apiUsd, breakEvenMonths, localUsd, type ApiPricing, type CostScenario } from './break-even';
 import { fmtCount } from './html';
 import type { ReportData, ScoreDistribution } from './report-data';
@@ -21,16 +21,7 @@ export interface ChartSpec {
 }
 
 export const METRICS: JudgeMetric[] = ['precision', 'similarity'];
-export const STAGE_ORDER: Stage[] = [
-  'ingest',
-  'teacher-baseline',
-  'fine-tune',
-  'generate',
-  'evaluate',
-  'decide',
-  'synthesize',
-  'done',
-];
+export const STAGE_ORDER: readonly Stage[] = STAGES;
 const PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626'];
 /** Drop reasons never take the green that means "accepted". */
 const DROP_PALETTE = ['#f59e0b', '#db2777', '#7c3aed', '#0891b2', '#dc2626', '#64748b', '#a16207', '#4f46e5'];

@@ -1,5 +1,6 @@
 // Validation of ReportData read from a file (e.g. `llamaduo report --data run.json`), so bad input fails
 // with the file, line and field instead of a broken page.
+import { STAGES } from '../common/types';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
@@ -30,16 +31,7 @@ const EvaluationSummary = z.object({
   agreement: z.record(z.string(), z.number()),
 });
 const Usage = z.object({ calls: count, inputTokens: count, outputTokens: count, cachedTokens: count, usd });
-const Stage = z.enum([
-  'ingest',
-  'teacher-baseline',
-  'fine-tune',
-  'generate',
-  'evaluate',
-  'decide',
-  'synthesize',
-  'done',
-]);
+const Stage = z.enum(STAGES);
 const Workload = z.object({
   name: z.string().min(1),
   inputTokensPerDay: z.number().nonnegative(),

@@ -1,6 +1,7 @@
 // The behaviour shared by the three wire-compatible provider servers: latency, rate limits (RPM/TPM token
 // buckets refilled continuously, like a provider that enforces its per-minute limit per second), scripted
 // faults, prompt-prefix caching, token billing and the counters tests compare a client's accounting with.
+import { seededRandom } from '../../common/random';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -153,16 +154,7 @@ export class Bucket {
 }
 
 /** Small seeded PRNG (mulberry32) so scripted runs repeat. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = seededRandom;
 
 /** A minimal instance of a JSON Schema: the default reply to structured requests. */
 export function sampleFromSchema(schema: unknown): unknown {

@@ -98,3 +98,12 @@ test('a migration with no cycles yet still maps and renders', () => {
   assert.match(html, /No cycle has been evaluated yet/);
   assert.doesNotMatch(html, /id="fig-score-/);
 });
+
+test('spend of every workflow stage reaches the report, promotion included', () => {
+  const progress = progressFromFixture();
+  const usage = { calls: 3, inputTokens: 30, outputTokens: 9, cachedTokens: 0, usd: 0.25 };
+  progress.spend.byStage.promote = usage;
+  const data = reportDataFromProgress(progress, config);
+  assert.deepEqual(data.spend.promote, usage);
+  assert.match(renderReport(data), /promote/);
+});
