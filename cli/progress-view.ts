@@ -58,3 +58,12 @@ export function renderProgress(p: Progress): string {
     lines.push(`best       cycle ${p.best.cycle}: ${p.best.score.toFixed(1)}`);
   return lines.join('\n');
 }
+
+/** One line for logs that are not a terminal: printed whenever it changes. */
+export function progressLine(p: Progress): string {
+  const shards = p.shardsTotal > 0 ? ` ${p.shardsDone}/${p.shardsTotal}` : '';
+  const detail = p.stageDetail ? ` (${p.stageDetail})` : '';
+  const last = p.cycles.at(-1);
+  const score = last ? `  cycle ${last.cycle} score ${last.score.toFixed(1)}/${last.target.toFixed(1)}` : '';
+  return `[${p.status}] cycle ${p.cycle + 1}/${p.maxCycles}  ${p.stage}${shards}${detail}${score}  $${p.spend.total.usd.toFixed(2)}/$${p.budgetUsd.toFixed(2)}`;
+}
