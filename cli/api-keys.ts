@@ -31,7 +31,8 @@ export function missingApiKeys(
 
 export function missingKeysMessage(missing: MissingKey[], source?: string): string {
   const list = missing.map((m) => `${m.variable} (for ${m.usedBy.join(', ')})`).join('; ');
-  const names = missing.map((m) => m.variable).join(' and ');
+  const vars = missing.map((m) => m.variable);
+  const names = vars.length > 1 ? `${vars.slice(0, -1).join(', ')} and ${vars.at(-1)}` : vars[0];
   return (
     `cannot start${source ? ` ${source}` : ''}: ${missing.length === 1 ? 'an API key is' : 'API keys are'} not set: ${list}. ` +
     `Export ${names} in this shell and run the command again; keys are read from the environment only and ` +

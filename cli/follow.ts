@@ -34,12 +34,15 @@ export async function followMigration(
 ): Promise<FollowOutcome> {
   const interval = opts.intervalMs ?? (process.stdout.isTTY ? 1000 : 5000);
   let progress: Progress | null = null;
+  /** how the workflow ended, shown in the last frame (the progress query still says "running" after a failure) */
+  let ended: Progress['status'] | undefined;
   const refresh = async () => {
     try {
       progress = await mc.getProgress(id);
     } catch {
       return; // between runs of continue-as-new, or no worker to answer right now
     }
+    if (ended && progress.status === 'running') progress = { ...progress, status: ended };
     if (!opts.json) opts.view.update(renderProgress(progress), progressLine(progress));
   };
 
@@ -58,12 +61,12 @@ export async function followMigration(
     if (settled) break;
     await Promise.race([outcome, new Promise((r) => setTimeout(r, interval))]);
   }
+  const end = await outcome;
+  const status = 'result' in end ? 'COMPLETED' : endStatus(end.error);
+  if (status !== 'COMPLETED') ended = status.toLowerCase() as Progress['status'];
   await refresh();
   opts.view.done();
-
-  const end = await outcome;
   if ('result' in end) return { status: 'COMPLETED', result: end.result, progress };
-  const status = endStatus(end.error);
   const stage = (progress as Progress | null)?.stage;
   opts.log.failure(`migration ${id} ended ${status}${stage ? ` in stage ${stage}` : ''}`, end.error, {
     workflowId: id,

@@ -60,9 +60,9 @@ export class LiveView {
 
   /** Lines cut to the terminal's width (so none wraps and the row count is exact) and to its height. */
   private fit(frame: string): string {
-    const width = Math.max(10, (this.out.columns ?? 80) - 1);
+    const width = Math.max(10, (this.out.columns || 80) - 1);
     let lines = frame.split('\n').map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
-    const height = Math.max(2, (this.out.rows ?? 1000) - 1);
+    const height = Math.max(2, (this.out.rows || 1000) - 1);
     if (lines.length > height) lines = lines.slice(0, height);
     this.shownRows = lines.length;
     return `${lines.join('\n')}\n`;

@@ -33,7 +33,8 @@ export function renderProgress(p: Progress): string {
     let state: string;
     if (i < current || p.stage === 'done') state = bar(1, 1);
     else if (i === current)
-      state = p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[running] ${p.stageDetail}`;
+      state =
+        p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[${p.status}] ${p.stageDetail}`.trimEnd();
     else state = bar(0, 1);
     lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${p.stageDetail}` : ''}`);
   }

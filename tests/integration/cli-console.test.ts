@@ -111,6 +111,7 @@ describe('llamaduo start, embedded: what the console shows', () => {
     assert.match(paragraph, /http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/console-fail/);
     assert.match(r.stdout, /migration console-fail started/);
     assert.match(r.stdout, /teacher-baseline/, 'the progress view was shown');
+    assert.match(r.stdout, /status failed/, 'the last frame says how it ended');
 
     const log = await readFile(logFile, 'utf8');
     assert.match(log, /WARN {2}No activities registered, not polling for activity tasks/);
@@ -121,5 +122,23 @@ describe('llamaduo start, embedded: what the console shows', () => {
     assert.match(log, STACK_FRAME);
     assert.ok(!(console + log).includes(WRONG_KEY), 'the key never reaches the console or the log');
     assert.ok(provider.stats.unauthorized >= 1, 'the teacher really called the provider');
+  });
+
+  it('--verbose shows the SDK logs on the console as well', async () => {
+    const file = path.join(dir, 'wrong-key.yaml');
+    const r = await cli(
+      { OPENAI_API_KEY: WRONG_KEY },
+      '--verbose',
+      'start',
+      file,
+      '--embedded',
+      '--id',
+      'console-verbose',
+    );
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /WARN {2}No activities registered, not polling for activity tasks/);
+    assert.match(r.stdout, /WARN {2}Activity failed/);
+    assert.match(r.stderr, /^Migration console-verbose failed in the teacher-baseline stage/m);
+    assert.ok(!(r.stdout + r.stderr).includes(WRONG_KEY));
   });
 });

@@ -56,6 +56,10 @@ describe('missing API keys', () => {
       /^cannot start examples\/m\.yaml: API keys are not set: OPENAI_API_KEY \(for teacher openai\/gpt-4o, judge openai\/gpt-4o\); GEMINI_API_KEY/,
     );
     assert.match(text, /Export OPENAI_API_KEY and GEMINI_API_KEY/);
+    assert.match(
+      missingKeysMessage(missingApiKeys(c, {})),
+      /^cannot start: API keys are not set: .* Export OPENAI_API_KEY, ANTHROPIC_API_KEY and GEMINI_API_KEY in this shell/,
+    );
     assert.doesNotMatch(text, /sk-secret-value|ANTHROPIC/);
   });
 });

@@ -103,6 +103,14 @@ describe('live view', () => {
     assert.equal(shown[1], 'new');
   });
 
+  it('a terminal that reports no size (0x0, as under `script`) is not cut down to nothing', () => {
+    const out = new Capture(true, 0, 0);
+    const view = new LiveView(out);
+    view.update(frame(1, 2));
+    view.update(frame(2, 2));
+    assert.deepEqual(screen(out.text, 200), [...frame(2, 2).split('\n'), '']);
+  });
+
   it('elsewhere (a CI log) it appends plain summary lines only when they change, and the last frame once', () => {
     const out = new Capture(false);
     const view = new LiveView(out);
