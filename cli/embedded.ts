@@ -23,7 +23,7 @@ const STATE_DIR = path.resolve(process.env.LLAMADUO_HOME ?? '.llamaduo');
 export interface EmbeddedOptions {
   workflowId?: string;
   json: boolean;
-  /** show the SDK's logs on the console too (they always go to the log file) */
+  /** show the SDK's logs on the console too (they always go to the log file); the CLI's --verbose */
   verbose?: boolean;
   /** the config file, for messages */
   source?: string;
@@ -123,7 +123,9 @@ export async function runEmbedded(config: MigrationConfig, opts: EmbeddedOptions
   const log = installRuntimeLogging(
     opts.verbose ? (text) => (opts.json ? process.stderr.write(`${text}\n`) : view.print(text)) : undefined,
   );
-  if (!opts.json) console.log(`logs: ${log.file}${opts.verbose ? '' : ' (--verbose shows them here)'}`);
+  // the --verbose hint only where there is such a flag: the CLI passes a boolean, other callers (the demo) none
+  if (!opts.json)
+    console.log(`logs: ${log.file}${opts.verbose === false ? ' (--verbose shows them here)' : ''}`);
   const { server, client, stopWorkers } = await startEmbedded(log);
   try {
     const mc = new MigrationClient(client);
