@@ -8,6 +8,8 @@ import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { causeChain } from './failure-paragraph';
 
+const LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
 export function logFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(
     env.LLAMADUO_LOG_FILE ?? path.join(env.LLAMADUO_HOME ?? '.llamaduo', 'logs', 'llamaduo.log'),
@@ -29,7 +31,8 @@ export class LogFile {
 
   constructor(opts: LogFileOptions = {}) {
     this.file = opts.file ?? logFilePath();
-    this.level = opts.level ?? (process.env.LLAMADUO_LOG_LEVEL as LogLevel | undefined) ?? 'INFO';
+    const fromEnv = process.env.LLAMADUO_LOG_LEVEL?.toUpperCase() as LogLevel | undefined;
+    this.level = opts.level ?? (fromEnv && LEVELS.includes(fromEnv) ? fromEnv : 'INFO');
     this.mirror = opts.mirror;
     mkdirSync(path.dirname(this.file), { recursive: true });
   }
