@@ -1,7 +1,7 @@
 // The `llamaduo` command line. Exit codes: 0 ok, 1 migration failed or not finished well, 2 invalid input,
 // 3 not found, 4 Temporal unreachable.
 import { Command, Option } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfigFile } from '../client/config-file';
 import { checkDataset, InvalidConfigError, MigrationClient } from '../client/migrations';
 import {
@@ -13,6 +13,10 @@ import {
   triggerSchedule,
 } from '../client/schedules';
 import { CliError, connect, temporalAddress, uiUrl } from './connect';
+import { failureParagraph } from './failure-paragraph';
+import { followMigration } from './follow';
+import { LiveView } from './live-view';
+import { LogFile, logFilePath } from './log-file';
 import { renderProgress } from './progress-view';
 
 const program = new Command();
@@ -20,9 +24,21 @@ program
   .name('llamaduo')
   .description('Migrate a task from a service LLM to a small local model, durably (Temporal + Kubernetes).')
   .option('--json', 'machine-readable output')
+  .option(
+    '--verbose',
+    `show the Temporal SDK's worker logs and full errors here too (always in ${logFilePath()})`,
+  )
   .showHelpAfterError();
 
 const json = () => Boolean(program.opts().json);
+const verbose = () => Boolean(program.opts().verbose);
+/** The log file; with --verbose every line is shown on stderr as well (or above the live view). */
+const openLog = (view?: LiveView) =>
+  new LogFile({
+    mirror: verbose()
+      ? (text) => (view && !json() ? view.print(text) : process.stderr.write(`${text}\n`))
+      : undefined,
+  });
 const print = (human: string, data: unknown) => console.log(json() ? JSON.stringify(data, null, 2) : human);
 
 async function withClient<T>(fn: (mc: MigrationClient) => Promise<T>): Promise<T> {
@@ -64,7 +80,7 @@ program
     const config = await loadConfigFile(file);
     const { runEmbedded, embeddedNeeded } = await import('./embedded');
     if (opts.embedded || (await embeddedNeeded())) {
-      await runEmbedded(config, { workflowId: opts.id, json: json() });
+      await runEmbedded(config, { workflowId: opts.id, json: json(), verbose: verbose(), source: file });
       return;
     }
     await withClient(async (mc) => {
@@ -74,36 +90,23 @@ program
         `started ${handle.workflowId}${ui ? `\n  ${ui}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}` : ''}`,
         { workflowId: handle.workflowId, runId: handle.firstExecutionRunId },
       );
-      if (opts.wait) await watch(mc, handle.workflowId);
+      if (opts.wait) await watch(mc, handle.workflowId, ui);
     });
   });
 
-async function watch(mc: MigrationClient, id: string, intervalMs = 2000) {
-  const tty = process.stdout.isTTY && !json();
-  let lastLines = 0;
-  for (;;) {
-    const desc = await mc.handle(id).describe();
-    let progress;
-    try {
-      progress = await mc.getProgress(id);
-    } catch {
-      progress = null;
-    }
-    if (progress && !json()) {
-      const text = renderProgress(progress);
-      if (tty && lastLines) process.stdout.write(`\x1b[${lastLines}A\x1b[J`);
-      console.log(text);
-      lastLines = text.split('\n').length;
-    }
-    if (desc.status.name !== 'RUNNING') {
-      const ok = desc.status.name === 'COMPLETED';
-      if (json()) console.log(JSON.stringify({ workflowId: id, status: desc.status.name, progress }));
-      else console.log(`${id}: ${desc.status.name}${progress ? ` (${progress.status})` : ''}`);
-      if (!ok || (progress && progress.status !== 'succeeded')) process.exitCode = 1;
-      return;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+async function watch(mc: MigrationClient, id: string, ui = uiUrl(), intervalMs?: number) {
+  const view = new LiveView(process.stdout);
+  const end = await followMigration(mc, id, {
+    json: json(),
+    view,
+    log: openLog(view),
+    intervalMs,
+    uiLink: ui ? `${ui}/namespaces/default/workflows/${encodeURIComponent(id)}` : undefined,
+  });
+  const progress = end.progress;
+  if (json()) console.log(JSON.stringify({ workflowId: id, status: end.status, progress }));
+  else console.log(`${id}: ${end.status}${progress ? ` (${progress.status})` : ''}`);
+  if (end.status !== 'COMPLETED' || (progress && progress.status !== 'succeeded')) process.exitCode = 1;
 }
 
 program
@@ -123,7 +126,7 @@ program
   .option('--interval <ms>', 'refresh interval', '2000')
   .description('follow a migration live until it ends')
   .action(async (id: string, opts: { interval: string }) => {
-    await withClient((mc) => watch(mc, id, Number(opts.interval)));
+    await withClient((mc) => watch(mc, id, uiUrl(), Number(opts.interval)));
   });
 
 program
@@ -244,7 +247,7 @@ program
   .description('run the embedded Temporal dev server (UI on 127.0.0.1:8233) and a worker in the foreground')
   .action(async () => {
     const { serveEmbedded } = await import('./embedded');
-    await serveEmbedded();
+    await serveEmbedded({ verbose: verbose() });
   });
 
 program
@@ -268,7 +271,14 @@ try {
     console.error(`not found: ${err.message}`);
     process.exitCode = 3;
   } else {
-    console.error(`error: ${(err as Error).message}`);
+    // One paragraph here; the whole chain with stack traces in the log file.
+    const log = openLog();
+    log.failure(`llamaduo ${process.argv.slice(2).join(' ')} failed`, err);
+    const text =
+      err instanceof WorkflowFailedError
+        ? failureParagraph(err, { logFile: log.file })
+        : `error: ${String((err as Error)?.message ?? err).split('\n')[0]} (details: ${log.file})`;
+    console.error(json() ? JSON.stringify({ error: text }) : text);
     process.exitCode = 1;
   }
 }

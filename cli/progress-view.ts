@@ -33,7 +33,8 @@ export function renderProgress(p: Progress): string {
     let state: string;
     if (i < current || p.stage === 'done') state = bar(1, 1);
     else if (i === current)
-      state = p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[running] ${p.stageDetail}`;
+      state =
+        p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[${p.status}] ${p.stageDetail}`.trimEnd();
     else state = bar(0, 1);
     lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${p.stageDetail}` : ''}`);
   }
@@ -57,4 +58,13 @@ export function renderProgress(p: Progress): string {
   if (target !== undefined && p.best)
     lines.push(`best       cycle ${p.best.cycle}: ${p.best.score.toFixed(1)}`);
   return lines.join('\n');
+}
+
+/** One line for logs that are not a terminal: printed whenever it changes. */
+export function progressLine(p: Progress): string {
+  const shards = p.shardsTotal > 0 ? ` ${p.shardsDone}/${p.shardsTotal}` : '';
+  const detail = p.stageDetail ? ` (${p.stageDetail})` : '';
+  const last = p.cycles.at(-1);
+  const score = last ? `  cycle ${last.cycle} score ${last.score.toFixed(1)}/${last.target.toFixed(1)}` : '';
+  return `[${p.status}] cycle ${p.cycle + 1}/${p.maxCycles}  ${p.stage}${shards}${detail}${score}  $${p.spend.total.usd.toFixed(2)}/$${p.budgetUsd.toFixed(2)}`;
 }

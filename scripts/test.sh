@@ -44,7 +44,7 @@ run_suite() {
   fi
 }
 
-run_suite lint bash -c 'eslint . && prettier --check . && tsc --noEmit -p . && npm run -s lint:trainer && echo "lint: 4 passed, 0 failed"'
+run_suite lint bash scripts/lint.sh
 run_suite unit tsx --test --test-concurrency=1 'tests/unit/**/*.test.ts'
 run_suite integration tsx --test --test-concurrency=1 'tests/integration/**/*.test.ts'
 run_suite trainer "$LLAMADUO_TOOLS/venv/bin/python" -m pytest k8s/trainer/tests -q

@@ -19,6 +19,14 @@ export const DEFAULT_KEY_ENV: Record<ServiceModel['provider'], string> = {
   'openai-compatible': 'OPENAI_API_KEY',
 };
 
+/** The variable a model's key is read from, and whether it must be set (a self-hosted openai-compatible server needs none). */
+export function apiKeyVariable(model: ServiceModel): { variable: string; required: boolean } {
+  return {
+    variable: model.apiKeyEnv ?? DEFAULT_KEY_ENV[model.provider],
+    required: !(model.provider === 'openai-compatible' && !model.apiKeyEnv),
+  };
+}
+
 export class MissingApiKeyError extends Error {
   constructor(model: ServiceModel, variable: string) {
     super(
@@ -55,11 +63,11 @@ export interface CreateLlmClientOptions {
 export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient {
   const { model } = opts;
   const env = opts.env ?? process.env;
-  const variable = model.apiKeyEnv ?? DEFAULT_KEY_ENV[model.provider];
+  const { variable, required } = apiKeyVariable(model);
   let apiKey = env[variable];
   if (!apiKey) {
     // A self-hosted server usually wants no key; the SDK still needs a non-empty string.
-    if (model.provider === 'openai-compatible' && !model.apiKeyEnv) apiKey = 'none';
+    if (!required) apiKey = 'none';
     else throw new MissingApiKeyError(model, variable);
   }
   if (model.provider === 'openai-compatible' && !model.baseURL)
