@@ -131,7 +131,9 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     while state["step"] < total_steps:
         step = state["step"]
         window = [stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)]
-        batches = [batching.collate(examples, idx, hp.packing, pad_id).to(device) for _, idx in window]
+        batches = [
+            batching.collate(examples, idx, hp.packing, pad_id, spec.attnImplementation).to(device) for _, idx in window
+        ]
         window_trained = sum(b.trained_tokens for b in batches)
         loss_sum = 0.0
         for b in batches:
