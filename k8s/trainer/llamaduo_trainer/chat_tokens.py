@@ -41,7 +41,6 @@ def tokenize_conversation(tokenizer, messages: list[dict[str, str]], max_length:
     - end: the conversation up to and including the turn, when that rendering is a prefix of the whole;
       otherwise (Qwen3 renders earlier answers without their <think> block) the turn's end-of-turn token."""
     full = render_ids(tokenizer, messages, generation_prompt=False)
-    stops = set(stop_token_ids(tokenizer))
     labels = [IGNORE] * len(full)
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
@@ -51,6 +50,7 @@ def tokenize_conversation(tokenizer, messages: list[dict[str, str]], max_length:
         if len(upto) > start and full[: len(upto)] == upto:
             end = len(upto)
         else:
+            stops = set(stop_token_ids(tokenizer))
             end = next((j + 1 for j in range(start, len(full)) if full[j] in stops), len(full))
         labels[start:end] = full[start:end]
     return Example(input_ids=full[:max_length], labels=labels[:max_length])

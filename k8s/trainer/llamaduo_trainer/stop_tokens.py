@@ -33,8 +33,15 @@ def template_end_of_turn_ids(tokenizer) -> list[int]:
     template = tokenizer.chat_template or ""
     if isinstance(template, dict):  # named templates: {"default": ..., "tool_use": ...}
         template = "\n".join(template.values())
-    vocab = tokenizer.get_vocab()
-    return [vocab[marker] for marker in END_OF_TURN if marker in template and marker in vocab]
+    ids = []
+    for marker in END_OF_TURN:
+        if marker not in template:
+            continue
+        token_id = tokenizer.convert_tokens_to_ids(marker)
+        # An unknown token maps to None or to the unk id; only a real single token counts.
+        if token_id is not None and tokenizer.convert_ids_to_tokens(token_id) == marker:
+            ids.append(token_id)
+    return ids
 
 
 def stop_token_ids(tokenizer, model=None) -> list[int]:
