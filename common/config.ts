@@ -109,7 +109,12 @@ export const InferenceConfig = z
     maxNewTokens: z.number().int().positive().default(512),
     seed: z.number().int().nonnegative().default(42),
   })
-  .strict();
+  .strict()
+  .refine((i) => i.temperature > 0 || i.responsesPerPrompt === 1, {
+    path: ['temperature'],
+    message:
+      'temperature 0 is greedy decoding, which gives one answer per prompt: with responsesPerPrompt > 1 use a temperature above 0 (or set responsesPerPrompt to 1)',
+  });
 
 export const JudgeMetric = z.enum(['similarity', 'precision']);
 export type JudgeMetric = z.infer<typeof JudgeMetric>;

@@ -149,6 +149,8 @@ const FinetuneRun = {
     steps: z.number().int(),
     totalSteps: z.number().int(),
     examples: z.number().int(),
+    /** Examples left out because maxSeqLength cut off their whole answer. */
+    droppedExamples: z.number().int().optional(),
     tokens: z.number().int(),
     trainedTokens: z.number().int(),
     firstLoss: z.number().nullable(),

@@ -2,7 +2,9 @@
 
 Packed rows hold several examples end to end (up to maxSeqLength tokens); position ids restart at 0 for each
 example, and with attention_mask=None transformers turns those restarts into a block-diagonal causal
-mask (sdpa, flex attention) or varlen flash attention, so no example attends to another."""
+mask (eager, sdpa, flex attention) or varlen flash attention, so no example attends to another. Flash
+attention reads the restarts only in a batch of one row, so for it a micro-batch is laid out as a
+single row (see one_row_for)."""
 
 from __future__ import annotations
 
@@ -127,7 +129,15 @@ def plan_epoch(examples: list[Example], seed: int, epoch: int, packing: bool, ba
     return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
 
 
-def collate(examples: list[Example], plan_item: list, packing: bool, pad_id: int) -> MicroBatch:
+def one_row_for(attn_implementation: str) -> bool:
+    """Whether packed examples must share one row: transformers' flash-attention path derives the
+    cumulative sequence lengths from position ids only when the batch has a single row; with more rows
+    it runs plain causal attention over each row and packed examples attend to each other."""
+    return "flash" in attn_implementation
+
+
+def collate(examples: list[Example], plan_item: list, packing: bool, pad_id: int, attn: str = "sdpa") -> MicroBatch:
     if packing:
-        return pack([[examples[i] for i in row] for row in plan_item], pad_id)
+        rows = [[examples[i] for i in row] for row in plan_item]
+        return pack([[ex for row in rows for ex in row]] if one_row_for(attn) else rows, pad_id)
     return pad([examples[i] for i in plan_item], pad_id)

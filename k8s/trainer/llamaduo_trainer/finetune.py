@@ -16,21 +16,25 @@ from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from transformers import get_scheduler
 
 from . import batching, checkpoints, loading
-from .chat_tokens import IGNORE, tokenize_conversation
+from .chat_tokens import IGNORE, require_examples, tokenize_conversation
 from .manifest import device_name, write_result
 from .progress import Eta, emit, log
 from .records import read_conversations
 from .spec import FinetuneSpec
 
 
-def load_examples(spec: FinetuneSpec, tokenizer):
-    examples = []
+def load_examples(spec: FinetuneSpec, tokenizer, spec_path: str = "spec"):
+    """The trainable examples and how many were dropped because maxSeqLength cut off every answer token."""
+    examples, dropped = [], 0
     for path in spec.datasets:
         for conv in read_conversations(path, require_response=True):
             ex = tokenize_conversation(tokenizer, conv.messages, spec.train.maxSeqLength)
             if ex.trained_tokens > 0:  # an answer cut off entirely by maxSeqLength teaches nothing
                 examples.append(ex)
-    return examples
+            else:
+                dropped += 1
+    require_examples(examples, dropped, spec, spec_path)
+    return examples, dropped
 
 
 def attach_lora(model, spec: FinetuneSpec, quantized: bool):
@@ -85,7 +89,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             raise SpecError(spec_path, f"method {spec.method} unavailable: {choice.reason}", field="method")
         log(f"method {spec.method} requested, running {choice.method}: {choice.reason}")
     tokenizer = loading.load_tokenizer(spec.baseModel, spec_path)
-    examples = load_examples(spec, tokenizer)
+    examples, dropped = load_examples(spec, tokenizer, spec_path)
     model = loading.load_base_model(
         spec.baseModel, spec_path, device, choice.method == "qlora", spec.attnImplementation
     )
@@ -127,7 +131,9 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     while state["step"] < total_steps:
         step = state["step"]
         window = [stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)]
-        batches = [batching.collate(examples, idx, hp.packing, pad_id).to(device) for _, idx in window]
+        batches = [
+            batching.collate(examples, idx, hp.packing, pad_id, spec.attnImplementation).to(device) for _, idx in window
+        ]
         window_trained = sum(b.trained_tokens for b in batches)
         loss_sum = 0.0
         for b in batches:
@@ -189,6 +195,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             "steps": state["step"],
             "totalSteps": total_steps,
             "examples": len(examples),
+            "droppedExamples": dropped,
             "tokens": state["tokens"],
             "trainedTokens": state["trainedTokens"],
             "firstLoss": losses[0] if losses else None,

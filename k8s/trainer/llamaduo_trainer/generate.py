@@ -15,6 +15,7 @@ from .manifest import device_name, write_result
 from .progress import Eta, emit
 from .records import prompt_messages, read_conversations
 from .spec import GenerateSpec
+from .stop_tokens import cut_at_stop, stop_token_ids
 
 
 def load_model(spec: GenerateSpec, spec_path: str, device: torch.device):
@@ -61,7 +62,10 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
     new_tokens = 0
     gen_start = time.monotonic()
     eta = Eta(len(order), 0, gen_start)
-    eos = tokenizer.eos_token_id
+    stops = stop_token_ids(tokenizer, model)
+    # Greedy decoding gives the same answer every time (and transformers rejects several greedy
+    # return sequences): generate once, write it responsesPerPrompt times.
+    n_seq = s.responsesPerPrompt if s.temperature > 0 else 1
     for start in range(0, len(order), s.batchSize):
         chunk = order[start : start + s.batchSize]
         ids, mask = _left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id)
@@ -75,20 +79,18 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),
                 max_new_tokens=s.maxNewTokens,
-                num_return_sequences=s.responsesPerPrompt,
+                num_return_sequences=n_seq,
                 pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=eos,
+                eos_token_id=stops,
                 use_cache=True,
                 **sampling,
             )
         completions = out[:, ids.shape[1] :].cpu()
         for row, seq in enumerate(completions):
-            tokens = seq.tolist()
-            if eos in tokens:
-                tokens = tokens[: tokens.index(eos) + 1]
-            new_tokens += len(tokens)
+            tokens, produced = cut_at_stop(seq.tolist(), stops)
+            new_tokens += produced
             text = tokenizer.decode(tokens, skip_special_tokens=True)
-            texts.setdefault(chunk[row // s.responsesPerPrompt], []).append(text)
+            texts.setdefault(chunk[row // n_seq], []).extend([text] * (s.responsesPerPrompt // n_seq))
         done = min(start + s.batchSize, len(order))
         now = time.monotonic()
         emit(

@@ -48,6 +48,31 @@ describe('migration config', () => {
     assert.equal(k.success, false, 'API keys are not accepted in the config');
   });
 
+  it('rejects greedy decoding (temperature 0) with several responses per prompt, naming the field', () => {
+    assert.throws(
+      () => testConfig({ inference: { temperature: 0, responsesPerPrompt: 3 } }),
+      (e: Error) =>
+        /inference\.temperature|"temperature"/.test(e.message) && /responsesPerPrompt/.test(e.message),
+    );
+    const r = MigrationConfig.safeParse({
+      ...testConfig(),
+      inference: { temperature: 0, responsesPerPrompt: 3 },
+    });
+    assert.equal(r.success, false);
+    assert.deepEqual(
+      r.error!.issues.map((i) => i.path.join('.')),
+      ['inference.temperature'],
+    );
+    assert.equal(
+      testConfig({ inference: { temperature: 0, responsesPerPrompt: 1 } }).inference.temperature,
+      0,
+    );
+    assert.equal(
+      testConfig({ inference: { temperature: 0.7, responsesPerPrompt: 3 } }).inference.responsesPerPrompt,
+      3,
+    );
+  });
+
   it('requires exactly one kind of target', () => {
     assert.equal(
       MigrationConfig.shape.target.safeParse({ atLeast: 80, relativeToTeacher: 0.9 }).success,

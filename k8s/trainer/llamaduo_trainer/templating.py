@@ -1,0 +1,45 @@
+"""Chat template rendering that copes with templates that reject a system turn (Gemma 1/2 raise
+'System role not supported'): the system text is folded into the first user turn, as Gemma 3's own
+template does."""
+
+from __future__ import annotations
+
+
+def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """System turns joined, blank-line separated, in front of the first user turn's content."""
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for m in rest:
+        if m["role"] == "user":
+            m["content"] = "\n\n".join(system + [m["content"]])
+            return rest
+    return [{"role": "user", "content": "\n\n".join(system)}] + rest
+
+
+_ACCEPTS_SYSTEM: dict[str, bool] = {}
+
+
+def accepts_system(tokenizer) -> bool:
+    """Whether the template renders a system turn (probed once per template text)."""
+    key = str(tokenizer.chat_template)
+    if key not in _ACCEPTS_SYSTEM:
+        probe = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        try:
+            tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
+            _ACCEPTS_SYSTEM[key] = True
+        except Exception:  # noqa: BLE001 - jinja2 TemplateError from raise_exception, or any template failure
+            _ACCEPTS_SYSTEM[key] = False
+    return _ACCEPTS_SYSTEM[key]
+
+
+def render(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -> str:
+    if any(m["role"] == "system" for m in messages) and not accepts_system(tokenizer):
+        messages = fold_system(messages)
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+
+
+def render_ids(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
+    text = render(tokenizer, messages, generation_prompt)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
