@@ -10,13 +10,24 @@ export const PER_PROCESS_WARNING =
   'spends the full RPM/TPM/concurrency of each model on its own, and N replicas send N times the ' +
   "provider's limit. Set LLAMADUO_REDIS_URL to a Redis/Valkey reachable by all LLM workers to share them.";
 
+const opened: SharedLimiterRegistry[] = [];
+
+/** Closes the Redis connections limitersFromEnv opened (at worker shutdown, so the process can exit). */
+export async function closeLimiters(): Promise<void> {
+  await Promise.all(opened.splice(0).map((r) => r.close()));
+}
+
 export function limitersFromEnv(
   env: Record<string, string | undefined>,
   warn: (message: string) => void = (m) => console.warn(m),
 ): Limiters {
   const settings = parseRateLimits(env.LLAMADUO_RATE_LIMITS);
   const url = env.LLAMADUO_REDIS_URL;
-  if (url) return new SharedLimiterRegistry(url, settings, { warn });
+  if (url) {
+    const shared = new SharedLimiterRegistry(url, settings, { warn });
+    opened.push(shared);
+    return shared;
+  }
   warn(PER_PROCESS_WARNING);
   return new LimiterRegistry(undefined, settings);
 }
