@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { PROVIDER_LIMITS } from '../../../activities/llm/limiter';
 import { parseRateLimits, resolveLimits } from '../../../activities/llm/rate-limit-settings';
 import type { ServiceModel } from '../../../common/config';
+import { readWorkerEnv } from '../../../workers/worker-config';
 
 const gpt4o: ServiceModel = { provider: 'openai', model: 'gpt-4o', batch: false };
 
@@ -51,5 +52,15 @@ describe('rate limit settings', () => {
     // no deployment setting for the model: the config corrects the provider's conservative guess
     assert.equal(resolveLimits({ ...gpt4o, rpm: 1200 }, {}).rpm, 1200);
     assert.equal(resolveLimits(gpt4o, {}).rpm, PROVIDER_LIMITS.openai.rpm);
+  });
+
+  it('the worker environment accepts redis:// and rediss:// URLs only', () => {
+    assert.equal(
+      readWorkerEnv({ LLAMADUO_REDIS_URL: 'redis://r:6379/0' }).LLAMADUO_REDIS_URL,
+      'redis://r:6379/0',
+    );
+    assert.ok(readWorkerEnv({ LLAMADUO_REDIS_URL: 'rediss://u:p@r:6380' }).LLAMADUO_REDIS_URL);
+    assert.equal(readWorkerEnv({}).LLAMADUO_REDIS_URL, undefined);
+    assert.throws(() => readWorkerEnv({ LLAMADUO_REDIS_URL: 'http://r' }), /LLAMADUO_REDIS_URL: Invalid URL/);
   });
 });
