@@ -9,6 +9,7 @@
 //
 //   npm run bench:ratelimit                       # the reported figures: 600 RPM, 200k TPM, 300-3000 ms
 //   npm run bench:ratelimit -- --requests 500 --scale 10   # quick check: minutes and latencies / 10
+//   npm run bench:ratelimit -- --workers 4        # N replicas sharing one limit: bench/ratelimit-shared.ts
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,12 +26,18 @@ const { values: args } = parseArgs({
     latency: { type: 'string', default: '300,3000' },
     scale: { type: 'string', default: '1' },
     'max-output-tokens': { type: 'string', default: '100' },
+    workers: { type: 'string' },
+    limiter: { type: 'string' },
     data: {
       type: 'string',
       default: path.resolve(import.meta.dirname, '../../shared/data/raw/dolly15k/databricks-dolly-15k.jsonl'),
     },
   },
 });
+if (args.workers !== undefined) {
+  await import('./ratelimit-shared');
+  process.exit(0);
+}
 const requests = Number(args.requests);
 const rpm = Number(args.rpm);
 const tpm = Number(args.tpm);

@@ -56,8 +56,11 @@ if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi
 # 5. Debian's chromium for the report's headless browser check.
 bash scripts/setup-chromium.sh >/dev/null
 
-# 6. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
+# 6. Debian's redis-server for the shared rate limiter's tests (never started as a service).
+bash scripts/setup-redis.sh >/dev/null
+
+# 7. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
 if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
-# 6. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh).
+# 8. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh).
 if [ -f scripts/setup-demo-model.sh ] && [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then bash scripts/setup-demo-model.sh; fi
 log "done"

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
+import { closeLimiters } from '../activities/llm/limiters-from-env';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
 import { startHealthServer } from './health-server';
@@ -40,5 +41,6 @@ try {
   await runWorkers(workers);
 } finally {
   health?.close();
+  await closeLimiters();
   await connection.close();
 }

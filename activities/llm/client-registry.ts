@@ -1,8 +1,11 @@
-// One LlmClient per configured model in a worker process, sharing the worker-wide rate limiters.
+// One LlmClient per configured model in a worker process, sharing the worker's rate limiters (per process,
+// or across replicas through Redis).
 // A missing API key is a non-retryable failure naming the variable (never a value).
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceModel } from '../../common/config';
 import { createLlmClient, MissingApiKeyError } from './factory';
+import type { Limiters } from './limiter';
+import { limitersFromEnv } from './limiters-from-env';
 import type { LlmClient } from './client';
 import { costUsd, priceOf } from './pricing';
 
@@ -27,7 +30,11 @@ export function llmTuningFromEnv(env: Record<string, string | undefined>) {
   };
 }
 
-export function createClientRegistry(env: Record<string, string | undefined> = process.env): ClientFor {
+/** `limiters` default: from LLAMADUO_REDIS_URL / LLAMADUO_RATE_LIMITS (limiters-from-env.ts). */
+export function createClientRegistry(
+  env: Record<string, string | undefined> = process.env,
+  limiters: Limiters = limitersFromEnv(env),
+): ClientFor {
   const clients = new Map<string, LlmClient>();
   const tuning = llmTuningFromEnv(env);
   return (model) => {
@@ -35,7 +42,7 @@ export function createClientRegistry(env: Record<string, string | undefined> = p
     let client = clients.get(key);
     if (!client) {
       try {
-        client = createLlmClient({ model, env, tuning });
+        client = createLlmClient({ model, env, tuning, limiters });
       } catch (err) {
         if (err instanceof MissingApiKeyError)
           throw ApplicationFailure.nonRetryable(err.message, 'MissingCredentials');

@@ -5,7 +5,7 @@ import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
 import { createAnthropicAdapter } from './anthropic';
 import { createGoogleAdapter } from './google';
-import { sharedLimiters, type LimiterRegistry, type Limits, type RateLimiter } from './limiter';
+import { sharedLimiters, type Limiters, type Limits, type RateLimiter } from './limiter';
 import { createOpenAiAdapter } from './openai';
 import { priceOf } from './pricing';
 import type { ProviderAdapter } from './provider';
@@ -40,8 +40,8 @@ export interface CreateLlmClientOptions {
   model: ServiceModel;
   /** where keys are read from; default process.env */
   env?: Record<string, string | undefined>;
-  /** worker-wide limiter registry; default the shared one */
-  limiters?: LimiterRegistry;
+  /** worker-wide limiters (per process or shared through Redis, see limiters-from-env.ts); default per process */
+  limiters?: Limiters;
   /** limits for this model when the config gives none (burst, concurrency, rpm/tpm) */
   limits?: Partial<Limits>;
   fetch?: typeof globalThis.fetch;

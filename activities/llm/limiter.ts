@@ -9,6 +9,7 @@
 // on a fixed interval (the bursty pattern providers reject) and cannot lower its pace on a 429; p-limit
 // bounds concurrency only. This is ~150 lines and needs neither.
 import type { ServiceModel } from '../../common/config';
+import { resolveLimits, type DeploymentLimits } from './rate-limit-settings';
 
 export interface Limits {
   rpm: number;
@@ -85,7 +86,28 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-export class RateLimiter {
+/**
+ * What a client needs from a model's limiter: this per-process one, or the Redis-backed one shared by every
+ * replica (shared-limiter.ts).
+ */
+export interface RateLimiter {
+  readonly limits: Limits;
+  readonly stats: LimiterStats;
+  /** Waits (FIFO) until a request of about `tokens` tokens may start. */
+  acquire(tokens: number, signal?: AbortSignal): Promise<Permit>;
+  /** The server said 429 to a request started at `startedAt` (a Permit's): pause and slow down. */
+  rateLimited(retryAfterMs: number, startedAt?: number): void;
+  /** Limits the server reports (rate-limit headers): a lower one than configured replaces it. */
+  observeLimits(seen: { rpm?: number; tpm?: number }): void;
+}
+
+/** Hands out one limiter per provider + endpoint + model. */
+export interface Limiters {
+  for(model: ServiceModel, overrides?: Partial<Limits>): RateLimiter;
+}
+
+/** The limiter of one worker process: correct for one replica only (see shared-limiter.ts). */
+export class LocalRateLimiter implements RateLimiter {
   private readonly requests: TokenBucket;
   private readonly tokens: TokenBucket;
   private readonly queue: Waiter[] = [];
@@ -229,26 +251,26 @@ export class RateLimiter {
   }
 }
 
-/** One limiter per provider + endpoint + model, shared by every client built in this worker. */
-export class LimiterRegistry {
-  private readonly limiters = new Map<string, RateLimiter>();
-  constructor(private readonly clock: Clock = realClock) {}
+export function limiterKey(model: ServiceModel): string {
+  return `${model.provider}|${model.baseURL ?? ''}|${model.model}`;
+}
 
-  for(model: ServiceModel, overrides: Partial<Limits> = {}): RateLimiter {
-    const key = `${model.provider}|${model.baseURL ?? ''}|${model.model}`;
+/**
+ * One limiter per provider + endpoint + model, shared by every client built in this worker. Its limits are
+ * fixed by the first client built for the model (see rate-limit-settings.ts for the order of precedence).
+ */
+export class LimiterRegistry implements Limiters {
+  private readonly limiters = new Map<string, LocalRateLimiter>();
+  constructor(
+    private readonly clock: Clock = realClock,
+    private readonly settings: DeploymentLimits = {},
+  ) {}
+
+  for(model: ServiceModel, overrides: Partial<Limits> = {}): LocalRateLimiter {
+    const key = limiterKey(model);
     let limiter = this.limiters.get(key);
     if (!limiter) {
-      const d = PROVIDER_LIMITS[model.provider];
-      limiter = new RateLimiter(
-        {
-          ...d,
-          ...overrides,
-          rpm: model.rpm ?? overrides.rpm ?? d.rpm,
-          tpm: model.tpm ?? overrides.tpm ?? d.tpm,
-          maxConcurrency: model.concurrency ?? overrides.maxConcurrency ?? d.maxConcurrency,
-        },
-        this.clock,
-      );
+      limiter = new LocalRateLimiter(resolveLimits(model, this.settings, overrides), this.clock);
       this.limiters.set(key, limiter);
     }
     return limiter;

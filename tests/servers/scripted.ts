@@ -60,6 +60,8 @@ export interface ServerOptions {
   seed?: number;
   /** Divides every duration (latency, per-minute windows) for fast benchmarks. Default 1. */
   timeScale?: number;
+  /** Called as each synchronous request arrives, before the rate limits decide (benchmarks time arrivals). */
+  onRequest?: (req: ServedRequest) => void;
 }
 
 export interface ServerStats {
@@ -275,6 +277,7 @@ export class ScriptedModel {
    * immediate, as at the providers), then the scripted fault.
    */
   admit(req: ServedRequest): { fault: FaultKind; retryAfterS?: number } {
+    this.opts.onRequest?.(req);
     this.stats.requests++;
     this.stats.log.push(req);
     if (this.stats.log.length > 10_000) this.stats.log.shift();
