@@ -25,6 +25,21 @@ export const WorkerEnv = z.object({
   LLAMADUO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   LLAMADUO_LLM_CONCURRENCY: z.coerce.number().int().positive().default(8),
   LLAMADUO_GPU_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /**
+   * GPU workers only: comma-separated Kubernetes namespaces whose llamaduo Jobs the reaper deletes once their
+   * workflow is closed (terminated, reset, lost). Empty: no reaper.
+   */
+  LLAMADUO_REAPER_NAMESPACES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  /** seconds between reaper passes */
+  LLAMADUO_REAPER_PERIOD_S: z.coerce.number().positive().default(300),
   /** /healthz and /readyz for Kubernetes probes; 0 turns them off */
   LLAMADUO_HEALTH_PORT: z.coerce.number().int().nonnegative().default(8080),
 });
