@@ -4,6 +4,7 @@
 // non-cancellable scope so a cancelled workflow still gets to do it.
 import {
   CancellationScope,
+  CancelledFailure,
   isCancellation,
   patched,
   type ActivityFailure,
@@ -68,13 +69,14 @@ export function rootMessage(err: unknown): string {
 }
 
 /**
- * After the migration failed or was cancelled: clean up, record, report. Returns normally; the caller rethrows
- * the original error so the workflow closes as failed or cancelled. Old histories (before this ending existed)
- * replay the old way: nothing after the error.
+ * After the migration failed or was cancelled: clean up, record, report. Returns the error the workflow closes
+ * with: the original one, or a CancelledFailure when a cancel was requested but the activity it interrupted
+ * ended otherwise (timed out while stopping). Old histories (before this ending existed) replay the old way:
+ * nothing after the error.
  */
-export async function endAbnormally(run: MigrationRun, err: unknown): Promise<void> {
-  if (!patched('final-status-on-every-ending')) return;
-  const cancelled = isCancellation(err);
+export async function endAbnormally(run: MigrationRun, err: unknown): Promise<unknown> {
+  if (!patched('final-status-on-every-ending')) return err;
+  const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
   const failedIn = run.stage;
   await CancellationScope.nonCancellable(async () => {
     const { deleteGpuWork } = cleanupProxies();
@@ -95,4 +97,7 @@ export async function endAbnormally(run: MigrationRun, err: unknown): Promise<vo
       // the status is published; the original failure is what the workflow closes with
     }
   });
+  return cancelled && !isCancellation(err)
+    ? new CancelledFailure(`cancelled (the interrupted step ended with: ${rootMessage(err)})`)
+    : err;
 }

@@ -33,8 +33,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   } catch (err) {
     // continue-as-new arrives here as a thrown command, not as an ending
     if (err instanceof ContinueAsNew) throw err;
-    await endAbnormally(run, err);
-    throw err;
+    throw await endAbnormally(run, err);
   }
 }
 

@@ -117,7 +117,10 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
       for (;;) {
         if (hooks.signal.aborted) {
           const stop = stopReason(hooks.signal);
-          if (stop.deleteWork) await killGroup(rec, graceMs);
+          if (stop.deleteWork)
+            await killGroup(rec, graceMs, () =>
+              hooks.heartbeat({ backend: 'local', name, phase: 'stopping', origin }),
+            );
           throw stop;
         }
         const code = await readExitCode(dir);
