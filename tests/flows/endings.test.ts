@@ -70,7 +70,9 @@ describe('endings: final status and report on every path (real activities)', () 
       trainer: { method: 'lora', epochs: 400, batchSize: 1, maxSeqLength: 96, learningRate: 1e-3, seed: 1 },
     });
     const handle = await start('cancel-local', config);
-    const runDir = flow.store.path(`${stepKeys({ migrationId: 'cancel-local', cycle: 0, step: 'finetune' }).dir}/run`);
+    const runDir = flow.store.path(
+      `${stepKeys({ migrationId: 'cancel-local', cycle: 0, step: 'finetune' }).dir}/run`,
+    );
     let rec = null;
     for (let i = 0; i < 600 && !rec; i++) {
       rec = await readRecord(runDir);

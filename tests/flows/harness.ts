@@ -2,17 +2,17 @@
 // (workers/activities.ts: the local GPU backend running the CPU trainer with its built-in tiny model, unless a
 // test gives another GPU backend), and a local OpenAI-protocol server as teacher and judge.
 //
-// The judge scores an answer by whose adapter wrote it: it looks the answer up in the generations files of
-// the artifact store and asks the test's `scoreOf(owner)`, where owner is the migration that trained the
-// adapter the generate step ran with (read from that step's spec.json). So a test decides which run is
+// The judge scores an answer by whose adapter wrote it: judge shards run one at a time, and for each the judge
+// asks the test's `scoreOf(owner)`, where owner is the migration that trained the adapter the shard's
+// generations were written with (read from the generate step's spec.json). So a test decides which run is
+// better without faking any activity, and a comparison against the wrong generations shows. So a test decides which run is
 // better without faking any activity, and a comparison of an adapter against the wrong generations shows.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { parseJudgePrompt } from '../../activities/eval/judge-prompts';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import type { AllActivities, QueueName } from '../../common/activities';
 import { MigrationConfig, type MigrationConfigInput } from '../../common/config';
@@ -22,7 +22,7 @@ import { readWorkerEnv } from '../../workers/worker-config';
 import { scriptedTeacher } from '../chaos/scripted-teacher';
 import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
 import { DOLLY } from '../helpers/test-config';
-import { startOpenAiServer, type ServedRequest, type StartedServer } from '../servers';
+import { startOpenAiServer, type StartedServer } from '../servers';
 
 export const API_KEY = 'sk-flows-local-only';
 
@@ -32,8 +32,6 @@ export interface FlowEnv {
   provider: StartedServer;
   /** the judge's score (0-100) of an answer written by `owner`'s adapter; null owner: the teacher's answers */
   scoreOf: (owner: string | null) => number;
-  /** answers whose owner the judge could not tell apart (the same text in two owners' generations) */
-  ambiguous: string[];
   config(name: string, overrides?: Partial<MigrationConfigInput>): MigrationConfig;
   close(): Promise<void>;
 }
@@ -45,35 +43,26 @@ export interface FlowEnvOptions {
   queues?: QueueName[];
 }
 
-/** Every generations file in the store with the owner of the adapter that wrote it. */
-function generationOwners(store: ArtifactStore): Map<string, Set<string>> {
-  const owners = new Map<string, Set<string>>();
-  const add = (text: string, owner: string) => {
-    if (!owners.has(text)) owners.set(text, new Set());
-    owners.get(text)!.add(owner);
+/** The migration that trained the adapter a generations file was written with (null: not a student's). */
+function ownerOf(store: ArtifactStore, generationsUri: string): string | null {
+  // <step dir>/out/generations.jsonl beside <step dir>/spec.json, whose adapterDir is
+  // <root>/<migration that trained it>/cycle-<n>/finetune/out/...
+  const file = store.path(generationsUri);
+  if (!file.endsWith(`${path.sep}out${path.sep}generations.jsonl`)) return null;
+  const spec = JSON.parse(readFileSync(path.join(file, '..', '..', 'spec.json'), 'utf8')) as {
+    adapterDir: string;
   };
-  const files = listSync(store.root).filter((f) => f.endsWith('/out/generations.jsonl'));
-  for (const file of files) {
-    // <step dir>/out/generations.jsonl beside <step dir>/spec.json, whose adapterDir is
-    // <root>/<migration that trained it>/cycle-<n>/finetune/out/...
-    const spec = JSON.parse(readFileSync(path.join(file, '..', '..', 'spec.json'), 'utf8')) as {
-      adapterDir: string;
-    };
-    const owner = path.relative(store.root, spec.adapterDir).split(path.sep)[0]!;
-    for (const line of readFileSync(file, 'utf8').split('\n'))
-      if (line.trim()) add((JSON.parse(line) as { text: string }).text, owner);
-  }
-  return owners;
+  return path.relative(store.root, spec.adapterDir).split(path.sep)[0]!;
 }
 
-function listSync(dir: string): string[] {
-  try {
-    return readdirSync(dir, { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.join(e.parentPath, e.name));
-  } catch {
-    return [];
-  }
+/** One at a time: each caller runs after the previous one finished. */
+function serial() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 }
 
 export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> {
@@ -85,7 +74,6 @@ export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> 
     store,
     provider: undefined as never,
     scoreOf: () => 50,
-    ambiguous: [],
     config: (name, overrides = {}) => flowConfig(name, `${flow.provider.url}/v1`, overrides),
     close: async () => {
       for (const w of workers) w.shutdown();
@@ -95,12 +83,11 @@ export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> 
       await rm(dir, { recursive: true, force: true });
     },
   };
-  const judge = (req: ServedRequest): string => {
-    const user = req.messages.filter((m) => m.role === 'user').at(-1)?.content ?? '';
-    const { material } = parseJudgePrompt(user);
-    const owners = generationOwners(store).get(material.response ?? '');
-    if (owners && owners.size > 1) flow.ambiguous.push(material.response ?? '');
-    const score = flow.scoreOf(owners?.size === 1 ? [...owners][0]! : null);
+  // Judge shards run one at a time (across runs too), so the judge knows whose answers it is scoring.
+  let judging: string | null = null;
+  const oneAtATime = serial();
+  const judge = (): string => {
+    const score = flow.scoreOf(judging);
     return JSON.stringify({
       similarity_assessment: { score, rationale: 'scored by the flow test' },
       precision_assessment: { score, rationale: 'scored by the flow test' },
@@ -109,7 +96,7 @@ export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> 
   flow.provider = await startOpenAiServer({
     apiKey: API_KEY,
     respond: (req) =>
-      JSON.stringify(req.schema ?? '').includes('similarity_assessment') ? judge(req) : scriptedTeacher(req),
+      JSON.stringify(req.schema ?? '').includes('similarity_assessment') ? judge() : scriptedTeacher(req),
     rpm: 1_000_000,
     tpm: 1_000_000_000,
   });
@@ -117,11 +104,21 @@ export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> 
     OPENAI_API_KEY: API_KEY,
     LLAMADUO_TOOLS: process.env.LLAMADUO_TOOLS,
   });
+  const judgeShard: AllActivities['judgeShard'] = (input) =>
+    oneAtATime(async () => {
+      judging = ownerOf(store, input.generations.uri);
+      try {
+        return await real.judgeShard!(input);
+      } finally {
+        judging = null;
+      }
+    });
+  const activities = { ...real, judgeShard };
   const workers: Worker[] = await createWorkers({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     queues: opts.queues ?? ['workflow', 'data', 'llm', 'gpu'],
-    activities: opts.activities ? opts.activities(real, store) : real,
+    activities: opts.activities ? opts.activities(activities, store) : activities,
     workflowBundle: await workflowBundle(),
     shutdownGraceTime: '2s',
   });
@@ -139,15 +136,14 @@ export function flowConfig(
   overrides: Partial<MigrationConfigInput> = {},
 ): MigrationConfig {
   const model = { provider: 'openai' as const, model: 'gpt-4o', baseURL, rpm: 100_000, tpm: 100_000_000 };
-  // Each run trains its own adapter (its own seed, a learning rate that really moves the tiny model), so two
-  // runs' adapters answer differently and the judge can tell whose answer it scores.
+  // each run its own seeds: two runs are two different adapters
   const seed = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100_000, 7);
   return MigrationConfig.parse({
     name,
     dataset: { path: DOLLY, categories: ['open_qa'], limit: 40 },
     split: { testRatio: 0.1, seed: 11 },
     baseModel: 'builtin:tiny-random-llama',
-    trainer: { method: 'lora', epochs: 2, batchSize: 4, maxSeqLength: 96, learningRate: 5e-2, seed },
+    trainer: { method: 'lora', epochs: 1, batchSize: 8, maxSeqLength: 96, learningRate: 1e-3, seed },
     inference: { responsesPerPrompt: 1, maxNewTokens: 12, temperature: 1, seed },
     evaluation: {
       judges: [{ ...model, temperature: 0 }],

@@ -101,7 +101,6 @@ describe('scheduled promotion (real activities)', () => {
     const v2 = await promotedOn(flow, 'support');
     assert.equal(v2.migrationId, better.migrationId);
     assert.equal(v2.version, 2);
-    assert.deepEqual(flow.ambiguous, [], 'every judged answer had one author');
   });
 
   it('two concurrent runs on one channel leave the better adapter', async () => {
@@ -122,21 +121,25 @@ describe('scheduled promotion (real activities)', () => {
     for (const h of handles) {
       const history = await h.fetchHistory();
       const lost = history.events?.some(
-        (e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'PromotionConflict',
+        (e) =>
+          e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'PromotionConflict',
       );
       if (lost) conflicts.push(h.workflowId);
     }
     assert.equal(conflicts.length, 1, `one promotion lost the swap: ${conflicts.join(', ')}`);
     const loser = conflicts[0] === 'duel-weaker' ? weaker! : stronger!;
     assert.notEqual(loser.promotion?.previousScoreOnThisSplit, null, 'the loser compared with the winner');
-    assert.deepEqual(flow.ambiguous, []);
   });
 
   it("a manual trigger follows the schedule's overlap policy (SKIP while a run is going)", async () => {
     const config = flow.config('sched-overlap', {
       trainer: { method: 'lora', epochs: 400, batchSize: 1, maxSeqLength: 96, learningRate: 1e-3, seed: 1 },
     });
-    await createSchedule(flow.env.client, config, { scheduleId: 'sched-overlap', every: '30d', paused: true });
+    await createSchedule(flow.env.client, config, {
+      scheduleId: 'sched-overlap',
+      every: '30d',
+      paused: true,
+    });
     await triggerSchedule(flow.env.client, 'sched-overlap');
     const run = await latestRun(flow.env.client, 'sched-overlap');
     await triggerSchedule(flow.env.client, 'sched-overlap');
