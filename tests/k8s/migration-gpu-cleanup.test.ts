@@ -3,8 +3,10 @@
 // this API server, as the worker ServiceAccount; kwok plays the pods (trainer:hang runs until deleted).
 //   - cancel: the fine-tune activity deletes its Job at the cancel, the workflow's cleanup deletes the
 //     migration's Jobs by label, status `cancelled` and a report.
-//   - terminate with the GPU worker gone: no workflow code runs and no activity is left to notice, so the
-//     reaper (activities/gpu/reaper.ts) deletes the Job within its period; a running migration's Job stays.
+//   - terminate: no workflow code runs; the fine-tune activity's next heartbeat finds the workflow gone and
+//     deletes its Job.
+//   - terminate with the GPU worker gone: no activity is left to notice, so the reaper
+//     (activities/gpu/reaper.ts) deletes the Job within its period; a running migration's Job stays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -120,6 +122,20 @@ describe('flows on Kubernetes: cancel and terminate free the GPU (real activitie
     const progress = await handle.query(progressQuery);
     assert.match(progress.stageDetail, /cancelled in fine-tune/);
     assert.ok(await flow.store.find('k8s-cancel/report.html'), 'report written');
+  });
+
+  it('terminate with the GPU worker alive: the activity finds its workflow gone and deletes the Job', async () => {
+    const handle = await start('k8s-terminate-live');
+    await waitFor('the fine-tune pod running', () => podRunning('k8s-terminate-live'), 120_000);
+    await handle.terminate('test: terminated');
+    await waitFor(
+      'the Job and its pods gone',
+      async () =>
+        (await jobsOf('k8s-terminate-live')).length === 0 &&
+        (await podsOf('k8s-terminate-live')).length === 0,
+      30_000,
+    );
+    assert.equal((await handle.describe()).status.name, 'TERMINATED');
   });
 
   it('terminate -> the reaper deletes the Job within its period', async () => {
