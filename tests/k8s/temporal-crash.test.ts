@@ -71,7 +71,9 @@ async function scenario() {
     await writeFile(bundle, code);
     const args = [env.address, 'llamaduo-gpu-test', kubeconfig, store.root, bundle];
 
-    const first = await startWorker(args);
+    // Two workers from the start: the one that takes the activity is killed, the other adopts the Job while it
+    // still runs (trainer:slower runs 25 s), without waiting for a worker to boot after the crash.
+    const workers = [await startWorker(args), await startWorker(args)];
     const handle = await env.client.workflow.start('fineTuneOnce', {
       taskQueue: 'llamaduo-gpu-test',
       workflowId: `wf-${migrationId}`,
@@ -83,13 +85,16 @@ async function scenario() {
         (await podsOf(`llamaduo-${migrationId}-c0-finetune`)).some((p) => p.status?.phase === 'Running'),
       60_000,
     );
+    const holder = (await handle.describe()).raw.pendingActivities?.[0]?.lastWorkerIdentity ?? '';
+    const first = workers.find((w) => holder.startsWith(`${w.pid}@`));
+    assert.ok(first, `the activity runs on one of the two workers (${holder})`);
+    const second = workers.find((w) => w !== first)!;
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const job = `llamaduo-${migrationId}-c0-finetune`;
     const keys = stepKeys({ migrationId, cycle: 0, step: 'finetune' });
     assert.equal(await store.find(keys.result), null, 'nothing finished yet: the retry has to adopt');
 
-    const second = await startWorker(args);
     try {
       // The retried attempt finds the Job still running and adopts it (its heartbeat says so) ...
       let adopted: GpuProgress | undefined;
