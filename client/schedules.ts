@@ -76,6 +76,12 @@ export async function resumeSchedule(client: Client, scheduleId: string, note?: 
   await client.schedule.getHandle(scheduleId).unpause(note);
 }
 
+/**
+ * Starts a run now under the schedule's own overlap policy (SKIP: not while a run is still going). The SDK's
+ * trigger() defaults to ALLOW_ALL, which would let a manual run race the scheduled one on a channel.
+ */
 export async function triggerSchedule(client: Client, scheduleId: string): Promise<void> {
-  await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  const handle = client.schedule.getHandle(scheduleId);
+  const { policies } = await handle.describe();
+  await handle.trigger(policies.overlap);
 }

@@ -42,6 +42,8 @@ export interface LlmActivities {
 export interface GpuActivities {
   fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult>;
   generate(input: T.GenerateInput): Promise<T.GenerateResult>;
+  /** Deletes every GPU Job (and its pods) or trainer process of a migration: the cleanup after a cancel. */
+  deleteGpuWork(input: T.DeleteGpuWorkInput): Promise<T.DeleteGpuWorkResult>;
 }
 
 export type AllActivities = DataActivities & LlmActivities & GpuActivities;

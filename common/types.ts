@@ -45,8 +45,13 @@ export const STAGES = [
 ] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * How a migration ended (or `running`): succeeded = the target was met; target-not-met = max cycles ran out;
+ * stopped = a user asked it to stop after a cycle; cancelled = the workflow was cancelled; failed = an
+ * activity or the workflow failed. Each ending sets the LlamaduoStatus search attribute and writes a report.
+ */
 export type MigrationStatus =
-  'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'failed';
+  'running' | 'succeeded' | 'target-not-met' | 'budget-exhausted' | 'stopped' | 'cancelled' | 'failed';
 
 // ---------------------------------------------------------------------------------------------
 // Activity inputs and outputs. Implementations: activities/*; test doubles: tests/fakes.
@@ -94,6 +99,14 @@ export interface GenerateInput {
   test: ArtifactRef;
   inference: MigrationConfig['inference'];
   gpu: GpuBackendConfig;
+}
+export interface DeleteGpuWorkInput {
+  migrationId: string;
+  gpu: GpuBackendConfig;
+}
+export interface DeleteGpuWorkResult {
+  /** Job names or process keys that were deleted */
+  deleted: string[];
 }
 export interface GenerateResult {
   generations: ArtifactRef;
@@ -276,6 +289,8 @@ export interface Promoted {
   baseModel: string;
   score: number;
   promotedAt: string;
+  /** the channel's promotion counter (1, 2, ...); 0 for a registry written before versions existed */
+  version?: number;
 }
 export interface PromoteInput {
   channel: string;
@@ -284,6 +299,11 @@ export interface PromoteInput {
   adapter: ArtifactRef;
   baseModel: string;
   score: number;
+  /**
+   * Compare-and-swap: the version this run compared against (0 when nothing was promoted); the promotion
+   * fails with PromotionConflict if another run promoted meanwhile. Absent: promote unconditionally.
+   */
+  expectedVersion?: number;
   /** what it was compared against, recorded with the promotion */
   comparison: { previous: Promoted | null; previousScoreOnThisSplit: number | null };
 }

@@ -50,7 +50,15 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
   name: z.string().min(1),
   baseModel: z.string().min(1),
   teacherModel: z.string().min(1),
-  status: z.enum(['running', 'succeeded', 'target-not-met', 'budget-exhausted', 'stopped', 'failed']),
+  status: z.enum([
+    'running',
+    'succeeded',
+    'target-not-met',
+    'budget-exhausted',
+    'stopped',
+    'cancelled',
+    'failed',
+  ]),
   generatedAt: z.string().min(1),
   target: z.object({
     metric: JudgeMetric,

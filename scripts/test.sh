@@ -49,6 +49,7 @@ run_suite unit tsx --test --test-concurrency=1 'tests/unit/**/*.test.ts'
 run_suite integration tsx --test --test-concurrency=1 'tests/integration/**/*.test.ts'
 run_suite trainer "$LLAMADUO_TOOLS/venv/bin/python" -m pytest k8s/trainer/tests -q
 run_suite durability tsx tests/durability/run.ts
+run_suite flows tsx tests/flows/run.ts
 run_suite k8s tsx tests/k8s/run.ts
 run_suite chaos tsx tests/chaos/run.ts
 

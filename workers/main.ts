@@ -2,7 +2,10 @@
 // Serves the queues in LLAMADUO_QUEUES; SIGTERM (a node drain, a rollout) starts a graceful shutdown: no new
 // tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
 import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startGpuReaper } from '../activities/gpu/reaper';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import { closeLimiters } from '../activities/llm/limiters-from-env';
 import { createActivities } from './activities';
@@ -36,11 +39,26 @@ const workers = await createWorkers({
 console.log(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
 );
+const reaper =
+  env.LLAMADUO_QUEUES.includes('gpu') && env.LLAMADUO_REAPER_NAMESPACES.length
+    ? startGpuReaper({
+        kubeConfig: (() => {
+          const kc = new KubeConfig();
+          kc.loadFromDefault();
+          return kc;
+        })(),
+        client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+        namespaces: env.LLAMADUO_REAPER_NAMESPACES,
+        periodMs: env.LLAMADUO_REAPER_PERIOD_S * 1000,
+        log: (m) => console.log(m),
+      })
+    : null;
 const health = env.LLAMADUO_HEALTH_PORT ? startHealthServer(workers, env.LLAMADUO_HEALTH_PORT) : null;
 try {
   await runWorkers(workers);
 } finally {
   health?.close();
   await closeLimiters();
+  await reaper?.stop();
   await connection.close();
 }

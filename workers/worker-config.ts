@@ -29,6 +29,21 @@ export const WorkerEnv = z.object({
   LLAMADUO_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** rate limits per provider/model: inline YAML/JSON starting with `{`, or a file path (rate-limit-settings.ts) */
   LLAMADUO_RATE_LIMITS: z.string().optional(),
+  /**
+   * GPU workers only: comma-separated Kubernetes namespaces whose llamaduo Jobs the reaper deletes once their
+   * workflow is closed (terminated, reset, lost). Empty: no reaper.
+   */
+  LLAMADUO_REAPER_NAMESPACES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  /** seconds between reaper passes */
+  LLAMADUO_REAPER_PERIOD_S: z.coerce.number().positive().default(300),
   /** /healthz and /readyz for Kubernetes probes; 0 turns them off */
   LLAMADUO_HEALTH_PORT: z.coerce.number().int().nonnegative().default(8080),
 });

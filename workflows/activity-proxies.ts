@@ -1,6 +1,6 @@
 // Activity stubs per task queue, with the timeouts and retry rules each kind of work needs.
 // Every long activity heartbeats, so a crashed worker is noticed within the heartbeat timeout.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, patched, proxyActivities } from '@temporalio/workflow';
 import {
   TASK_QUEUES,
   type DataActivities,
@@ -44,10 +44,30 @@ export function activityProxies(tuning: ActivityTuning = {}) {
   });
   const gpu = proxyActivities<GpuActivities>({
     taskQueue: TASK_QUEUES.gpu,
+    // A cancelled migration waits until the GPU activity has deleted its Job (or process) and says so; with
+    // TRY_CANCEL the workflow would close first and the Job keep its GPU until activeDeadlineSeconds.
+    cancellationType: patched('gpu-wait-cancellation')
+      ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+      : ActivityCancellationType.TRY_CANCEL,
     // A fine-tune of 256k samples takes about an hour on one GPU (paper); queueing for a GPU may add more.
     startToCloseTimeout: '24h',
     heartbeatTimeout,
     retry: { ...retry, maximumAttempts: 5 },
   });
   return { data, llm, gpu };
+}
+
+/**
+ * For the cleanup after a failure or cancel: bounded, so a migration whose GPU worker is gone still closes
+ * (the reaper deletes what is left).
+ */
+export function cleanupProxies() {
+  const bounded = {
+    scheduleToCloseTimeout: '10m',
+    startToCloseTimeout: '2m',
+    retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
+  };
+  const { deleteGpuWork } = proxyActivities<GpuActivities>({ taskQueue: TASK_QUEUES.gpu, ...bounded });
+  const { writeReport } = proxyActivities<DataActivities>({ taskQueue: TASK_QUEUES.data, ...bounded });
+  return { deleteGpuWork, writeReport };
 }

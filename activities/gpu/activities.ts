@@ -2,8 +2,9 @@
 // backend the migration chose (Kubernetes Job or local process), and turn the trainer's result.json into
 // artifact references. A step whose result.json says succeeded is not run again.
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
 import type { GpuActivities } from '../../common/activities';
@@ -34,22 +35,44 @@ export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig)
   };
 }
 
+/**
+ * Whether the workflow that scheduled this activity is closed (terminated, cancelled, timed out, reset away)
+ * or gone. A heartbeat answered "not found" means either that, or a stale attempt whose successor already
+ * runs (and owns the work); only the first may delete the work.
+ */
+async function workflowClosed(): Promise<boolean> {
+  const ctx = Context.current();
+  const workflowId = ctx.info.workflowExecution?.workflowId;
+  if (!workflowId) return true;
+  try {
+    const d = await ctx.client.workflow.getHandle(workflowId).describe();
+    return d.status.name !== 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return true;
+    // Cannot tell: keeping a GPU busy until its deadline is the worse outcome, so delete.
+    return true;
+  }
+}
+
 /** Heartbeats and cancellation from the Temporal activity context, in the backend's terms. */
 function temporalHooks(): RunHooks & { dispose(): void } {
   const ctx = Context.current();
   const stop = new AbortController();
-  const onCancel = () => {
+  const onCancel = async () => {
     const d = ctx.cancellationDetails;
-    // Only a requested cancellation (migration cancelled/stopped, activity reset) deletes the work.
-    const deleteWork = !!(d?.cancelRequested || d?.reset);
+    // A requested cancellation (migration cancelled, activity reset) deletes the work; so does a workflow that
+    // is gone (terminated, or closed without waiting for this activity). A worker shutting down or a timed-out
+    // attempt leaves it for the next attempt to adopt.
+    const deleteWork = !!(d?.cancelRequested || d?.reset) || (!!d?.notFound && (await workflowClosed()));
     stop.abort(new StopWaiting(deleteWork, `activity cancelled: ${JSON.stringify(d ?? {})}`));
   };
-  if (ctx.cancellationSignal.aborted) onCancel();
-  else ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  const listener = () => void onCancel();
+  if (ctx.cancellationSignal.aborted) listener();
+  else ctx.cancellationSignal.addEventListener('abort', listener, { once: true });
   return {
     heartbeat: (p) => ctx.heartbeat(p),
     signal: stop.signal,
-    dispose: () => ctx.cancellationSignal.removeEventListener('abort', onCancel),
+    dispose: () => ctx.cancellationSignal.removeEventListener('abort', listener),
   };
 }
 
@@ -83,7 +106,8 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       await store.writeJson(keys.spec, spec(at, path.posix.join(root, keys.output)));
       const hooks = temporalHooks();
       try {
-        await backend.run({ ...id, specPath: path.posix.join(root, keys.spec) }, hooks);
+        const workflowId = Context.current().info.workflowExecution?.workflowId;
+        await backend.run({ ...id, specPath: path.posix.join(root, keys.spec), workflowId }, hooks);
       } catch (err) {
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
         if (err instanceof StopWaiting)
@@ -123,14 +147,21 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
     return { manifest, manifestRef, output };
   }
 
-  const work = (input: { migrationId: string; cycle: number }, step: GpuStep): GpuWorkId => ({
+  const work = (input: { migrationId: string; cycle: number; tag?: string }, step: GpuStep): GpuWorkId => ({
     migrationId: input.migrationId,
     cycle: input.cycle,
     step,
+    ...(input.tag !== undefined ? { tag: input.tag } : {}),
   });
   const device = (gpu: GpuBackendConfig): Device => (gpu.kind === 'local' ? gpu.device : 'cuda');
 
   return {
+    async deleteGpuWork(input: T.DeleteGpuWorkInput): Promise<T.DeleteGpuWorkResult> {
+      const deleted = await backendFor(input.gpu).deleteWork(input.migrationId);
+      if (deleted.length) log.info('deleted GPU work', { migrationId: input.migrationId, deleted });
+      return { deleted };
+    },
+
     async fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult> {
       const t = input.trainer;
       const { manifest, manifestRef, output } = await runStep(

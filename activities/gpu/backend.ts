@@ -6,6 +6,8 @@ import type { GpuWorkId } from './names';
 export interface GpuRunRequest extends GpuWorkId {
   /** spec file path as the runner sees it */
   specPath: string;
+  /** the workflow the work belongs to, recorded on the Job for the reaper */
+  workflowId?: string;
 }
 
 export interface GpuProgress {
@@ -43,6 +45,11 @@ export interface GpuBackend {
   /** where the runner sees the artifact store root */
   readonly artifactsRoot: string;
   run(req: GpuRunRequest, hooks: RunHooks): Promise<void>;
+  /**
+   * Stops and deletes every piece of GPU work of a migration (all cycles and steps), whatever attempt started
+   * it. Returns the names of what it deleted.
+   */
+  deleteWork(migrationId: string): Promise<string[]>;
 }
 
 export function stopReason(signal: AbortSignal): StopWaiting {

@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
 import { NON_RETRIABLE_EXIT_CODES } from './contract';
-import { jobLabels, jobName, LABELS, type GpuWorkId } from './names';
+import { jobLabels, jobName, LABELS, WORKFLOW_ANNOTATION, type GpuWorkId } from './names';
 
 export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes' }>;
 
@@ -16,6 +16,7 @@ const FINISHED_JOB_TTL_SECONDS = 24 * 3600;
 export interface JobRequest extends GpuWorkId {
   /** spec file path as the container sees it (under ARTIFACTS_MOUNT) */
   specPath: string;
+  workflowId?: string;
 }
 
 export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
@@ -29,7 +30,12 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, namespace: cfg.namespace, labels },
+    metadata: {
+      name,
+      namespace: cfg.namespace,
+      labels,
+      annotations: req.workflowId ? { [WORKFLOW_ANNOTATION]: req.workflowId } : undefined,
+    },
     spec: {
       // Kueue admits the Job by unsuspending it; without Kueue it starts right away.
       suspend: queued,

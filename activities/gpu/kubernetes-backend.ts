@@ -22,6 +22,7 @@ import { classifyJob, podLogTail } from './classify';
 import { toApplicationFailure, type FailureClass } from './failures';
 import { ARTIFACTS_MOUNT, buildJob, TRAINER_CONTAINER, type KubernetesGpuConfig } from './job-manifest';
 import { keepWatching } from './resource-watch';
+import { migrationSelector } from './names';
 
 export interface KubernetesBackendDeps {
   kubeConfig: KubeConfig;
@@ -135,6 +136,17 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
 
   return {
     artifactsRoot: ARTIFACTS_MOUNT,
+
+    async deleteWork(migrationId: string): Promise<string[]> {
+      const jobs = await batch.listNamespacedJob({
+        namespace: ns,
+        labelSelector: migrationSelector(migrationId),
+      });
+      const names = jobs.items.map((j) => j.metadata!.name!);
+      // Background propagation: the garbage collector deletes the pods (the worker may not delete pods itself).
+      for (const name of names) await deleteJob(name);
+      return names;
+    },
 
     async run(req: GpuRunRequest, hooks: RunHooks): Promise<void> {
       const want = buildJob(req, cfg);

@@ -74,6 +74,21 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
   return {
     artifactsRoot: store.root,
 
+    async deleteWork(migrationId: string): Promise<string[]> {
+      // Every step's state directory is <migration>/cycle-<n>/<step>/run (see run below).
+      const killed: string[] = [];
+      const pidFiles = (await store.list(migrationId)).filter((k) => k.endsWith('/run/pid.json'));
+      for (const key of pidFiles) {
+        const dir = path.dirname(store.path(key));
+        const rec = await readRecord(dir);
+        if (rec && (await readExitCode(dir)) === null && (await isAlive(rec))) {
+          await killGroup(rec, graceMs);
+          killed.push(path.dirname(path.dirname(key)));
+        }
+      }
+      return killed;
+    },
+
     async run(req: GpuRunRequest, hooks: RunHooks): Promise<void> {
       const key = stepKeys(req);
       const name = key.dir;
@@ -102,7 +117,10 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
       for (;;) {
         if (hooks.signal.aborted) {
           const stop = stopReason(hooks.signal);
-          if (stop.deleteWork) await killGroup(rec, graceMs);
+          if (stop.deleteWork)
+            await killGroup(rec, graceMs, () =>
+              hooks.heartbeat({ backend: 'local', name, phase: 'stopping', origin }),
+            );
           throw stop;
         }
         const code = await readExitCode(dir);

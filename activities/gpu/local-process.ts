@@ -93,8 +93,15 @@ export async function startDetached(
   return rec;
 }
 
-/** SIGTERM to the whole process group, SIGKILL after the grace period. */
-export async function killGroup(rec: ProcessRecord, graceMs: number): Promise<void> {
+/**
+ * SIGTERM to the whole process group, SIGKILL after the grace period. `whileWaiting` runs every 100 ms until
+ * the group is gone (an activity heartbeats there, so a slow exit is not taken for a lost worker).
+ */
+export async function killGroup(
+  rec: ProcessRecord,
+  graceMs: number,
+  whileWaiting: () => void = () => {},
+): Promise<void> {
   const signalGroup = (sig: NodeJS.Signals | 0) => {
     try {
       process.kill(-rec.pid, sig);
@@ -107,6 +114,7 @@ export async function killGroup(rec: ProcessRecord, graceMs: number): Promise<vo
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
     if (!signalGroup(0)) return;
+    whileWaiting();
     await new Promise((r) => setTimeout(r, 100));
   }
   signalGroup('SIGKILL');

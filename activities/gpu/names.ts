@@ -10,18 +10,37 @@ export const LABELS = {
   migration: 'llamaduo.dev/migration',
   cycle: 'llamaduo.dev/cycle',
   step: 'llamaduo.dev/step',
+  tag: 'llamaduo.dev/tag',
   kueueQueue: 'kueue.x-k8s.io/queue-name',
 } as const;
+
+/** The workflow that owns a Job: the reaper deletes Jobs whose workflow is closed. */
+export const WORKFLOW_ANNOTATION = 'llamaduo.dev/workflow-id';
 
 export interface GpuWorkId {
   migrationId: string;
   cycle: number;
   step: GpuStep;
+  /**
+   * Names a variant of the step, e.g. 'promoted-v3' when the promoted adapter is re-generated on this run's
+   * test split: without it that work would share (and reuse) the cycle's own generate outputs.
+   */
+  tag?: string;
+}
+
+const TAG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** The step as it appears in names and keys: `generate`, or `generate-<tag>`. */
+function stepName(id: GpuWorkId): string {
+  if (id.tag === undefined) return id.step;
+  if (!TAG.test(id.tag))
+    throw new Error(`invalid GPU work tag ${JSON.stringify(id.tag)}: use a-z, 0-9 and -`);
+  return `${id.step}-${id.tag}`;
 }
 
 /** A DNS-1123 label (<= 63 chars) for the Job; long or odd migration ids keep a hash suffix to stay unique. */
 export function jobName(id: GpuWorkId): string {
-  const base = `llamaduo-${id.migrationId}-c${id.cycle}-${id.step}`.toLowerCase();
+  const base = `llamaduo-${id.migrationId}-c${id.cycle}-${stepName(id)}`.toLowerCase();
   const clean = base.replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
   if (clean === base && clean.length <= 63) return clean;
   const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
@@ -34,6 +53,11 @@ export function labelValue(s: string): string {
   return v.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
 }
 
+/** Selects every Job (and pod) of one migration. */
+export function migrationSelector(migrationId: string): string {
+  return `${LABELS.managedBy}=llamaduo,${LABELS.migration}=${labelValue(migrationId)}`;
+}
+
 export function jobLabels(id: GpuWorkId): Record<string, string> {
   return {
     [LABELS.app]: 'llamaduo-trainer',
@@ -41,6 +65,7 @@ export function jobLabels(id: GpuWorkId): Record<string, string> {
     [LABELS.migration]: labelValue(id.migrationId),
     [LABELS.cycle]: String(id.cycle),
     [LABELS.step]: id.step,
+    ...(id.tag !== undefined ? { [LABELS.tag]: labelValue(id.tag) } : {}),
   };
 }
 
@@ -48,6 +73,6 @@ export function jobLabels(id: GpuWorkId): Record<string, string> {
 export type StepKeys = ReturnType<typeof stepKeys>;
 
 export function stepKeys(id: GpuWorkId) {
-  const dir = ArtifactStore.key(id.migrationId, `cycle-${id.cycle}`, id.step);
+  const dir = ArtifactStore.key(id.migrationId, `cycle-${id.cycle}`, stepName(id));
   return { dir, spec: `${dir}/spec.json`, output: `${dir}/out`, result: `${dir}/out/result.json` };
 }

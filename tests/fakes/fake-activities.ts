@@ -140,6 +140,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
       return { adapter, manifest, method: 'lora', trainLoss: 1 / (input.cycle + 1), seconds: 1 };
     },
 
+    async deleteGpuWork() {
+      // the fake GPU steps run inside the activity: nothing outlives a cancelled attempt
+      return { deleted: [] };
+    },
+
     async generate(input) {
       await busy(gpuMs, { phase: 'generating' });
       const ids = await testIds(input.test);

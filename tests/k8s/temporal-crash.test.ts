@@ -1,6 +1,8 @@
 // End to end through Temporal: a real dev server, a worker process running the GPU activities against the
 // cluster, killed with SIGKILL while it waits on the Job. The activity's heartbeat times out, the retry runs
-// on a new worker process, adopts the same Job, and the workflow completes with exactly one Job.
+// on a new worker process and adopts the same Job while it is still running (nothing has finished: no
+// result.json exists until the pod's trainer writes it after the adoption), and the workflow completes with
+// exactly one Job that ran once.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -9,6 +11,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { GpuProgress } from '../../activities/gpu/backend';
 import type { FineTuneResult } from '../../common/types';
 import { stepKeys } from '../../activities/gpu/names';
 import { fineTuneInput, tempStore } from '../unit/gpu/helpers';
@@ -67,7 +71,9 @@ async function scenario() {
     await writeFile(bundle, code);
     const args = [env.address, 'llamaduo-gpu-test', kubeconfig, store.root, bundle];
 
-    const first = await startWorker(args);
+    // Two workers from the start: the one that takes the activity is killed, the other adopts the Job while it
+    // still runs (trainer:slower runs 25 s), without waiting for a worker to boot after the crash.
+    const workers = [await startWorker(args), await startWorker(args)];
     const handle = await env.client.workflow.start('fineTuneOnce', {
       taskQueue: 'llamaduo-gpu-test',
       workflowId: `wf-${migrationId}`,
@@ -79,25 +85,48 @@ async function scenario() {
         (await podsOf(`llamaduo-${migrationId}-c0-finetune`)).some((p) => p.status?.phase === 'Running'),
       60_000,
     );
+    const holder = (await handle.describe()).raw.pendingActivities?.[0]?.lastWorkerIdentity ?? '';
+    const first = workers.find((w) => holder.startsWith(`${w.pid}@`));
+    assert.ok(first, `the activity runs on one of the two workers (${holder})`);
+    const second = workers.find((w) => w !== first)!;
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
-
-    // the trainer in the (fake) pod writes its outputs to the shared volume before it exits
+    const job = `llamaduo-${migrationId}-c0-finetune`;
     const keys = stepKeys({ migrationId, cycle: 0, step: 'finetune' });
-    await mkdir(store.path(`${keys.output}/adapter`), { recursive: true });
-    await writeFile(store.path(`${keys.output}/adapter/adapter_model.safetensors`), 'weights');
-    await store.writeJson(keys.result, {
-      schemaVersion: 1,
-      command: 'finetune',
-      status: 'succeeded',
-      outputs: { adapterDir: `/artifacts/${keys.output}/adapter` },
-      method: 'qlora',
-      metrics: { trainLoss: 0.9 },
-      durations: { totalSeconds: 20 },
-    });
+    assert.equal(await store.find(keys.result), null, 'nothing finished yet: the retry has to adopt');
 
-    const second = await startWorker(args);
     try {
+      // The retried attempt finds the Job still running and adopts it (its heartbeat says so) ...
+      let adopted: GpuProgress | undefined;
+      await waitFor(
+        'the retried attempt adopting the running Job',
+        async () => {
+          const pending = (await handle.describe()).raw.pendingActivities?.[0];
+          const details = pending?.heartbeatDetails?.payloads?.[0];
+          const beat = details ? (defaultPayloadConverter.fromPayload(details) as GpuProgress) : undefined;
+          if ((pending?.attempt ?? 1) >= 2 && beat?.origin === 'adopted') adopted = beat;
+          return adopted !== undefined;
+        },
+        60_000,
+      );
+      assert.equal(adopted!.name, job);
+      const pods = await podsOf(job);
+      assert.ok(
+        pods.some((p) => p.status?.phase === 'Running'),
+        `the Job was still running when adopted: ${pods.map((p) => p.status?.phase).join(', ')}`,
+      );
+      // ... and the trainer in the (fake) pod writes its outputs to the shared volume before it exits.
+      await mkdir(store.path(`${keys.output}/adapter`), { recursive: true });
+      await writeFile(store.path(`${keys.output}/adapter/adapter_model.safetensors`), 'weights');
+      await store.writeJson(keys.result, {
+        schemaVersion: 1,
+        command: 'finetune',
+        status: 'succeeded',
+        outputs: { adapterDir: `/artifacts/${keys.output}/adapter` },
+        method: 'qlora',
+        metrics: { trainLoss: 0.9 },
+        durations: { totalSeconds: 20 },
+      });
       const res = (await handle.result()) as FineTuneResult;
       assert.equal(res.adapter.uri, `artifact://${keys.output}/adapter`);
       assert.equal(res.trainLoss, 0.9);

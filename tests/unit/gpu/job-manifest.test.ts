@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { GpuBackendConfig } from '../../../common/config';
 import { buildJob, type KubernetesGpuConfig } from '../../../activities/gpu/job-manifest';
-import { jobName } from '../../../activities/gpu/names';
+import { jobName, stepKeys, WORKFLOW_ANNOTATION } from '../../../activities/gpu/names';
 
 const cfg = (extra: object = {}) =>
   GpuBackendConfig.parse({
@@ -25,6 +25,29 @@ describe('trainer Job manifest', () => {
     const long = jobName({ ...req, migrationId: 'a'.repeat(48) });
     assert.ok(long.length <= 63 && /^[a-z0-9-]+[a-z0-9]$/.test(long), long);
     assert.notEqual(long, jobName({ ...req, migrationId: 'a'.repeat(47) + 'b' }));
+  });
+
+  it('gives tagged work (the promoted adapter re-generated) its own Job name, labels and keys', () => {
+    const gen = { ...req, step: 'generate' as const };
+    const tagged = { ...gen, tag: 'promoted-v3' };
+    assert.equal(jobName(tagged), 'llamaduo-support-bot-c2-generate-promoted-v3');
+    assert.notEqual(jobName(tagged), jobName(gen));
+    assert.equal(stepKeys(tagged).dir, 'support-bot/cycle-2/generate-promoted-v3');
+    assert.notEqual(stepKeys(tagged).result, stepKeys(gen).result);
+    const job = buildJob(tagged, cfg());
+    assert.equal(job.metadata!.labels!['llamaduo.dev/tag'], 'promoted-v3');
+    assert.equal(job.metadata!.labels!['llamaduo.dev/step'], 'generate');
+    assert.throws(() => jobName({ ...gen, tag: 'Promoted/../x' }), /invalid GPU work tag/);
+  });
+
+  it('records the owning workflow on the Job for the reaper', () => {
+    assert.equal(
+      buildJob({ ...req, workflowId: 'llamaduo-support-2026' }, cfg()).metadata!.annotations![
+        WORKFLOW_ANNOTATION
+      ],
+      'llamaduo-support-2026',
+    );
+    assert.equal(buildJob(req, cfg()).metadata!.annotations, undefined);
   });
 
   it('requests GPUs, places, secures and bounds the Job', () => {

@@ -1,0 +1,86 @@
+// The GPU reaper: deletes llamaduo Jobs whose workflow is closed. A cancelled migration deletes its own Jobs
+// (the GPU activity on cancel, then the workflow's cleanup step); this catches what those cannot: a terminated
+// workflow (no workflow code runs), a reset, a worker lost while its Job ran. It runs as a loop in every GPU
+// worker that is given namespaces to watch (LLAMADUO_REAPER_NAMESPACES); two workers reaping at once is
+// harmless (a delete of a deleted Job is a no-op).
+import { BatchV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isNotFound } from './kubernetes-backend';
+import { LABELS, WORKFLOW_ANNOTATION } from './names';
+
+export interface ReaperDeps {
+  kubeConfig: KubeConfig;
+  /** Temporal client of the namespace the migrations run in */
+  client: Client;
+  /** Kubernetes namespaces whose llamaduo Jobs to check */
+  namespaces: string[];
+  log?: (message: string) => void;
+}
+
+/** Whether a workflow's latest run is still running; a workflow the server no longer knows is not. */
+async function isRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** One pass: deletes (with their pods) the Jobs whose workflow is closed; returns their names. */
+export async function reapOrphanedJobs(deps: ReaperDeps): Promise<string[]> {
+  const batch = deps.kubeConfig.makeApiClient(BatchV1Api);
+  const reaped: string[] = [];
+  const running = new Map<string, boolean>();
+  for (const namespace of deps.namespaces) {
+    const jobs = await batch.listNamespacedJob({
+      namespace,
+      labelSelector: `${LABELS.managedBy}=llamaduo`,
+    });
+    for (const job of jobs.items) {
+      const name = job.metadata!.name!;
+      const workflowId = job.metadata?.annotations?.[WORKFLOW_ANNOTATION];
+      // Jobs from before the annotation, or made by hand: not ours to judge.
+      if (!workflowId || job.metadata?.deletionTimestamp) continue;
+      if (!running.has(workflowId)) running.set(workflowId, await isRunning(deps.client, workflowId));
+      if (running.get(workflowId)) continue;
+      try {
+        await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+        reaped.push(`${namespace}/${name}`);
+        deps.log?.(`reaped Job ${namespace}/${name}: workflow ${workflowId} is closed`);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+  return reaped;
+}
+
+/** Runs a pass every `periodMs` until stopped; a failed pass is logged and the next one tries again. */
+export function startGpuReaper(deps: ReaperDeps & { periodMs: number }): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: () => void = () => {};
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await reapOrphanedJobs(deps);
+      } catch (err) {
+        deps.log?.(`GPU reaper pass failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deps.periodMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake();
+      await loop;
+    },
+  };
+}

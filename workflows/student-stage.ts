@@ -1,0 +1,53 @@
+// One cycle's GPU work: fine-tune the base model on the coverage train split plus all synthetic data so far
+// (LoRA rank from the data volume), then generate the student's answers to the test prompts.
+import { loraForVolume } from '../common/config';
+import type { FineTuneResult, GenerateResult } from '../common/types';
+import { activityProxies } from './activity-proxies';
+import type { MigrationRun } from './migration-run';
+
+export interface StudentOutputs {
+  samples: number;
+  tuned: FineTuneResult;
+  gen: GenerateResult;
+}
+
+export async function fineTuneAndGenerate(run: MigrationRun): Promise<StudentOutputs> {
+  const { config, migrationId, state } = run;
+  const { gpu } = activityProxies(run.tuning);
+  const cycle = state.cycle;
+  const samples = (state.ingest.train.count ?? 0) + state.syntheticCount;
+  run.setStage('fine-tune', `${samples} samples`);
+  const lora = loraForVolume(config.trainer, samples);
+  const tuned = await gpu.fineTune.executeWithOptions(
+    { summary: `fine-tune ${config.baseModel} on ${samples} samples (r=${lora.rank})` },
+    [
+      {
+        migrationId,
+        cycle,
+        baseModel: config.baseModel,
+        trainer: config.trainer,
+        datasets: [state.ingest.train, ...state.synthetic],
+        samples,
+        lora,
+        gpu: config.gpu,
+      },
+    ],
+  );
+
+  run.setStage('generate');
+  const gen = await gpu.generate.executeWithOptions(
+    { summary: `generate ${config.inference.responsesPerPrompt} responses per test prompt` },
+    [
+      {
+        migrationId,
+        cycle,
+        baseModel: config.baseModel,
+        adapter: tuned.adapter,
+        test: state.ingest.test,
+        inference: config.inference,
+        gpu: config.gpu,
+      },
+    ],
+  );
+  return { samples, tuned, gen };
+}

@@ -1,0 +1,66 @@
+// Between cycles: the teacher synthesizes the data the next cycle's volume schedule asks for, in a child
+// workflow (its shards and curation keep this workflow's history small).
+import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { syntheticVolumeForCycle } from '../common/config';
+import type { Decision } from '../common/progress';
+import type { Ending } from './ending';
+import type { MigrationRun } from './migration-run';
+import { synthesisWorkflow } from './synthesis-workflow';
+
+/**
+ * Synthesizes for cycle `state.cycle + 1`, keeping `reserveUsd` of the budget for that cycle's evaluation.
+ * Returns an ending if the budget ran out with nothing accepted; throws SynthesisFailed if nothing was.
+ */
+export async function synthesizeForNextCycle(
+  run: MigrationRun,
+  reserveUsd: number,
+  decision: (outcome: Decision['outcome'], reason: string) => Decision,
+): Promise<Ending | null> {
+  const { config, migrationId, state } = run;
+  const next = state.cycle + 1;
+  const wanted = syntheticVolumeForCycle(config.synthesis, next) - state.syntheticCount;
+  if (wanted <= 0) return null;
+  run.setStage('synthesize', `${wanted} samples`);
+  const synth = await executeChild(synthesisWorkflow, {
+    workflowId: `${workflowInfo().workflowId}/synthesis-${next}`,
+    args: [
+      {
+        migrationId,
+        cycle: next,
+        train: state.ingest.train,
+        test: state.ingest.test,
+        prior: state.synthetic,
+        wanted,
+        synthesis: config.synthesis,
+        budgetUsd: Math.max(0, run.remainingUsd() - reserveUsd),
+      },
+      run.tuning,
+    ],
+    staticSummary: `synthesize ${wanted} samples for cycle ${next}`,
+  });
+  run.spend('synthesize', synth.usage);
+  state.syntheses.push({
+    forCycle: next,
+    wanted,
+    accepted: synth.accepted,
+    generated: synth.generated,
+    drops: synth.drops,
+    dataset: synth.dataset,
+    usd: synth.usage.usd,
+  });
+  if (synth.dataset) {
+    state.synthetic.push(synth.dataset);
+    state.syntheticCount += synth.accepted;
+  }
+  if (synth.accepted === 0 && run.remainingUsd() <= 0)
+    return { status: 'budget-exhausted', decision: decision('stop-budget', 'budget spent during synthesis') };
+  if (synth.accepted === 0) {
+    run.status = 'failed';
+    run.publish();
+    throw ApplicationFailure.nonRetryable(
+      `synthesis for cycle ${next} accepted no samples (drops: ${JSON.stringify(synth.drops)})`,
+      'SynthesisFailed',
+    );
+  }
+  return null;
+}
