@@ -108,6 +108,8 @@ export interface TeacherBaselineInput {
   test: ArtifactRef;
   teacher: ServiceModel;
   responsesPerPrompt: number;
+  /** USD the baseline may spend; refused (BudgetExceeded) before any call when its worst case is dearer */
+  budgetUsd?: number;
 }
 export interface TeacherBaselineResult {
   generations: ArtifactRef;
@@ -238,6 +240,8 @@ export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;
   shards: number;
   requests: number;
+  /** USD this shard may spend; default budgetUsd / shards */
+  shardBudgetUsd?: number;
 }
 export interface SynthesizeShardResult {
   raw: ArtifactRef;
@@ -265,6 +269,8 @@ export interface SynthesisResult {
   usage: Usage;
   rounds: number;
   shards: number;
+  /** a stop request ended the synthesis early */
+  stopped?: boolean;
 }
 
 /** The adapter currently promoted on a channel (the one serving traffic). */

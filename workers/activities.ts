@@ -46,8 +46,20 @@ export function createActivities(
     ...createPromotionActivities({ store }),
     ...createReportActivities({ store }),
     ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
-    ...createSynthesisActivities({ store, llm: clientFor }),
+    ...createSynthesisActivities({
+      store,
+      llm: clientFor,
+      batchPollMs: positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS'),
+    }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
     ...createGpuActivities({ store, backendFor }),
   };
+}
+
+/** An optional positive integer from the environment; a bad value is an error naming the variable. */
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${value}")`);
+  return n;
 }

@@ -6,7 +6,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  executeChild,
   log,
   setCurrentDetails,
   setHandler,
@@ -38,7 +37,14 @@ import {
   stopAfterCycleSignal,
 } from './messages';
 import { SA_BASE_MODEL, SA_BEST_SCORE, SA_CYCLE, SA_STATUS, SA_TEACHER } from './search-attributes';
-import { synthesisWorkflow } from './synthesis-workflow';
+import {
+  forwardBudget,
+  forwardStop,
+  newSynthesisLink,
+  runSynthesisChild,
+  stopAfterSynthesis,
+} from './synthesis-child';
+import { teacherBaselineWithinBudget } from './teacher-baseline-budget';
 
 export interface MigrationInput {
   /** prefix of every artifact key; defaults to the workflow id (scheduled runs get a fresh one each time) */
@@ -113,8 +119,10 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
 
   setHandler(progressQuery, progress);
   setHandler(configQuery, () => config);
+  const synthesis = newSynthesisLink();
   setHandler(stopAfterCycleSignal, (reason) => {
     state.stopRequested = true;
+    forwardStop(synthesis);
     log.info('stop requested', { reason });
   });
   setHandler(
@@ -136,6 +144,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     setBudgetUpdate,
     (maxUsd) => {
       state.maxUsd = maxUsd;
+      forwardBudget(synthesis, maxUsd);
       return maxUsd;
     },
     {
@@ -249,19 +258,18 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     );
 
     setStage('teacher-baseline');
-    const teacherGen = await llm.teacherBaseline.executeWithOptions(
+    const teacherGen = await teacherBaselineWithinBudget(
+      llm,
+      `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts`,
       {
-        summary: `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts`,
+        migrationId,
+        test: state.ingest.test,
+        teacher: config.synthesis.teacher,
+        responsesPerPrompt: config.inference.responsesPerPrompt,
       },
-      [
-        {
-          migrationId,
-          test: state.ingest.test,
-          teacher: config.synthesis.teacher,
-          responsesPerPrompt: config.inference.responsesPerPrompt,
-        },
-      ],
+      remainingUsd(),
     );
+    if ('refused' in teacherGen) return finish('budget-exhausted', noEvaluation(teacherGen.refused));
     spend('teacher-baseline', teacherGen.usage);
     const teacherEval = await evaluateGenerations(
       {
@@ -395,10 +403,11 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const wanted = syntheticVolumeForCycle(config.synthesis, cycle + 1) - state.syntheticCount;
   if (wanted > 0) {
     setStage('synthesize', `${wanted} samples`);
-    const synth = await executeChild(synthesisWorkflow, {
-      workflowId: `${workflowInfo().workflowId}/synthesis-${cycle + 1}`,
-      args: [
-        {
+    const synth = await runSynthesisChild(
+      synthesis,
+      {
+        workflowId: `${workflowInfo().workflowId}/synthesis-${cycle + 1}`,
+        input: {
           migrationId,
           cycle: cycle + 1,
           train: state.ingest.train,
@@ -410,9 +419,11 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
           budgetUsd: Math.max(0, remainingUsd() - evaluation.usage.usd),
         },
         tuning,
-      ],
-      staticSummary: `synthesize ${wanted} samples for cycle ${cycle + 1}`,
-    });
+        staticSummary: `synthesize ${wanted} samples for cycle ${cycle + 1}`,
+      },
+      state.maxUsd,
+      () => state.stopRequested,
+    );
     spend('synthesize', synth.usage);
     state.syntheses.push({
       forCycle: cycle + 1,
@@ -427,6 +438,8 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       state.synthetic.push(synth.dataset);
       state.syntheticCount += synth.accepted;
     }
+    if (stopAfterSynthesis(state.stopRequested))
+      return finish('stopped', decision('stop-requested', 'stop requested by a user during synthesis'));
     if (synth.accepted === 0 && remainingUsd() <= 0)
       return finish('budget-exhausted', decision('stop-budget', 'budget spent during synthesis'));
     if (synth.accepted === 0) {

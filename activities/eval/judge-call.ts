@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
+import { LlmError, toActivityFailure } from '../llm/errors';
 import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/client';
 import type { EvalInputs } from './eval-inputs';
 import type { JudgeCall } from './judge-plan';
@@ -114,6 +115,8 @@ function failure(res: Extract<StructuredResult<unknown>, { ok: false }>, call: J
       'BudgetExhausted',
     );
   }
+  // an exhausted account fails every call alike: stop the evaluation instead of recording it per item
+  if (res.reason === 'quota') throw toActivityFailure(new LlmError(res.reason, res.message, false));
   if (TRANSIENT.has(res.reason)) {
     throw ApplicationFailure.retryable(
       `judge call failed (${res.reason}) after ${res.attempts} attempts: ${what}: ${res.message}`,

@@ -33,6 +33,8 @@ export interface RunBatchOptions<T> {
   resumeBatchId?: string;
   /** called after submit and on every poll; pass Context.current().heartbeat */
   heartbeat?: (p: BatchProgress) => void;
+  /** awaited right after a new batch is submitted, before the first poll: store the id durably here */
+  onSubmitted?: (batchId: string) => Promise<void>;
   pollIntervalMs?: number;
   /** give up waiting after this long and retry the unfinished items synchronously; default 24 h */
   maxWaitMs?: number;
@@ -71,10 +73,11 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
       try {
         batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
       } catch (err) {
-        throw err instanceof LlmError
-          ? err
-          : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+        // classified like any call: an exhausted account or a bad key is not retried
+        const e = client.classifyError(err);
+        throw new LlmError(e.reason, `batch submit failed: ${e.message}`, e.retryable, e.status);
       }
+      await opts.onSubmitted?.(batchId);
     }
     raw = await waitForResults(client, batchId, items.length, opts);
   } catch (err) {

@@ -2,6 +2,7 @@
 // buckets refilled continuously, like a provider that enforces its per-minute limit per second), scripted
 // faults, prompt-prefix caching, token billing and the counters tests compare a client's accounting with.
 import { seededRandom } from '../../common/random';
+import { billUsd, serverPriceOf, type ServerPrice } from './prices';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -60,6 +61,10 @@ export interface ServerOptions {
   seed?: number;
   /** Divides every duration (latency, per-minute windows) for fast benchmarks. Default 1. */
   timeScale?: number;
+  /** The account has no credit left: every request is refused the way the provider refuses it (no bill). */
+  quotaExhausted?: boolean;
+  /** Prices by exact model name, over the server's own list (prices.ts). */
+  prices?: Record<string, ServerPrice>;
 }
 
 export interface ServerStats {
@@ -81,6 +86,13 @@ export interface ServerStats {
   billedCachedTokens: number;
   batchInputTokens: number;
   batchOutputTokens: number;
+  /** USD billed from the server's own token count and price list (prices.ts); `batchUsd` is the batch share */
+  billedUsd: number;
+  batchUsd: number;
+  /** USD of each billed reply, in order (bounded to the last 10,000) */
+  replyUsd: number[];
+  /** requests refused because the account's quota is exhausted */
+  quotaRefused: number;
   /** every request's parsed form, for assertions (bounded to the last 10,000) */
   log: ServedRequest[];
 }
@@ -115,6 +127,10 @@ export function emptyStats(): ServerStats {
     billedCachedTokens: 0,
     batchInputTokens: 0,
     batchOutputTokens: 0,
+    billedUsd: 0,
+    batchUsd: 0,
+    replyUsd: [],
+    quotaRefused: 0,
     log: [],
   };
 }
@@ -332,7 +348,7 @@ export class ScriptedModel {
     const inputTokens = this.promptTokens(req);
     const { read: cachedTokens, write: cacheWriteTokens } = this.cache(req, cacheRequested);
     const outputTokens = countTokens(text);
-    this.bill(req.batch, inputTokens, outputTokens, cachedTokens);
+    this.bill(req, inputTokens, outputTokens, cachedTokens);
     this.stats.ok++;
     return { text, finish, inputTokens, outputTokens, cachedTokens, cacheWriteTokens };
   }
@@ -346,7 +362,14 @@ export class ScriptedModel {
     return { read: 0, write: tokens };
   }
 
-  private bill(batch: boolean, input: number, output: number, cached: number): void {
+  private bill(req: ServedRequest, input: number, output: number, cached: number): void {
+    const { batch } = req;
+    const price = serverPriceOf(req.provider, req.model, this.opts.prices);
+    const usd = price ? billUsd(price, { input, output, cached }, batch) : 0;
+    this.stats.billedUsd += usd;
+    if (batch) this.stats.batchUsd += usd;
+    this.stats.replyUsd.push(usd);
+    if (this.stats.replyUsd.length > 10_000) this.stats.replyUsd.shift();
     this.stats.billedInputTokens += input;
     this.stats.billedOutputTokens += output;
     this.stats.billedCachedTokens += cached;
@@ -366,6 +389,14 @@ export class ScriptedModel {
         resolve();
       });
     });
+  }
+
+  /** True (and counted) when the account cannot pay: the caller sends its provider's refusal. */
+  quotaRefused(): boolean {
+    if (!this.opts.quotaExhausted) return false;
+    this.stats.requests++;
+    this.stats.quotaRefused++;
+    return true;
   }
 
   authorized(key: string | undefined): boolean {
