@@ -235,6 +235,8 @@ export interface SynthesisPlan {
   requests: number;
   /** priced from the pricing table; the workflow launches no shard the remaining budget cannot pay for */
   estimatedUsdPerShard?: number;
+  /** a request's worst case (the whole output allowance), what the client reserves before firing it */
+  worstUsdPerRequest?: number;
 }
 export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;

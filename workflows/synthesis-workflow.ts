@@ -99,9 +99,15 @@ export async function synthesisWorkflow(
       async (shard) => {
         if (stopped) return null;
         if (usage.usd + (inFlight + 1) * dearest > budgetUsd) return null;
-        // histories from before shares launched on the estimate alone
-        const shardBudgetUsd = shares ? Math.min(share, budgetUsd - usage.usd - reserved) : share;
-        if (shardBudgetUsd <= 1e-9) return null;
+        // A share is at least the shard's worst case (so a small budget still buys whole shards, first come
+        // first served) and never more than what is left. Histories from before shares launched on the
+        // estimate alone.
+        const worstShard = (plan.worstUsdPerRequest ?? 0) * plan.requests;
+        const shardBudgetUsd = shares
+          ? Math.min(Math.max(share, worstShard), budgetUsd - usage.usd - reserved)
+          : share;
+        if (shardBudgetUsd <= 1e-9 || (shares && shardBudgetUsd < (plan.worstUsdPerRequest ?? 0)))
+          return null;
         inFlight++;
         reserved += shardBudgetUsd;
         try {

@@ -26,8 +26,16 @@ test('planSynthesis sizes a round from what is missing, requests per shard, pric
     });
     const plan = await acts.planSynthesis({ ...base, round: 1, missing: 100 });
     assert.equal(plan.requests, 9);
-    assert.ok(priced.length > 0 && priced.every((t) => t.input > 100 && t.output > 3 * 15));
-    const perRequest = priced.reduce((s, t) => s + (t.input * 5 + t.output * 15) / 1e6, 0) / priced.length;
+    // priced twice per seed: the expected answer, then the whole output allowance (the worst case)
+    const expected = priced.slice(0, priced.length / 2);
+    const worst = priced.slice(priced.length / 2);
+    assert.ok(expected.length > 0 && expected.every((t) => t.input > 100 && t.output > 3 * 15));
+    assert.ok(worst.every((t) => t.output === 1024));
+    const usd = (t: { input: number; output: number }) => (t.input * 5 + t.output * 15) / 1e6;
+    const perRequest = expected.reduce((s, t) => s + usd(t), 0) / expected.length;
+    const worstPerRequest = worst.reduce((s, t) => s + usd(t), 0) / worst.length;
+    assert.ok(Math.abs(plan.worstUsdPerRequest! - worstPerRequest) < 1e-6);
+    assert.ok(plan.worstUsdPerRequest! > perRequest);
     assert.ok(
       Math.abs(plan.estimatedUsdPerShard! - 9 * perRequest) < 1e-5,
       String(plan.estimatedUsdPerShard),
