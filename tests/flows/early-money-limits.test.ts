@@ -1,5 +1,7 @@
-// An account with no quota left: the provider answers 429 insufficient_quota. The migration must end as
-// failed, within a minute, with a message that says so — not retry a "rate limit" forever.
+// Money limits before any GPU work, with the real activities on a dev server: an account with no quota left
+// (the provider answers 429 insufficient_quota) ends the migration as failed within a minute with a message
+// that says so, not as a "rate limit" retried forever; a budget that cannot pay for the teacher baseline's
+// worst case ends it as budget-exhausted before the teacher is asked anything.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,25 +15,23 @@ import {
   stopWorker,
   type FlowEnv,
 } from './llm-flow-harness';
-import type { StartedServer } from '../servers';
 import type { ChildProcess } from 'node:child_process';
 
-describe('money limits: exhausted quota', () => {
+describe('money limits before any GPU work', () => {
   let flow: FlowEnv;
-  let server: StartedServer;
   let worker: ChildProcess;
   before(async () => {
     flow = await startFlowEnv();
-    server = await provider({ quotaExhausted: true });
     worker = await startWorker(flow);
   });
   after(async () => {
     await stopWorker(worker);
-    await server.close();
     await flow.close();
   });
 
   it('exhausted quota ends the migration as failed within a minute with a clear message', async () => {
+    const server = await provider({ quotaExhausted: true });
+    after(() => server.close());
     const started = Date.now();
     const handle = await startMigration(flow, 'quota-exhausted', flowConfig('quota', `${server.url}/v1`));
     const err = await handle.result().then(
@@ -55,5 +55,18 @@ describe('money limits: exhausted quota', () => {
     console.log(
       `quota: failed after ${seconds.toFixed(1)} s, ${server.stats.quotaRefused} request(s) refused; status attribute ${String(desc.typedSearchAttributes.get(SA_STATUS))}`,
     );
+  });
+
+  it('a budget that cannot pay for the teacher baseline stops the migration before the teacher is asked', async () => {
+    const server = await provider({});
+    after(() => server.close());
+    const base = flowConfig('baseline-budget', `${server.url}/v1`);
+    const handle = await startMigration(flow, 'baseline-budget', { ...base, budget: { maxUsd: 0.01 } });
+    const result = await handle.result();
+    assert.equal(result.status, 'budget-exhausted');
+    assert.match(result.decisions.at(-1)!.reason, /teacher baseline .* more than the 0\.0100 USD left/);
+    assert.equal(server.stats.requests, 0, 'nothing was asked');
+    assert.equal(result.spend.total.usd, 0);
+    console.log(`baseline budget: ${result.decisions.at(-1)!.reason}`);
   });
 });
