@@ -20,6 +20,8 @@ export interface SynthesisProgress {
   accepted: number;
   wanted: number;
   usd: number;
+  /** what this synthesis may spend now (the migration forwards budget changes) */
+  budgetUsd?: number;
 }
 export const synthesisProgressQuery = defineQuery<SynthesisProgress>('synthesisProgress');
 
@@ -47,6 +49,7 @@ export async function synthesisWorkflow(
     accepted: 0,
     wanted: input.wanted,
     usd: 0,
+    budgetUsd: input.budgetUsd,
   };
   setHandler(synthesisProgressQuery, () => progress);
   const shares = patched('synthesis-shard-budget-shares');
@@ -55,6 +58,7 @@ export async function synthesisWorkflow(
   setHandler(synthesisLimitsSignal, (limits) => {
     if (limits.budgetUsd !== undefined && limits.budgetUsd >= 0) budgetUsd = limits.budgetUsd;
     if (limits.stop) stopped = true;
+    progress.budgetUsd = budgetUsd;
     log.info('synthesis limits changed', { budgetUsd, stopped });
   });
 
