@@ -61,6 +61,8 @@ export interface ServerOptions {
   seed?: number;
   /** Divides every duration (latency, per-minute windows) for fast benchmarks. Default 1. */
   timeScale?: number;
+  /** The retry-after of a scripted 429 (faultSequence / rate429), seconds. Default 1. */
+  retryAfterS?: number;
   /** The account has no credit left: every request is refused the way the provider refuses it (no bill). */
   quotaExhausted?: boolean;
   /** Prices by exact model name, over the server's own list (prices.ts). */
@@ -306,7 +308,7 @@ export class ScriptedModel {
     const fault = this.pickFault();
     if (fault === '429') {
       this.stats.got429++;
-      return { fault, retryAfterS: 1 / this.scale };
+      return { fault, retryAfterS: (this.opts.retryAfterS ?? 1) / this.scale };
     }
     return { fault };
   }
