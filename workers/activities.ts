@@ -20,6 +20,8 @@ export function createActivities(
 ): Partial<AllActivities> {
   const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
   const clientFor = createClientRegistry(processEnv);
+  // how often a provider batch is polled (default 30 s; tests use less)
+  const batchPollMs = positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS');
   const k8sOrLocal = defaultBackendFor(store);
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
   const repo = path.resolve(import.meta.dirname, '..');
@@ -45,12 +47,8 @@ export function createActivities(
     ...createIngestActivities({ store }),
     ...createPromotionActivities({ store }),
     ...createReportActivities({ store }),
-    ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
-    ...createSynthesisActivities({
-      store,
-      llm: clientFor,
-      batchPollMs: positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS'),
-    }),
+    ...createEvalActivities({ store, llm: clientFor, estimateUsd, batchPollMs }),
+    ...createSynthesisActivities({ store, llm: clientFor, batchPollMs }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
     ...createGpuActivities({ store, backendFor }),
   };

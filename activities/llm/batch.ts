@@ -88,6 +88,8 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   const results = new Map<string, StructuredResult<T>>();
   let usage: Usage = ZERO_USAGE;
   const retry: typeof requests = [];
+  /** what the batch billed for an item whose reply could not be used: counted with its retry */
+  const billedFirst = new Map<string, Usage>();
   for (const r of requests) {
     const got = raw.get(r.id);
     if (!got || 'error' in got) {
@@ -103,7 +105,10 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
     }
     const parsed = got.finish === 'length' ? null : parseStructured(plan, got.text);
     if (parsed?.ok) results.set(r.id, { ok: true, value: parsed.value, usage: u, attempts: 1 });
-    else retry.push(r);
+    else {
+      billedFirst.set(r.id, u);
+      retry.push(r);
+    }
   }
   reservation?.settle(usage.usd);
 
@@ -115,7 +120,13 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
         name: opts.name,
       });
       usage = addUsage(usage, res.usage);
-      results.set(r.id, { ...res, attempts: res.attempts + 1 });
+      // per item, the batch's bill for it too: the items' usages add up to the total
+      const first = billedFirst.get(r.id);
+      results.set(r.id, {
+        ...res,
+        usage: first ? addUsage(first, res.usage) : res.usage,
+        attempts: res.attempts + 1,
+      });
       opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });
     }),
   );
