@@ -322,10 +322,10 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     async curateSynthesis(input) {
       const generated = input.shardOutputs.reduce((a, r) => a + (r.count ?? 0), 0);
       const before = input.accepted?.count ?? 0;
-      // each sample kept or dropped by its own draw: the share dropped varies from round to round
+      // each sample kept or dropped by its own draw: the share dropped varies from round to round (the same
+      // for every migration: runs of one config must compare equal)
       let dropped = 0;
-      for (let i = 0; i < generated; i++)
-        if (hashUnit(input.migrationId, input.cycle, input.round, i) < dropRate) dropped++;
+      for (let i = 0; i < generated; i++) if (hashUnit(input.cycle, input.round, i) < dropRate) dropped++;
       const acceptedCount = Math.min(input.wanted, before + generated - dropped);
       const key = ArtifactStore.key(
         input.migrationId,
