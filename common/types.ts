@@ -121,6 +121,8 @@ export interface TeacherBaselineInput {
   test: ArtifactRef;
   teacher: ServiceModel;
   responsesPerPrompt: number;
+  /** USD the baseline may spend; refused (BudgetExceeded) before any call when its worst case is dearer */
+  budgetUsd?: number;
 }
 export interface TeacherBaselineResult {
   generations: ArtifactRef;
@@ -246,11 +248,15 @@ export interface SynthesisPlan {
   requests: number;
   /** priced from the pricing table; the workflow launches no shard the remaining budget cannot pay for */
   estimatedUsdPerShard?: number;
+  /** a request's worst case (the whole output allowance), what the client reserves before firing it */
+  worstUsdPerRequest?: number;
 }
 export interface SynthesizeShardInput extends SynthesisPlanInput {
   shard: number;
   shards: number;
   requests: number;
+  /** USD this shard may spend; default budgetUsd / shards */
+  shardBudgetUsd?: number;
 }
 export interface SynthesizeShardResult {
   raw: ArtifactRef;
@@ -278,6 +284,8 @@ export interface SynthesisResult {
   usage: Usage;
   rounds: number;
   shards: number;
+  /** a stop request ended the synthesis early */
+  stopped?: boolean;
 }
 
 /** The adapter currently promoted on a channel (the one serving traffic). */

@@ -20,6 +20,8 @@ export function createActivities(
 ): Partial<AllActivities> {
   const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
   const clientFor = createClientRegistry(processEnv);
+  // how often a provider batch is polled (default 30 s; tests use less)
+  const batchPollMs = positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS');
   const k8sOrLocal = defaultBackendFor(store);
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
   const repo = path.resolve(import.meta.dirname, '..');
@@ -45,9 +47,17 @@ export function createActivities(
     ...createIngestActivities({ store }),
     ...createPromotionActivities({ store }),
     ...createReportActivities({ store }),
-    ...createEvalActivities({ store, llm: clientFor, estimateUsd }),
-    ...createSynthesisActivities({ store, llm: clientFor }),
+    ...createEvalActivities({ store, llm: clientFor, estimateUsd, batchPollMs }),
+    ...createSynthesisActivities({ store, llm: clientFor, batchPollMs }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
     ...createGpuActivities({ store, backendFor }),
   };
+}
+
+/** An optional positive integer from the environment; a bad value is an error naming the variable. */
+function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got "${value}")`);
+  return n;
 }

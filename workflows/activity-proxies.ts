@@ -36,11 +36,21 @@ export function activityProxies(tuning: ActivityTuning = {}) {
     heartbeatTimeout,
     retry,
   });
+  // Bounded attempts: failures that do not go away (an account out of quota is also non-retryable)
+  // end the migration instead of retrying forever; kills and heartbeat timeouts fit well within.
+  const llmRetry = { ...retry, maximumAttempts: 10 };
   const llm = proxyActivities<LlmActivities>({
     taskQueue: TASK_QUEUES.llm,
     startToCloseTimeout: '6h',
     heartbeatTimeout,
-    retry,
+    retry: llmRetry,
+  });
+  // Work through a provider's batch API: up to 24 h in the provider's queue, polled by a heartbeating activity.
+  const llmBatch = proxyActivities<LlmActivities>({
+    taskQueue: TASK_QUEUES.llm,
+    startToCloseTimeout: '26h',
+    heartbeatTimeout,
+    retry: llmRetry,
   });
   const gpu = proxyActivities<GpuActivities>({
     taskQueue: TASK_QUEUES.gpu,
@@ -54,7 +64,7 @@ export function activityProxies(tuning: ActivityTuning = {}) {
     heartbeatTimeout,
     retry: { ...retry, maximumAttempts: 5 },
   });
-  return { data, llm, gpu };
+  return { data, llm, llmBatch, gpu };
 }
 
 /**

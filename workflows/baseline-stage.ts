@@ -4,6 +4,7 @@ import { activityProxies } from './activity-proxies';
 import { noEvaluation, type Ending } from './ending';
 import { evaluateGenerations } from './evaluate-stage';
 import type { MigrationRun } from './migration-run';
+import { teacherBaselineWithinBudget } from './teacher-baseline-budget';
 
 /** Fills state.ingest and state.teacher; returns an ending if the budget cannot pay for the baseline. */
 export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Ending | null> {
@@ -15,19 +16,19 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
   ]);
 
   run.setStage('teacher-baseline');
-  const teacherGen = await llm.teacherBaseline.executeWithOptions(
+  const teacherGen = await teacherBaselineWithinBudget(
+    llm,
+    `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts`,
     {
-      summary: `teacher ${config.synthesis.teacher.model} answers ${state.ingest.test.count ?? '?'} test prompts`,
+      migrationId,
+      test: state.ingest.test,
+      teacher: config.synthesis.teacher,
+      responsesPerPrompt: config.inference.responsesPerPrompt,
     },
-    [
-      {
-        migrationId,
-        test: state.ingest.test,
-        teacher: config.synthesis.teacher,
-        responsesPerPrompt: config.inference.responsesPerPrompt,
-      },
-    ],
+    run.remainingUsd(),
   );
+  if ('refused' in teacherGen)
+    return { status: 'budget-exhausted', decision: noEvaluation(state.cycle, teacherGen.refused) };
   run.spend('teacher-baseline', teacherGen.usage);
   const teacherEval = await evaluateGenerations(
     {

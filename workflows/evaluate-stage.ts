@@ -22,7 +22,9 @@ export async function evaluateGenerations(
   budgetUsd: number,
   onShard: (done: number, total: number) => void,
 ): Promise<EvaluationOutcome | null> {
-  const { data, llm } = activityProxies(tuning);
+  const { data, llm, llmBatch } = activityProxies(tuning);
+  // judges on a batch API wait on the provider's queue (up to a day): that activity's timeout allows it
+  const judgeShard = input.evaluation.judges.some((j) => j.batch) ? llmBatch.judgeShard : llm.judgeShard;
   const label = `${input.subject} cycle ${input.cycle}`;
   const plan = await data.planEvaluation.executeWithOptions({ summary: `plan evaluation of ${label}` }, [
     input,
@@ -36,7 +38,7 @@ export async function evaluateGenerations(
     plan.shards,
     4,
     (shard) =>
-      llm.judgeShard.executeWithOptions({ summary: `judge ${label} shard ${shard + 1}/${plan.shards}` }, [
+      judgeShard.executeWithOptions({ summary: `judge ${label} shard ${shard + 1}/${plan.shards}` }, [
         { ...input, shard, shards: plan.shards },
       ]),
     (_i, r) => {

@@ -10,6 +10,7 @@ import {
   stopAfterCycleSignal,
 } from './messages';
 import type { MigrationRun } from './migration-run';
+import { forwardBudget, forwardStop } from './synthesis-child';
 
 export function installHandlers(run: MigrationRun): void {
   const { state } = run;
@@ -17,6 +18,7 @@ export function installHandlers(run: MigrationRun): void {
   setHandler(configQuery, () => run.config);
   setHandler(stopAfterCycleSignal, (reason) => {
     state.stopRequested = true;
+    forwardStop(run.synthesis);
     log.info('stop requested', { reason });
   });
   setHandler(
@@ -38,6 +40,7 @@ export function installHandlers(run: MigrationRun): void {
     setBudgetUpdate,
     (maxUsd) => {
       state.maxUsd = maxUsd;
+      forwardBudget(run.synthesis, maxUsd);
       return maxUsd;
     },
     {

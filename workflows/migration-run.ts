@@ -7,6 +7,7 @@ import type { MigrationState, Progress, Spend } from '../common/progress';
 import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } from '../common/types';
 import type { ActivityTuning } from './activity-proxies';
 import { SA_BEST_SCORE, SA_CYCLE, SA_STATUS } from './search-attributes';
+import { newSynthesisLink, type SynthesisLink } from './synthesis-child';
 
 export interface MigrationInput {
   /** prefix of every artifact key; defaults to the workflow id (scheduled runs get a fresh one each time) */
@@ -55,6 +56,8 @@ export class MigrationRun {
   stageDetail = '';
   shardsDone = 0;
   shardsTotal = 0;
+  /** the synthesis child while it runs, so budget changes and stops reach it */
+  readonly synthesis: SynthesisLink = newSynthesisLink();
 
   constructor(readonly input: MigrationInput) {
     this.config = input.config;

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   ContinueAsNew,
+  TemporalFailure,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -31,8 +32,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   try {
     return await oneCycle(run);
   } catch (err) {
-    // continue-as-new arrives here as a thrown command, not as an ending
-    if (err instanceof ContinueAsNew) throw err;
+    // Continue-as-new arrives here as a thrown command, not as an ending. A plain Error is a bug in workflow
+    // code: it must fail the workflow task (and be fixed by a new build), not close the migration.
+    if (err instanceof ContinueAsNew || !(err instanceof TemporalFailure)) throw err;
     throw await endAbnormally(run, err);
   }
 }

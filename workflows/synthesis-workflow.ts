@@ -1,7 +1,7 @@
 // Grows the training data: the teacher writes new samples from train seeds in shards (hundreds of requests
 // per activity, a sliding window of shards in flight), then curation dedups, filters and decontaminates.
 // Rounds repeat until the wanted volume is accepted, the rounds run out or the budget share is spent.
-import { defineQuery, setHandler, setCurrentDetails } from '@temporalio/workflow';
+import { defineQuery, defineSignal, log, patched, setHandler, setCurrentDetails } from '@temporalio/workflow';
 import {
   addUsage,
   ZERO_USAGE,
@@ -20,14 +20,28 @@ export interface SynthesisProgress {
   accepted: number;
   wanted: number;
   usd: number;
+  /** what this synthesis may spend now (the migration forwards budget changes) */
+  budgetUsd?: number;
 }
 export const synthesisProgressQuery = defineQuery<SynthesisProgress>('synthesisProgress');
+
+/**
+ * From the migration while this synthesis runs: its new budget (what the migration's setBudget leaves for
+ * it) and/or a stop. Either takes effect at the next shard launch; shards in flight finish and are kept.
+ */
+export interface SynthesisLimits {
+  budgetUsd?: number;
+  stop?: boolean;
+}
+export const synthesisLimitsSignal = defineSignal<[SynthesisLimits]>('synthesisLimits');
 
 export async function synthesisWorkflow(
   input: SynthesisInput,
   tuning: ActivityTuning = {},
 ): Promise<SynthesisResult> {
-  const { data, llm } = activityProxies(tuning);
+  const { data, llm, llmBatch } = activityProxies(tuning);
+  // A batch shard waits on the provider's queue (up to a day); its activity has the timeout for that.
+  const shardActivity = input.synthesis.teacher.batch ? llmBatch.synthesizeShard : llm.synthesizeShard;
   const progress: SynthesisProgress = {
     round: 0,
     shardsDone: 0,
@@ -35,8 +49,18 @@ export async function synthesisWorkflow(
     accepted: 0,
     wanted: input.wanted,
     usd: 0,
+    budgetUsd: input.budgetUsd,
   };
   setHandler(synthesisProgressQuery, () => progress);
+  const shares = patched('synthesis-shard-budget-shares');
+  let budgetUsd = input.budgetUsd;
+  let stopped = false;
+  setHandler(synthesisLimitsSignal, (limits) => {
+    if (limits.budgetUsd !== undefined && limits.budgetUsd >= 0) budgetUsd = limits.budgetUsd;
+    if (limits.stop) stopped = true;
+    progress.budgetUsd = budgetUsd;
+    log.info('synthesis limits changed', { budgetUsd, stopped });
+  });
 
   let accepted: ArtifactRef | null = null;
   let acceptedCount = 0;
@@ -46,10 +70,15 @@ export async function synthesisWorkflow(
   const drops: Record<string, number> = {};
   let round = 0;
 
-  while (acceptedCount < input.wanted && round < input.synthesis.maxRounds && usage.usd < input.budgetUsd) {
+  while (
+    !stopped &&
+    acceptedCount < input.wanted &&
+    round < input.synthesis.maxRounds &&
+    usage.usd < budgetUsd
+  ) {
     round++;
     const missing = input.wanted - acceptedCount;
-    const roundInput = { ...input, budgetUsd: input.budgetUsd - usage.usd, round, missing };
+    const roundInput = { ...input, budgetUsd: budgetUsd - usage.usd, round, missing };
     const plan = await data.planSynthesis.executeWithOptions(
       { summary: `plan round ${round}: ${missing} samples missing` },
       [roundInput],
@@ -61,21 +90,38 @@ export async function synthesisWorkflow(
 
     // No shard is fired just to be thrown away: launch one only while the budget can pay for it and for
     // every shard still in flight (estimate: the plan's price or the dearest shard seen so far).
+    // Each shard gets its share of the round's budget, never more than what the shards in flight leave
+    // (a lowered budget shrinks the shares still to come); the shard's client reserves every request's
+    // worst case within its share, so the synthesis cannot pass its budget.
     let dearest = plan.estimatedUsdPerShard ?? 0;
     let inFlight = 0;
+    let reserved = 0;
+    const share = roundInput.budgetUsd / Math.max(1, plan.shards);
     const outputs = await slidingWindow(
       plan.shards,
       input.synthesis.concurrentShards,
       async (shard) => {
-        if (usage.usd + (inFlight + 1) * dearest > input.budgetUsd) return null;
+        if (stopped) return null;
+        if (usage.usd + (inFlight + 1) * dearest > budgetUsd) return null;
+        // A share is at least the shard's worst case (so a small budget still buys whole shards, first come
+        // first served) and never more than what is left. Histories from before shares launched on the
+        // estimate alone.
+        const worstShard = (plan.worstUsdPerRequest ?? 0) * plan.requests;
+        const shardBudgetUsd = shares
+          ? Math.min(Math.max(share, worstShard), budgetUsd - usage.usd - reserved)
+          : share;
+        if (shardBudgetUsd <= 1e-9 || (shares && shardBudgetUsd < (plan.worstUsdPerRequest ?? 0)))
+          return null;
         inFlight++;
+        reserved += shardBudgetUsd;
         try {
-          return await llm.synthesizeShard.executeWithOptions(
+          return await shardActivity.executeWithOptions(
             { summary: `cycle ${input.cycle} round ${round} shard ${shard + 1}/${plan.shards}` },
-            [{ ...roundInput, shard, shards: plan.shards, requests: plan.requests }],
+            [{ ...roundInput, shard, shards: plan.shards, requests: plan.requests, shardBudgetUsd }],
           );
         } finally {
           inFlight--;
+          reserved -= shardBudgetUsd;
         }
       },
       (_i, r) => {
@@ -109,5 +155,6 @@ export async function synthesisWorkflow(
     usage,
     rounds: round,
     shards: shardsRun,
+    stopped,
   };
 }

@@ -1,11 +1,11 @@
 // Between cycles: the teacher synthesizes the data the next cycle's volume schedule asks for, in a child
 // workflow (its shards and curation keep this workflow's history small).
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { syntheticVolumeForCycle } from '../common/config';
 import type { Decision } from '../common/progress';
 import type { Ending } from './ending';
 import type { MigrationRun } from './migration-run';
-import { synthesisWorkflow } from './synthesis-workflow';
+import { runSynthesisChild, stopAfterSynthesis } from './synthesis-child';
 
 /**
  * Synthesizes for cycle `state.cycle + 1`, keeping `reserveUsd` of the budget for that cycle's evaluation.
@@ -21,10 +21,11 @@ export async function synthesizeForNextCycle(
   const wanted = syntheticVolumeForCycle(config.synthesis, next) - state.syntheticCount;
   if (wanted <= 0) return null;
   run.setStage('synthesize', `${wanted} samples`);
-  const synth = await executeChild(synthesisWorkflow, {
-    workflowId: `${workflowInfo().workflowId}/synthesis-${next}`,
-    args: [
-      {
+  const synth = await runSynthesisChild(
+    run.synthesis,
+    {
+      workflowId: `${workflowInfo().workflowId}/synthesis-${next}`,
+      input: {
         migrationId,
         cycle: next,
         train: state.ingest.train,
@@ -34,10 +35,13 @@ export async function synthesizeForNextCycle(
         synthesis: config.synthesis,
         budgetUsd: Math.max(0, run.remainingUsd() - reserveUsd),
       },
-      run.tuning,
-    ],
-    staticSummary: `synthesize ${wanted} samples for cycle ${next}`,
-  });
+      tuning: run.tuning,
+      staticSummary: `synthesize ${wanted} samples for cycle ${next}`,
+    },
+    state.maxUsd,
+    () => state.stopRequested,
+    () => state.maxUsd,
+  );
   run.spend('synthesize', synth.usage);
   state.syntheses.push({
     forCycle: next,
@@ -52,6 +56,11 @@ export async function synthesizeForNextCycle(
     state.synthetic.push(synth.dataset);
     state.syntheticCount += synth.accepted;
   }
+  if (stopAfterSynthesis(state.stopRequested))
+    return {
+      status: 'stopped',
+      decision: decision('stop-requested', 'stop requested by a user during synthesis'),
+    };
   if (synth.accepted === 0 && run.remainingUsd() <= 0)
     return { status: 'budget-exhausted', decision: decision('stop-budget', 'budget spent during synthesis') };
   if (synth.accepted === 0) {

@@ -18,6 +18,7 @@ import type { ArtifactStore } from '../store/artifact-store';
 import { EvalInputError, loadEvalInputs, type EvalInputs } from './eval-inputs';
 import { estimateEvaluationUsd, type EstimateUsd } from './estimate-cost';
 import { evalOutputKey, shardCheckpointKey, shardKey } from './eval-keys';
+import { judgeViaBatch, batchJudging } from './judge-batch';
 import { runJudgeCall } from './judge-call';
 import { judgeIds, planCalls, shardCount, shardSlice, type JudgeCall } from './judge-plan';
 import type { JudgmentRecord } from './judgment-record';
@@ -33,6 +34,8 @@ export interface EvalDeps {
   concurrency?: number;
   /** prices estimated token counts (the LLM layer's pricing table); without it plans carry no estimate */
   estimateUsd?: EstimateUsd;
+  /** how often a judge batch is polled (judges with `batch: true`); default 30 s */
+  batchPollMs?: number;
 }
 
 /** Loads and plans, turning bad input into a non-retryable failure that names the record. */
@@ -111,14 +114,28 @@ export function createEvalActivities(deps: EvalDeps) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidEvaluationInput');
       }
       const checkpointKey = shardCheckpointKey(input, input.shard, input.shards);
-      const { results } = await resumableRun({
-        store,
-        checkpointKey,
-        items: mine,
-        keyOf: (c) => String(c.index),
-        concurrency,
-        run: (call, signal) => runJudgeCall(llm, input.evaluation.judges, inputs, call, signal),
-      });
+      const judges = input.evaluation.judges;
+      const results = batchJudging(judges)
+        ? await judgeViaBatch({
+            store,
+            checkpointKey,
+            calls: mine,
+            judges,
+            inputs,
+            llmFor: llm,
+            pollMs: deps.batchPollMs ?? 30_000,
+            concurrency,
+          })
+        : (
+            await resumableRun({
+              store,
+              checkpointKey,
+              items: mine,
+              keyOf: (c) => String(c.index),
+              concurrency,
+              run: (call, signal) => runJudgeCall(llm, judges, inputs, call, signal),
+            })
+          ).results;
       const ref = await store.writeJsonl(key, results);
       await dropCheckpoint(store, checkpointKey);
       return shardResult(ref, results);

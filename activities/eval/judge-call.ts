@@ -1,9 +1,12 @@
 // One judge call -> one JudgmentRecord. Content failures (invalid output, refusal, truncation) after the
 // client's retries are recorded and counted; transient ones (rate limits, outages, timeouts) fail the
 // activity so Temporal retries it later, resuming from the checkpoint instead of recording a gap.
+// The request and the record are built apart from the call, so batch judging (judge-batch.ts) shares them.
 import { ApplicationFailure } from '@temporalio/common';
+import type { z } from 'zod';
 import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
+import { LlmError, toActivityFailure } from '../llm/errors';
 import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/client';
 import type { EvalInputs } from './eval-inputs';
 import type { JudgeCall } from './judge-plan';
@@ -18,6 +21,49 @@ import type { JudgmentRecord } from './judgment-record';
 
 const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'server-error', 'timeout']);
 
+export type JudgeAnswer = SingleAnswerGrade | PairwiseVerdict;
+
+/** The schema and its name a call's answer must match. */
+export function answerSchemaOf(call: JudgeCall): { schema: z.ZodType<JudgeAnswer>; name: string } {
+  return call.kind === 'single'
+    ? { schema: SingleAnswerGrade, name: SINGLE_ANSWER_SCHEMA_NAME }
+    : { schema: PairwiseVerdict, name: PAIRWISE_SCHEMA_NAME };
+}
+
+/** The judge model and prompt of one call. */
+export function judgeRequestOf(
+  judges: readonly ServiceModel[],
+  inputs: EvalInputs,
+  call: JudgeCall,
+): { model: ServiceModel; system: string; prompt: string } {
+  const model = judges[call.judgeIndex]!;
+  const test = inputs.tests.get(call.promptId)!;
+  const generation = inputs.generationByKey.get(`${call.promptId}#${call.sample}`)!;
+  if (call.kind === 'single')
+    return {
+      model,
+      ...singleAnswerPrompt({
+        instruction: test.instruction,
+        context: test.context,
+        reference_response: test.response,
+        response: generation.text,
+      }),
+    };
+  const teacher = inputs.reference!.get(call.promptId)!.find((g) => g.sample === call.referenceSample)!;
+  const [a, b] =
+    call.order === 'student-first' ? [generation.text, teacher.text] : [teacher.text, generation.text];
+  return {
+    model,
+    ...pairwisePrompt({
+      instruction: test.instruction,
+      context: test.context,
+      reference_response: test.response,
+      response_a: a,
+      response_b: b,
+    }),
+  };
+}
+
 export async function runJudgeCall(
   llmFor: (model: ServiceModel) => LlmClient,
   judges: readonly ServiceModel[],
@@ -25,28 +71,27 @@ export async function runJudgeCall(
   call: JudgeCall,
   signal?: AbortSignal,
 ): Promise<JudgmentRecord> {
-  const model = judges[call.judgeIndex]!;
-  const llm = llmFor(model);
-  const test = inputs.tests.get(call.promptId)!;
-  const generation = inputs.generationByKey.get(`${call.promptId}#${call.sample}`)!;
-  const base = { judge: call.judge, repeat: call.repeat, promptId: call.promptId, sample: call.sample };
+  const { model, system, prompt } = judgeRequestOf(judges, inputs, call);
+  const { schema, name } = answerSchemaOf(call);
+  const res = await llmFor(model).generateStructured(
+    { model, system, prompt, cachePrefix: true, signal },
+    schema,
+    { name },
+  );
+  return judgmentOf(call, res);
+}
 
+/**
+ * The record of a call's result. Throws for what must not become a record: a transient failure
+ * (retryable), the budget or an exhausted account (non-retryable).
+ */
+export function judgmentOf(call: JudgeCall, res: StructuredResult<JudgeAnswer>): JudgmentRecord {
+  const base = { judge: call.judge, repeat: call.repeat, promptId: call.promptId, sample: call.sample };
+  const spent = spend(res.usage, res.attempts);
   if (call.kind === 'single') {
-    const { system, prompt } = singleAnswerPrompt({
-      instruction: test.instruction,
-      context: test.context,
-      reference_response: test.response,
-      response: generation.text,
-    });
-    const res = await llm.generateStructured(
-      { model, system, prompt, cachePrefix: true, signal },
-      SingleAnswerGrade,
-      { name: SINGLE_ANSWER_SCHEMA_NAME },
-    );
-    const spent = spend(res.usage, res.attempts);
     if (!res.ok)
       return { kind: 'single', ...base, scores: null, rationale: null, ...spent, error: failure(res, call) };
-    const v = res.value;
+    const v = res.value as SingleAnswerGrade;
     return {
       kind: 'single',
       ...base,
@@ -58,25 +103,6 @@ export async function runJudgeCall(
       ...spent,
     };
   }
-
-  const teacher = inputs.reference!.get(call.promptId)!.find((g) => g.sample === call.referenceSample)!;
-  const [a, b] =
-    call.order === 'student-first' ? [generation.text, teacher.text] : [teacher.text, generation.text];
-  const { system, prompt } = pairwisePrompt({
-    instruction: test.instruction,
-    context: test.context,
-    reference_response: test.response,
-    response_a: a,
-    response_b: b,
-  });
-  const res = await llm.generateStructured(
-    { model, system, prompt, cachePrefix: true, signal },
-    PairwiseVerdict,
-    {
-      name: PAIRWISE_SCHEMA_NAME,
-    },
-  );
-  const spent = spend(res.usage, res.attempts);
   const pair = { order: call.order, referenceSample: call.referenceSample };
   if (!res.ok)
     return {
@@ -88,12 +114,13 @@ export async function runJudgeCall(
       ...spent,
       error: failure(res, call),
     };
+  const v = res.value as PairwiseVerdict;
   return {
     kind: 'pairwise',
     ...base,
     ...pair,
-    verdict: res.value.verdict,
-    rationale: res.value.rationale,
+    verdict: v.verdict,
+    rationale: v.rationale,
     ...spent,
   };
 }
@@ -114,6 +141,8 @@ function failure(res: Extract<StructuredResult<unknown>, { ok: false }>, call: J
       'BudgetExhausted',
     );
   }
+  // an exhausted account fails every call alike: stop the evaluation instead of recording it per item
+  if (res.reason === 'quota') throw toActivityFailure(new LlmError(res.reason, res.message, false));
   if (TRANSIENT.has(res.reason)) {
     throw ApplicationFailure.retryable(
       `judge call failed (${res.reason}) after ${res.attempts} attempts: ${what}: ${res.message}`,

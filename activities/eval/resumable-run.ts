@@ -16,7 +16,8 @@ export interface ResumableRunOptions<I, R> {
   concurrency: number;
   /** write the checkpoint after this many new results (and always when stopping) */
   checkpointEvery?: number;
-  /** heartbeat at least this often even without progress (calls waiting on the rate limiter); default 5 s */
+  /** heartbeat at least this often even without progress (calls waiting on the rate limiter); default a
+   * third of the heartbeat timeout, at most 5 s */
   heartbeatEveryMs?: number;
 }
 
@@ -74,7 +75,10 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
       }
     }
   }
-  const keepAlive = setInterval(beat, opts.heartbeatEveryMs ?? 5000);
+  // well within the heartbeat timeout: calls waiting out a 429 pause must not look like a dead worker
+  const beatEveryMs =
+    opts.heartbeatEveryMs ?? Math.max(200, Math.min(5000, (activity?.info.heartbeatTimeoutMs ?? 15_000) / 3));
+  const keepAlive = setInterval(beat, beatEveryMs);
   try {
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
   } finally {

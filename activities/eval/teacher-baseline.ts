@@ -10,6 +10,7 @@ import {
   type Usage,
 } from '../../common/types';
 import type { LlmClient, LlmFailureReason } from '../llm/client';
+import { ServiceLlmClient } from '../llm/service-client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { readJsonlStrict, TestRecord, type Generation } from './eval-inputs';
 import { teacherBaselineKeys } from './eval-keys';
@@ -30,7 +31,7 @@ export async function teacherBaseline(
   deps: { store: ArtifactStore; llm: LlmClient; concurrency: number },
   input: TeacherBaselineInput,
 ): Promise<TeacherBaselineResult> {
-  const { store, llm } = deps;
+  const { store } = deps;
   const keys = teacherBaselineKeys(input.migrationId, input.test);
   if (await store.find(keys.result)) return store.readJson<TeacherBaselineResult>(keys.result);
 
@@ -38,6 +39,25 @@ export async function teacherBaseline(
   const items = tests.flatMap((t) =>
     Array.from({ length: input.responsesPerPrompt }, (_, sample) => ({ t, sample })),
   );
+  let client = deps.llm;
+  if (input.budgetUsd !== undefined) {
+    // Worst case (every answer as long as allowed) before anything is asked; then each call reserves its
+    // own worst case, so the baseline can never pass what is left of the budget.
+    if (client instanceof ServiceLlmClient) {
+      const c = client;
+      const worst = items.reduce(
+        (usd, { t }) => usd + c.estimate({ model: input.teacher, prompt: taskPrompt(t) }).usd,
+        0,
+      );
+      const estimatedUsd = Math.round(worst * 1e6) / 1e6;
+      if (estimatedUsd > input.budgetUsd)
+        throw ApplicationFailure.nonRetryable(
+          `the teacher baseline (${items.length} answers) may cost up to ${estimatedUsd.toFixed(4)} USD, more than the ${input.budgetUsd.toFixed(4)} USD left in the budget`,
+          'BudgetExceeded',
+        );
+    }
+    client = client.withSpendLimit?.(input.budgetUsd) ?? client;
+  }
   const { results } = await resumableRun<(typeof items)[number], Outcome>({
     store,
     checkpointKey: keys.checkpoint,
@@ -46,7 +66,7 @@ export async function teacherBaseline(
     concurrency: deps.concurrency,
     run: async ({ t, sample }, signal) => {
       try {
-        const out = await llm.generate({ model: input.teacher, prompt: taskPrompt(t), signal });
+        const out = await client.generate({ model: input.teacher, prompt: taskPrompt(t), signal });
         return { generation: { promptId: t.id, sample, text: out.text }, usage: out.usage };
       } catch (err) {
         const reason = reasonOf(err);

@@ -33,6 +33,8 @@ export interface RunBatchOptions<T> {
   resumeBatchId?: string;
   /** called after submit and on every poll; pass Context.current().heartbeat */
   heartbeat?: (p: BatchProgress) => void;
+  /** awaited right after a new batch is submitted, before the first poll: store the id durably here */
+  onSubmitted?: (batchId: string) => Promise<void>;
   pollIntervalMs?: number;
   /** give up waiting after this long and retry the unfinished items synchronously; default 24 h */
   maxWaitMs?: number;
@@ -71,10 +73,11 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
       try {
         batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
       } catch (err) {
-        throw err instanceof LlmError
-          ? err
-          : new LlmError('server-error', `batch submit failed: ${(err as Error).message}`, true);
+        // classified like any call: an exhausted account or a bad key is not retried
+        const e = client.classifyError(err);
+        throw new LlmError(e.reason, `batch submit failed: ${e.message}`, e.retryable, e.status);
       }
+      await opts.onSubmitted?.(batchId);
     }
     raw = await waitForResults(client, batchId, items.length, opts);
   } catch (err) {
@@ -85,6 +88,8 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   const results = new Map<string, StructuredResult<T>>();
   let usage: Usage = ZERO_USAGE;
   const retry: typeof requests = [];
+  /** what the batch billed for an item whose reply could not be used: counted with its retry */
+  const billedFirst = new Map<string, Usage>();
   for (const r of requests) {
     const got = raw.get(r.id);
     if (!got || 'error' in got) {
@@ -100,7 +105,10 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
     }
     const parsed = got.finish === 'length' ? null : parseStructured(plan, got.text);
     if (parsed?.ok) results.set(r.id, { ok: true, value: parsed.value, usage: u, attempts: 1 });
-    else retry.push(r);
+    else {
+      billedFirst.set(r.id, u);
+      retry.push(r);
+    }
   }
   reservation?.settle(usage.usd);
 
@@ -112,7 +120,13 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
         name: opts.name,
       });
       usage = addUsage(usage, res.usage);
-      results.set(r.id, { ...res, attempts: res.attempts + 1 });
+      // per item, the batch's bill for it too: the items' usages add up to the total
+      const first = billedFirst.get(r.id);
+      results.set(r.id, {
+        ...res,
+        usage: first ? addUsage(first, res.usage) : res.usage,
+        attempts: res.attempts + 1,
+      });
       opts.heartbeat?.({ batchId, state: 'retrying', done: results.size, total: items.length });
     }),
   );

@@ -32,6 +32,8 @@ export type LlmFailureReason =
   | 'server-error'
   | 'timeout'
   | 'budget'
+  /** the provider account has no credit or quota left (OpenAI insufficient_quota, Anthropic/Gemini billing) */
+  | 'quota'
   | 'other';
 
 export type StructuredResult<T> =
@@ -49,4 +51,6 @@ export interface LlmClient {
     schema: z.ZodType<T>,
     opts: { name: string },
   ): Promise<StructuredResult<T>>;
+  /** This client with a spend limit of its own (each attempt reserves its worst case first). */
+  withSpendLimit?(limitUsd: number, spentUsd?: number): LlmClient;
 }

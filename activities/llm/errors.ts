@@ -69,6 +69,20 @@ export interface ErrorContext {
   model: string;
 }
 
+/**
+ * An account out of money, not a busy server: OpenAI answers 429 `insufficient_quota`, Anthropic 400/402
+ * "credit balance is too low", Gemini 429 with a quota of 0 or 400/403 about billing. Waiting does not help.
+ */
+function isQuotaExhausted(status: number, e: { code?: unknown; error?: unknown }, raw: string): boolean {
+  const body = e.error as { code?: unknown; type?: unknown; error?: { type?: unknown } } | undefined;
+  const code = e.code ?? body?.code ?? body?.type;
+  if (code === 'insufficient_quota' || /insufficient_quota/.test(raw)) return true;
+  if (status === 402) return true;
+  if ((status === 400 || status === 403) && /credit balance is too low|billing/i.test(raw)) return true;
+  if (status === 429 && /limit:\s*0\b|billing details|check your plan/i.test(raw)) return true;
+  return false;
+}
+
 /** Classifies an SDK/transport error. Never includes request content or credentials. */
 export function classify(err: unknown, ctx: ErrorContext): LlmError {
   if (err instanceof LlmError) return err;
@@ -85,6 +99,13 @@ export function classify(err: unknown, ctx: ErrorContext): LlmError {
     return new LlmError('server-error', msg(`connection or protocol error: ${raw}`), true);
   }
   const wait = retryAfterMs(e.headers, raw);
+  if (isQuotaExhausted(status, e, raw))
+    return new LlmError(
+      'quota',
+      msg(`${status} quota exhausted: the account has no credit or quota left (check billing): ${raw}`),
+      false,
+      status,
+    );
   if (status === 429)
     return new LlmError('rate-limited', msg(`429 rate limited: ${raw}`), true, status, wait);
   if (status === 408 || status === 504)

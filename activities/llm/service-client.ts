@@ -11,7 +11,7 @@ import { classify, LlmError } from './errors';
 import type { RateLimiter } from './limiter';
 import { costUsd, type Price } from './pricing';
 import { maxTokensOf, turns, type Completion, type ProviderAdapter, type StructuredSpec } from './provider';
-import { BudgetExceededError, type SpendMeter } from './spend';
+import { BudgetExceededError, SpendMeter } from './spend';
 import { parseStructured, planStructured } from './structured';
 
 export interface ServiceClientOptions {
@@ -89,6 +89,24 @@ export class ServiceLlmClient implements LlmClient {
     const output = maxTokensOf(req, this.defaultMaxTokens);
     const usd = costUsd(this.price, { inputTokens: prompt, outputTokens: output, cachedTokens: 0 });
     return { tokens: prompt + output, usd, prompt, output };
+  }
+
+  /**
+   * The same model, transport and rate limiter, with its own spend limit: every attempt reserves its
+   * worst-case cost before it is fired, so the work done through it never passes `limitUsd`.
+   */
+  withSpendLimit(limitUsd: number, spentUsd = 0): ServiceLlmClient {
+    return new ServiceLlmClient({ ...this.o, spend: new SpendMeter(limitUsd, spentUsd) });
+  }
+
+  /** An SDK error as a classified LlmError with this client's secrets scrubbed. */
+  classifyError(err: unknown, timedOut = false): LlmError {
+    return classify(err, {
+      secrets: this.o.secrets,
+      timedOut,
+      provider: this.model.provider,
+      model: this.model.model,
+    });
   }
 
   /** Reserves `usd` of budget for work about to be fired, or throws LlmError('budget') with nothing fired. */

@@ -39,6 +39,8 @@ export function planSynthesis(input: SynthesisPlanInput): SynthesisPlan {
 }
 
 const tokensOf = (s: string) => Math.ceil(s.length / 4);
+/** the LLM client's output allowance when the model config sets none (service-client defaultMaxTokens) */
+const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
 const SEEDS_PRICED = 200;
 const HEARTBEAT_EVERY_MS = 5000;
 
@@ -47,6 +49,8 @@ export function estimateRequestUsd(
   train: readonly CoverageRecord[],
   input: SynthesisPlanInput,
   estimate: EstimateUsd,
+  /** price the whole output allowance, as the client reserves it before a call */
+  worstCase = false,
 ): number {
   const { teacher, samplesPerRequest } = input.synthesis;
   const seeds = train.slice(0, SEEDS_PRICED);
@@ -57,6 +61,7 @@ export function estimateRequestUsd(
     // the answer: samplesPerRequest examples about the seed's size, plus JSON keys and quotes
     let output = samplesPerRequest * (tokensOf(seed.instruction + seed.context + seed.response) + 15);
     if (teacher.maxOutputTokens) output = Math.min(output, teacher.maxOutputTokens);
+    if (worstCase) output = teacher.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
     usd += estimate(teacher, { input: tokensOf(p.system) + tokensOf(p.user), output });
   }
   return usd / seeds.length;
@@ -80,6 +85,8 @@ export function createSynthesisDataActivities(deps: SynthesisDataDeps) {
         const train = await readRecords(store, input.train.uri, CoverageRecordSchema);
         const perRequest = estimateRequestUsd(train, input, deps.estimateUsd);
         plan.estimatedUsdPerShard = Math.round(perRequest * plan.requests * 1e6) / 1e6;
+        const worst = estimateRequestUsd(train, input, deps.estimateUsd, true);
+        plan.worstUsdPerRequest = Math.round(worst * 1e6) / 1e6;
       }
       return plan;
     },

@@ -1,12 +1,11 @@
 // synthesizeShard: one shard of a synthesis round. Samples its seeds with a seeded RNG, asks the teacher
-// for `samplesPerRequest` new examples per seed (structured output), heartbeats progress, and writes the
-// raw samples with lineage under a deterministic key. A shard that already finished is reused; one that
-// failed midway resumes from its checkpoint.
-import { toActivityFailure } from '../llm/errors';
+// for `samplesPerRequest` new examples per seed (structured output, one by one or through the provider's
+// batch API), heartbeats on a timer, and writes the raw samples with lineage under a deterministic key. A
+// shard that already finished is reused; one that failed midway resumes from its checkpoint, and a batch it
+// submitted is picked up again by id, never submitted twice.
 import { rm } from 'node:fs/promises';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceModel } from '../../common/config';
-import type { LlmClient, LlmFailureReason } from '../llm/client';
-import type { ArtifactStore } from '../store/artifact-store';
 import {
   addUsage,
   ZERO_USAGE,
@@ -14,8 +13,13 @@ import {
   type SynthesizeShardResult,
   type Usage,
 } from '../../common/types';
+import { runBatch, type BatchProgress } from '../llm/batch';
+import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/client';
+import { LlmError, toActivityFailure } from '../llm/errors';
+import { ServiceLlmClient } from '../llm/service-client';
+import type { ArtifactStore } from '../store/artifact-store';
 import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
-import type { RawSample } from '../data/curation/records';
+import type { CoverageRecord, RawSample } from '../data/curation/records';
 import { currentActivity } from './activity-context';
 import { shardKey, shardMetaKey } from './keys';
 import { buildSynthesisPrompt, SyntheticBatch } from './prompts';
@@ -28,21 +32,38 @@ export interface SynthesisDeps {
   llm: LlmClient | ((model: ServiceModel) => LlmClient);
   /** teacher requests in flight per shard; the LLM client still enforces the provider's rate limits */
   concurrency?: number;
+  /** how often a submitted batch is polled; default 30 s */
+  batchPollMs?: number;
 }
 
 /** Finished requests of an unfinished shard, so that a retried attempt asks the teacher only for the rest. */
 interface Checkpoint {
-  /** request index -> its samples, or why it failed */
+  /** request index -> its samples, or why it failed for good */
   results: Record<number, RawSample[] | LlmFailureReason>;
   usage: Usage;
 }
 const CHECKPOINT_EVERY = 20;
+
+/** Failures asking again will not fix: stored in the checkpoint and counted. */
+const PERMANENT: ReadonlySet<LlmFailureReason> = new Set(['refusal', 'invalid-output', 'truncated']);
+/** Failures of the moment: never stored; the activity is retried for them (see TRANSIENT_ATTEMPTS). */
+const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'server-error', 'timeout']);
+/** From this attempt on, requests still failing transiently are counted as failed instead of retried. */
+const TRANSIENT_ATTEMPTS = 3;
+
+/** The batch a shard submitted, stored right after submit: a retried attempt resumes it. */
+interface SubmittedBatch {
+  batchId: string;
+  /** request indices in the batch */
+  items: number[];
+}
 
 interface ShardMeta {
   generated: number;
   usage: Usage;
   failed: number;
   failures: Partial<Record<LlmFailureReason, number>>;
+  batchId?: string;
 }
 
 export function createSynthesisActivities(deps: SynthesisDeps) {
@@ -67,92 +88,212 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const count = input.requests; // this shard's requests (SynthesisPlan.requests is per shard)
       const seeds = sampleSeeds(train, count, mulberry32(seedOf(migrationId, cycle, round, shard)));
       const teacher = `${synthesis.teacher.provider}/${synthesis.teacher.model}`;
-      const client = typeof llm === 'function' ? llm(synthesis.teacher) : llm;
-      const budget = input.budgetUsd / Math.max(1, input.shards);
+      const base = typeof llm === 'function' ? llm(synthesis.teacher) : llm;
+      const budget = input.shardBudgetUsd ?? input.budgetUsd / Math.max(1, input.shards);
 
       const checkpointKey = key.replace(/\.jsonl$/, '.checkpoint.json');
+      const batchKey = key.replace(/\.jsonl$/, '.batch.json');
       const checkpoint: Checkpoint = (await store.find(checkpointKey))
         ? await store.readJson<Checkpoint>(checkpointKey)
         : { results: {}, usage: ZERO_USAGE };
+      // Every attempt reserves its worst case against what is left of the shard's share before it is fired.
+      const client = base.withSpendLimit?.(budget, checkpoint.usage.usd) ?? base;
       let usage: Usage = checkpoint.usage;
-      let finished = Object.keys(checkpoint.results).length;
-      let next = 0;
       let saving: Promise<unknown> = Promise.resolve();
       const save = () => {
         const snapshot = JSON.stringify({ results: checkpoint.results, usage });
         saving = saving.then(() => store.writeText(checkpointKey, snapshot));
+        return saving;
       };
 
+      // Heartbeat on a timer, not only when a request finishes: a long 429 pause or a batch in the
+      // provider's queue must not look like a dead worker (a retry would re-ask, and pay for, the same calls).
+      const details: {
+        shard: number;
+        finished: number;
+        requests: number;
+        usd: number;
+        batch?: BatchProgress;
+      } = { shard, finished: Object.keys(checkpoint.results).length, requests: seeds.length, usd: usage.usd };
+      const beat = () => ctx?.heartbeat({ ...details, usd: usage.usd });
+      beat();
+      const everyMs = Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 15_000) / 3));
+      const timer = setInterval(beat, everyMs);
+
       let budgetSkipped = 0;
-      const worker = async () => {
-        while (next < seeds.length) {
-          const q = next++;
-          if (checkpoint.results[q] !== undefined) continue;
-          if (usage.usd >= budget) {
-            // not checkpointed: a retry with budget left may still make this request
-            budgetSkipped++;
-            continue;
-          }
-          const seed = seeds[q]!;
-          const prompt = buildSynthesisPrompt(seed, synthesis.samplesPerRequest);
-          const res = await client.generateStructured(
-            {
-              model: synthesis.teacher,
-              system: prompt.system,
-              prompt: prompt.user,
-              temperature: synthesis.teacher.temperature ?? 1,
-              cachePrefix: true,
-              signal: ctx?.cancellationSignal,
-            },
-            SyntheticBatch,
-            { name: 'synthetic_examples' },
-          );
-          usage = addUsage(usage, res.usage);
-          if (res.ok) {
-            checkpoint.results[q] = res.value.examples.slice(0, synthesis.samplesPerRequest).map((ex, k) => ({
-              id: `${migrationId}-c${cycle}-r${round}-s${shard}-q${q}-${k}`,
-              category: seed.category,
-              seedId: seed.id,
-              teacher,
-              cycle,
-              round,
-              shard,
-              promptHash: prompt.promptHash,
-              instruction: ex.instruction,
-              context: ex.context,
-              response: ex.response,
-            }));
-          } else checkpoint.results[q] = res.reason;
-          finished++;
-          if (finished % CHECKPOINT_EVERY === 0) save();
-          ctx?.heartbeat({ shard, finished, requests: seeds.length, usd: usage.usd });
-        }
+      let transient = 0;
+      let fatal: LlmError | undefined;
+      const record = (
+        q: number,
+        seed: CoverageRecord,
+        promptHash: string,
+        res: StructuredResult<SyntheticBatch>,
+      ) => {
+        if (res.ok) {
+          checkpoint.results[q] = res.value.examples.slice(0, synthesis.samplesPerRequest).map((ex, k) => ({
+            id: `${migrationId}-c${cycle}-r${round}-s${shard}-q${q}-${k}`,
+            category: seed.category,
+            seedId: seed.id,
+            teacher,
+            cycle,
+            round,
+            shard,
+            promptHash,
+            instruction: ex.instruction,
+            context: ex.context,
+            response: ex.response,
+          }));
+        } else if (PERMANENT.has(res.reason)) checkpoint.results[q] = res.reason;
+        else if (res.reason === 'budget')
+          budgetSkipped++; // a retry with budget left may still make it
+        else if (TRANSIENT.has(res.reason)) transient++;
+        else fatal ??= new LlmError(res.reason, res.message, false); // quota, bad key, bad request
+        details.finished = Object.keys(checkpoint.results).length;
       };
+      const requestOf = (q: number) => {
+        const prompt = buildSynthesisPrompt(seeds[q]!, synthesis.samplesPerRequest);
+        return {
+          prompt,
+          request: {
+            system: prompt.system,
+            prompt: prompt.user,
+            temperature: synthesis.teacher.temperature ?? 1,
+            cachePrefix: true,
+          },
+        };
+      };
+      const pending = () => seeds.map((_, q) => q).filter((q) => checkpoint.results[q] === undefined);
+
       try {
-        await Promise.all(Array.from({ length: Math.min(concurrency, seeds.length) }, worker));
+        if (synthesis.teacher.batch) {
+          if (!(client instanceof ServiceLlmClient))
+            throw ApplicationFailure.nonRetryable(
+              `${teacher}: batch synthesis needs a provider client with a batch API`,
+              'InvalidConfig',
+            );
+          usage = addUsage(usage, await viaBatch(client, pending()));
+        } else await oneByOne(client, pending());
       } catch (err) {
-        save(); // keep what finished for the retry
-        await saving.catch(() => undefined);
-        throw toActivityFailure(err); // a bad key or request is not retried
+        fatal ??= err instanceof LlmError ? err : undefined;
+        if (!fatal) {
+          await save().catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        clearInterval(timer);
       }
-      await saving;
+      await save(); // what finished is kept whatever happens next
+      if (fatal) throw toActivityFailure(fatal);
+      const attempt = ctx?.info.attempt ?? 1;
+      if (transient > 0 && attempt < TRANSIENT_ATTEMPTS)
+        throw ApplicationFailure.create({
+          type: 'LlmError:transient',
+          message: `${transient} of ${seeds.length} teacher requests failed for the moment (rate limit, server error or timeout); retrying the shard`,
+        });
 
       // request order, not completion order: the same answers always give the same file
       const samples: RawSample[] = [];
-      const failures: Partial<Record<LlmFailureReason, number>> = budgetSkipped
-        ? { budget: budgetSkipped }
-        : {};
+      const failures: Partial<Record<LlmFailureReason, number>> = {};
+      if (budgetSkipped) failures.budget = budgetSkipped;
+      if (transient) failures['server-error'] = transient;
       for (let q = 0; q < seeds.length; q++) {
         const r = checkpoint.results[q];
         if (Array.isArray(r)) samples.push(...r);
         else if (r !== undefined) failures[r] = (failures[r] ?? 0) + 1;
       }
       const failed = Object.values(failures).reduce((s, n) => s + n, 0);
-      const meta: ShardMeta = { generated: samples.length, usage, failed, failures };
+      const meta: ShardMeta = {
+        generated: samples.length,
+        usage,
+        failed,
+        failures,
+        batchId: details.batch?.batchId,
+      };
       await store.writeJson(metaKey, meta);
       const raw = await store.writeJsonl(key, samples);
       await rm(store.path(checkpointKey), { force: true });
+      await rm(store.path(batchKey), { force: true });
       return { raw, generated: samples.length, usage, failed };
+
+      async function oneByOne(c: LlmClient, todo: number[]): Promise<void> {
+        let next = 0;
+        let sinceSave = 0;
+        const worker = async () => {
+          while (next < todo.length && !fatal) {
+            const q = todo[next++]!;
+            if (usage.usd >= budget) {
+              budgetSkipped++; // not stored: a retry with budget left may still make this request
+              continue;
+            }
+            const { prompt, request } = requestOf(q);
+            const res = await c.generateStructured(
+              { ...request, model: synthesis.teacher, signal: ctx?.cancellationSignal },
+              SyntheticBatch,
+              { name: 'synthetic_examples' },
+            );
+            usage = addUsage(usage, res.usage);
+            record(q, seeds[q]!, prompt.promptHash, res);
+            if (++sinceSave >= CHECKPOINT_EVERY) {
+              sinceSave = 0;
+              void save();
+            }
+            beat();
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+      }
+
+      /** The pending requests as one provider batch (resumed when an earlier attempt submitted it). */
+      async function viaBatch(c: ServiceLlmClient, todo: number[]): Promise<Usage> {
+        if (todo.length === 0) return ZERO_USAGE;
+        const stored = (await store.find(batchKey)) ? await store.readJson<SubmittedBatch>(batchKey) : null;
+        const fromBeat = (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch
+          ?.batchId;
+        let items: number[];
+        let resume: string | undefined;
+        if (stored && stored.items.every((q) => todo.includes(q))) {
+          items = stored.items;
+          resume = stored.batchId;
+        } else {
+          // as many requests as the shard's share can pay for at the batch price, worst case
+          const multiplier = c.price.batchMultiplier ?? 1;
+          let left = budget - usage.usd;
+          items = [];
+          for (const q of todo) {
+            const usd = c.estimate({ ...requestOf(q).request, model: synthesis.teacher }).usd * multiplier;
+            if (usd > left) break;
+            left -= usd;
+            items.push(q);
+          }
+          budgetSkipped += todo.length - items.length;
+          resume = stored ? undefined : fromBeat;
+          if (items.length === 0) return ZERO_USAGE;
+        }
+        const r = await runBatch({
+          client: c,
+          items: items.map((q) => ({ id: String(q), request: requestOf(q).request })),
+          schema: SyntheticBatch,
+          name: 'synthetic_examples',
+          resumeBatchId: resume,
+          onSubmitted: async (batchId) => {
+            await store.writeJson(batchKey, { batchId, items } satisfies SubmittedBatch);
+            details.batch = { batchId, state: 'submitted', total: items.length };
+            beat();
+          },
+          heartbeat: (p) => {
+            details.batch = p;
+          },
+          pollIntervalMs: deps.batchPollMs ?? 30_000,
+          signal: ctx?.cancellationSignal,
+        });
+        details.batch = { batchId: r.batchId, state: 'ended', done: r.results.size, total: items.length };
+        // the batch's bill (and its synchronous retries) is counted once, here, not per item
+        for (const q of items) {
+          const res = r.results.get(String(q));
+          if (res) record(q, seeds[q]!, requestOf(q).prompt.promptHash, res);
+        }
+        return r.usage;
+      }
     },
   };
 }

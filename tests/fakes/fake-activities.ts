@@ -2,9 +2,13 @@
 // Ingest is the real activity. Every other stage is deterministic: scores rise by `scorePerCycle` a cycle,
 // outputs are written under deterministic keys, an existing output is reused, and every write that really
 // happened is appended to a ledger, so a test can prove no stage's output was written twice.
+// No kinder than the real activities: pairwise judge calls are planned, made and paid for; curation drops
+// a varying share per round (each sample by its own draw); synthesis and the teacher baseline stop at
+// their budget as the real ones do.
 import { appendFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { AllActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import type { JudgmentRecord } from '../../activities/eval/judgment-record';
@@ -94,10 +98,14 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     return ids;
   }
 
+  /** As the real plan: a single grade per generation, judge and repeat, plus both orders when pairwise. */
   function judgeCalls(input: T.EvaluatePlanInput, prompts: number, responses: number) {
     const e = input.evaluation;
-    return prompts * responses * e.repeats * e.judges.length;
+    const perRepeat = pairwiseOn(input) ? 3 : 1;
+    return prompts * responses * e.repeats * e.judges.length * perRepeat;
   }
+  const pairwiseOn = (input: T.EvaluatePlanInput) =>
+    input.evaluation.pairwise && input.reference !== undefined;
 
   const ingest = createIngestActivities({ store });
 
@@ -108,6 +116,12 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
 
     async teacherBaseline(input) {
       const ids = await testIds(input.test);
+      const cost = usageOf(ids.length * input.responsesPerPrompt, usdPerCall).usd;
+      if (input.budgetUsd !== undefined && cost > input.budgetUsd)
+        throw ApplicationFailure.nonRetryable(
+          `the teacher baseline may cost up to ${cost} USD, more than the ${input.budgetUsd} USD left in the budget`,
+          'BudgetExceeded',
+        );
       const key = ArtifactStore.key(input.migrationId, 'teacher', 'generations.jsonl');
       const generations = await once(key, () =>
         store.writeJsonl(
@@ -201,24 +215,46 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           : input.subject === 'promoted'
             ? promotedScore
             : baseScore + perCycle * input.cycle;
+      const spent = { tokens: { input: 400, output: 120, cached: 0 }, cost: usdPerCall, attempts: 1 };
       const rows: JudgmentRecord[] = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
             const jitter = (hashUnit(g.promptId, g.sample, j.model, repeat) - 0.5) * 10;
             const score = Math.max(0, Math.min(100, Math.round(level + jitter)));
-            return {
-              kind: 'single' as const,
+            const base = {
               judge: `${j.provider}/${j.model}`,
               repeat,
               promptId: g.promptId,
               sample: g.sample,
+            };
+            const single: JudgmentRecord = {
+              kind: 'single',
+              ...base,
               scores: { similarity: score, precision: score },
               rationale: null,
-              tokens: { input: 400, output: 120, cached: 0 },
-              cost: usdPerCall,
-              attempts: 1,
+              ...spent,
             };
-          }),
+            if (!pairwiseOn(input)) return [single];
+            // The student wins against the teacher (level 90) as often as its level says.
+            const orders = ['student-first', 'student-second'] as const;
+            return [
+              single,
+              ...orders.map((order): JudgmentRecord => {
+                const studentWins =
+                  hashUnit(g.promptId, g.sample, j.model, repeat, order) < level / (level + 90);
+                const studentFirst = order === 'student-first';
+                return {
+                  kind: 'pairwise',
+                  ...base,
+                  order,
+                  referenceSample: g.sample,
+                  verdict: studentWins === studentFirst ? 'A' : 'B',
+                  rationale: null,
+                  ...spent,
+                };
+              }),
+            ];
+          }).flat(),
         ),
       );
       const judgments = await once(key, () => store.writeJsonl(key, rows));
@@ -253,7 +289,10 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
 
     async synthesizeShard(input) {
       await busy(shardMs, { shard: input.shard });
-      const n = input.requests * input.synthesis.samplesPerRequest;
+      // as the real shard: no request its share of the budget cannot pay for
+      const budget = input.shardBudgetUsd ?? input.budgetUsd / Math.max(1, input.shards);
+      const made = Math.min(input.requests, Math.floor(budget / usdPerCall + 1e-9));
+      const n = made * input.synthesis.samplesPerRequest;
       const key = ArtifactStore.key(
         input.migrationId,
         `cycle-${input.cycle}`,
@@ -280,15 +319,18 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
       return {
         raw: { ...raw, count: n },
         generated: n,
-        usage: usageOf(input.requests, usdPerCall),
-        failed: 0,
+        usage: usageOf(made, usdPerCall),
+        failed: input.requests - made,
       };
     },
 
     async curateSynthesis(input) {
       const generated = input.shardOutputs.reduce((a, r) => a + (r.count ?? 0), 0);
       const before = input.accepted?.count ?? 0;
-      const dropped = Math.floor(generated * dropRate);
+      // each sample kept or dropped by its own draw: the share dropped varies from round to round (the same
+      // for every migration: runs of one config must compare equal)
+      let dropped = 0;
+      for (let i = 0; i < generated; i++) if (hashUnit(input.cycle, input.round, i) < dropRate) dropped++;
       const acceptedCount = Math.min(input.wanted, before + generated - dropped);
       const key = ArtifactStore.key(
         input.migrationId,

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   listen,
   newId,
+  readBody,
   readJson,
   ScriptedModel,
   sendJson,
@@ -184,6 +185,17 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
       return;
     }
     const p = url.pathname;
+    if (req.method === 'POST' && p.startsWith('/v1/messages') && model.quotaRefused()) {
+      await readBody(req);
+      return sendJson(
+        res,
+        400,
+        error(
+          'invalid_request_error',
+          'Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.',
+        ),
+      );
+    }
     if (req.method === 'POST' && p === '/v1/messages') {
       let body: MessagesBody;
       try {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   listen,
   newId,
+  readBody,
   readJson,
   ScriptedModel,
   sendJson,
@@ -162,6 +163,18 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
         error(400, 'INVALID_ARGUMENT', `API key not valid (${key ?? ''}). Please pass a valid API key.`),
       );
       return;
+    }
+    if (req.method === 'POST' && model.quotaRefused()) {
+      await readBody(req);
+      return sendJson(
+        res,
+        429,
+        error(
+          429,
+          'RESOURCE_EXHAUSTED',
+          'You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_paid_tier_input_token_count, limit: 0',
+        ),
+      );
     }
     const p = url.pathname;
     const gen = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|batchGenerateContent)$/.exec(p);

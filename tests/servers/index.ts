@@ -11,3 +11,4 @@ export type {
   ServerStats,
   StartedServer,
 } from './scripted';
+export { billUsd, serverPriceOf, SERVER_PRICES, type ServerPrice } from './prices';

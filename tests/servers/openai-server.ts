@@ -202,6 +202,22 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     const p = url.pathname;
+    if (
+      req.method === 'POST' &&
+      (p === '/v1/chat/completions' || p === '/v1/batches') &&
+      model.quotaRefused()
+    ) {
+      await readBody(req);
+      return sendJson(
+        res,
+        429,
+        error(
+          'You exceeded your current quota, please check your plan and billing details.',
+          'insufficient_quota',
+          'insufficient_quota',
+        ),
+      );
+    }
     if (req.method === 'POST' && p === '/v1/chat/completions') {
       let body: ChatBody;
       try {

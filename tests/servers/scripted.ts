@@ -2,6 +2,7 @@
 // buckets refilled continuously, like a provider that enforces its per-minute limit per second), scripted
 // faults, prompt-prefix caching, token billing and the counters tests compare a client's accounting with.
 import { seededRandom } from '../../common/random';
+import { billUsd, serverPriceOf, type ServerPrice } from './prices';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -62,6 +63,12 @@ export interface ServerOptions {
   timeScale?: number;
   /** Called as each synchronous request arrives, before the rate limits decide (benchmarks time arrivals). */
   onRequest?: (req: ServedRequest) => void;
+  /** The retry-after of a scripted 429 (faultSequence / rate429), seconds. Default 1. */
+  retryAfterS?: number;
+  /** The account has no credit left: every request is refused the way the provider refuses it (no bill). */
+  quotaExhausted?: boolean;
+  /** Prices by exact model name, over the server's own list (prices.ts). */
+  prices?: Record<string, ServerPrice>;
 }
 
 export interface ServerStats {
@@ -83,6 +90,13 @@ export interface ServerStats {
   billedCachedTokens: number;
   batchInputTokens: number;
   batchOutputTokens: number;
+  /** USD billed from the server's own token count and price list (prices.ts); `batchUsd` is the batch share */
+  billedUsd: number;
+  batchUsd: number;
+  /** USD of each billed reply, in order (bounded to the last 10,000) */
+  replyUsd: number[];
+  /** requests refused because the account's quota is exhausted */
+  quotaRefused: number;
   /** every request's parsed form, for assertions (bounded to the last 10,000) */
   log: ServedRequest[];
 }
@@ -117,6 +131,10 @@ export function emptyStats(): ServerStats {
     billedCachedTokens: 0,
     batchInputTokens: 0,
     batchOutputTokens: 0,
+    billedUsd: 0,
+    batchUsd: 0,
+    replyUsd: [],
+    quotaRefused: 0,
     log: [],
   };
 }
@@ -293,7 +311,7 @@ export class ScriptedModel {
     const fault = this.pickFault();
     if (fault === '429') {
       this.stats.got429++;
-      return { fault, retryAfterS: 1 / this.scale };
+      return { fault, retryAfterS: (this.opts.retryAfterS ?? 1) / this.scale };
     }
     return { fault };
   }
@@ -335,7 +353,7 @@ export class ScriptedModel {
     const inputTokens = this.promptTokens(req);
     const { read: cachedTokens, write: cacheWriteTokens } = this.cache(req, cacheRequested);
     const outputTokens = countTokens(text);
-    this.bill(req.batch, inputTokens, outputTokens, cachedTokens);
+    this.bill(req, inputTokens, outputTokens, cachedTokens);
     this.stats.ok++;
     return { text, finish, inputTokens, outputTokens, cachedTokens, cacheWriteTokens };
   }
@@ -349,7 +367,14 @@ export class ScriptedModel {
     return { read: 0, write: tokens };
   }
 
-  private bill(batch: boolean, input: number, output: number, cached: number): void {
+  private bill(req: ServedRequest, input: number, output: number, cached: number): void {
+    const { batch } = req;
+    const price = serverPriceOf(req.provider, req.model, this.opts.prices);
+    const usd = price ? billUsd(price, { input, output, cached }, batch) : 0;
+    this.stats.billedUsd += usd;
+    if (batch) this.stats.batchUsd += usd;
+    this.stats.replyUsd.push(usd);
+    if (this.stats.replyUsd.length > 10_000) this.stats.replyUsd.shift();
     this.stats.billedInputTokens += input;
     this.stats.billedOutputTokens += output;
     this.stats.billedCachedTokens += cached;
@@ -369,6 +394,14 @@ export class ScriptedModel {
         resolve();
       });
     });
+  }
+
+  /** True (and counted) when the account cannot pay: the caller sends its provider's refusal. */
+  quotaRefused(): boolean {
+    if (!this.opts.quotaExhausted) return false;
+    this.stats.requests++;
+    this.stats.quotaRefused++;
+    return true;
   }
 
   authorized(key: string | undefined): boolean {

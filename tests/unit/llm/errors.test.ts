@@ -30,6 +30,34 @@ describe('error classification', () => {
     assert.match(bad.message, /\[redacted\]/);
   });
 
+  it('tells an exhausted account (non-retryable) from a rate limit', () => {
+    const openai = classify(
+      {
+        status: 429,
+        code: 'insufficient_quota',
+        message: '429 You exceeded your current quota, please check your plan and billing details.',
+      },
+      ctx,
+    );
+    assert.deepEqual([openai.reason, openai.retryable], ['quota', false]);
+    assert.match(openai.message, /quota exhausted/);
+    const anthropic = classify(
+      { status: 400, message: 'Your credit balance is too low to access the Anthropic API.' },
+      ctx,
+    );
+    assert.deepEqual([anthropic.reason, anthropic.retryable], ['quota', false]);
+    const gemini = classify(
+      { status: 429, message: 'Quota exceeded for metric: generate_content_free_tier_requests, limit: 0' },
+      ctx,
+    );
+    assert.equal(gemini.reason, 'quota');
+    // an ordinary per-minute 429 stays a (retryable) rate limit
+    const busy = classify({ status: 429, code: 'rate_limit_exceeded', message: 'Rate limit reached' }, ctx);
+    assert.deepEqual([busy.reason, busy.retryable], ['rate-limited', true]);
+    const f = toActivityFailure(openai) as ApplicationFailure;
+    assert.deepEqual([f.type, f.nonRetryable], ['LlmError:quota', true]);
+  });
+
   it('becomes a typed Temporal failure, non-retryable when retrying cannot help', () => {
     const f = toActivityFailure(new LlmError('budget', 'over budget', false));
     assert.ok(f instanceof ApplicationFailure);

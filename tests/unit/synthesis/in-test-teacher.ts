@@ -6,7 +6,7 @@ import type { LlmClient, LlmRequest, LlmText, StructuredResult } from '../../../
 import type { CoverageRecord } from '../../../activities/data/curation/records';
 import type { Usage } from '../../../common/types';
 
-export type Script = 'normal' | 'copy-seed' | 'refuse' | 'invalid' | 'crash';
+export type Script = 'normal' | 'copy-seed' | 'refuse' | 'invalid' | 'crash' | 'rate-limited' | 'quota';
 
 const USAGE: Usage = { calls: 1, inputTokens: 400, outputTokens: 600, cachedTokens: 0, usd: 0.01 };
 
@@ -40,6 +40,14 @@ export class InTestTeacher implements LlmClient {
     >;
     const kind = this.script(call);
     if (kind === 'crash') throw new Error('worker lost');
+    if (kind === 'rate-limited' || kind === 'quota')
+      return {
+        ok: false,
+        reason: kind,
+        message: `teacher: ${kind}`,
+        usage: { ...USAGE, calls: 0, usd: 0 },
+        attempts: 1,
+      };
     if (kind === 'invalid')
       return { ok: false, reason: 'invalid-output', message: 'not JSON', usage: USAGE, attempts: 3 };
     let examples: { instruction: string; context: string; response: string }[];

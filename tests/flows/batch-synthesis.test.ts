@@ -1,0 +1,119 @@
+// `synthesis.teacher.batch: true` through a whole migration: the teacher's synthesis requests go out as
+// provider batches, the provider server bills them at its own batch price, the migration's spend equals the
+// server's bill, and a worker SIGKILLed while a batch is queued at the provider resubmits nothing (the
+// retried shard resumes its batch by id).
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { billUsd, serverPriceOf, type StartedServer } from '../servers';
+import {
+  flowConfig,
+  isSynthesis,
+  provider,
+  startFlowEnv,
+  startMigration,
+  startWorker,
+  stopWorker,
+  waitFor,
+  type FlowEnv,
+} from './llm-flow-harness';
+
+function filesUnder(dir: string, suffix: string): string[] {
+  try {
+    return (readdirSync(dir, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(suffix))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+describe('batch synthesis', () => {
+  let flow: FlowEnv;
+  let server: StartedServer;
+  let worker: ChildProcess;
+  before(async () => {
+    flow = await startFlowEnv();
+    // A batch stays queued at the provider for 6 s: long enough to kill the worker while it waits.
+    server = await provider({ batchDelayMs: 6000 });
+    worker = await startWorker(flow);
+  });
+  after(async () => {
+    await stopWorker(worker);
+    await server.close();
+    await flow.close();
+  });
+
+  it('batch: true migration billed at batch price by the provider server, its spend equal to the bill; a worker kill mid-batch resubmits nothing', async () => {
+    const id = 'batch-migration';
+    const base = flowConfig(id, `${server.url}/v1`);
+    const config = {
+      ...base,
+      synthesis: { ...base.synthesis, teacher: { ...base.synthesis.teacher, batch: true } },
+    };
+    const handle = await startMigration(flow, id, config);
+
+    const synthDir = path.join(flow.artifacts, id, 'cycle-1', 'synth');
+    await waitFor('a submitted batch', async () =>
+      filesUnder(synthDir, '.batch.json').length ? true : undefined,
+    );
+    const queued = server.stats.batchesCreated;
+    assert.ok(queued >= 1);
+    assert.equal(server.stats.batchItems, 0, 'the provider has not run the batch yet');
+    await stopWorker(worker, 'SIGKILL');
+    worker = await startWorker(flow);
+
+    const result = await handle.result();
+    assert.equal(result.status, 'target-not-met', 'ran its 2 cycles');
+    assert.ok(result.syntheses[0]!.accepted > 0, 'the batch synthesis fed cycle 1');
+
+    // Nothing was submitted twice: one batch per shard, each request in exactly one batch.
+    const metas = filesUnder(synthDir, '.meta.json').map(
+      (f) => JSON.parse(readFileSync(f, 'utf8')) as { batchId?: string; usage: { calls: number } },
+    );
+    const batchIds = metas.map((m) => m.batchId);
+    assert.ok(batchIds.every(Boolean), 'every shard went through a batch');
+    assert.equal(new Set(batchIds).size, metas.length);
+    assert.equal(
+      server.stats.batchesCreated,
+      metas.length,
+      `${server.stats.batchesCreated} batches for ${metas.length} shards`,
+    );
+    const synthesis = server.stats.log.filter(isSynthesis);
+    const prompts = synthesis.map((r) => JSON.stringify(r.messages));
+    assert.equal(new Set(prompts).size, prompts.length, 'no synthesis request was asked (and billed) twice');
+    assert.ok(
+      synthesis.every((r) => r.batch),
+      'every synthesis request went through the batch API',
+    );
+    assert.equal(synthesis.length, server.stats.batchItems);
+
+    // Billed at the batch price, by the server's own count and price list.
+    const price = serverPriceOf('openai', 'gpt-4o')!;
+    const fullPrice = billUsd(
+      price,
+      { input: server.stats.batchInputTokens, output: server.stats.batchOutputTokens, cached: 0 },
+      false,
+    );
+    assert.ok(server.stats.batchUsd > 0);
+    assert.ok(Math.abs(server.stats.batchUsd - fullPrice * price.batch) < 1e-9);
+    const synthesizeUsd = result.spend.byStage.synthesize!.usd;
+    const calls = result.spend.total.calls;
+    assert.ok(
+      Math.abs(synthesizeUsd - server.stats.batchUsd) <= 1e-6 * synthesis.length,
+      `synthesis spend ${synthesizeUsd} vs batch bill ${server.stats.batchUsd}`,
+    );
+    // The migration's whole spend is the server's whole bill (sync judge and teacher calls included).
+    assert.ok(
+      Math.abs(result.spend.total.usd - server.stats.billedUsd) <= 1e-6 * calls,
+      `spend ${result.spend.total.usd} vs bill ${server.stats.billedUsd}`,
+    );
+    console.log(
+      `batch: ${metas.length} shard batch(es), ${queued} queued at the kill, ${server.stats.batchesCreated} created in all; ` +
+        `synthesis ${synthesizeUsd.toFixed(6)} USD = server batch bill ${server.stats.batchUsd.toFixed(6)} USD ` +
+        `(full price ${fullPrice.toFixed(6)}); spend ${result.spend.total.usd.toFixed(6)} = bill ${server.stats.billedUsd.toFixed(6)} USD`,
+    );
+  });
+});
