@@ -71,7 +71,7 @@ export interface ErrorContext {
 
 /**
  * An account out of money, not a busy server: OpenAI answers 429 `insufficient_quota`, Anthropic 400/402
- * "credit balance is too low", Gemini 429 with a quota of 0 or 400/403 about billing. Waiting does not help.
+ * "credit balance is too low", Gemini 429 with a quota limit of 0 or 400/403 about billing. Waiting does not help.
  */
 function isQuotaExhausted(status: number, e: { code?: unknown; error?: unknown }, raw: string): boolean {
   const body = e.error as { code?: unknown; type?: unknown; error?: { type?: unknown } } | undefined;
@@ -79,7 +79,9 @@ function isQuotaExhausted(status: number, e: { code?: unknown; error?: unknown }
   if (code === 'insufficient_quota' || /insufficient_quota/.test(raw)) return true;
   if (status === 402) return true;
   if ((status === 400 || status === 403) && /credit balance is too low|billing/i.test(raw)) return true;
-  if (status === 429 && /limit:\s*0\b|billing details|check your plan/i.test(raw)) return true;
+  // Gemini's ordinary per-minute 429 also says "check your plan and billing details"; only a quota whose
+  // limit is 0 (a free tier turned off, a project without billing) is an empty account.
+  if (status === 429 && /limit:\s*0\b/.test(raw)) return true;
   return false;
 }
 

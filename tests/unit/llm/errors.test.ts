@@ -54,6 +54,21 @@ describe('error classification', () => {
     // an ordinary per-minute 429 stays a (retryable) rate limit
     const busy = classify({ status: 429, code: 'rate_limit_exceeded', message: 'Rate limit reached' }, ctx);
     assert.deepEqual([busy.reason, busy.retryable], ['rate-limited', true]);
+    // Gemini's per-minute limit also tells the user to check plan and billing, with a real limit and a wait
+    const geminiBusy = classify(
+      {
+        status: 429,
+        message:
+          'You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: ' +
+          'generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: gemini-2.0-flash ' +
+          '[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"26s"}]',
+      },
+      { ...ctx, provider: 'google', model: 'gemini-2.0-flash' },
+    );
+    assert.deepEqual(
+      [geminiBusy.reason, geminiBusy.retryable, geminiBusy.retryAfterMs],
+      ['rate-limited', true, 26_000],
+    );
     const f = toActivityFailure(openai) as ApplicationFailure;
     assert.deepEqual([f.type, f.nonRetryable], ['LlmError:quota', true]);
   });
