@@ -8,6 +8,7 @@ import {
   continueAsNew,
   executeChild,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -28,6 +29,7 @@ import type {
 } from '../common/progress';
 import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } from '../common/types';
 import { activityProxies, type ActivityTuning } from './activity-proxies';
+import { measureBaseStudent } from './base-stage';
 import { evaluateGenerations } from './evaluate-stage';
 import { promoteIfBetter } from './promotion-stage';
 import {
@@ -103,6 +105,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     decisions: state.decisions,
     teacher: state.teacher?.evaluation ?? null,
     teacherJudgments: state.teacher?.judgments ?? null,
+    base: state.base ?? null,
     spend: state.spend,
     budgetUsd: state.maxUsd,
     target: state.target,
@@ -287,6 +290,19 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       judgments: teacherEval.judgments,
       evaluation: teacherEval.summary,
     };
+    if (patched('base-student-eval'))
+      state.base = await measureBaseStudent({
+        migrationId,
+        config,
+        test: state.ingest.test,
+        teacher: state.teacher,
+        target: state.target,
+        remainingUsd: remainingUsd(),
+        tuning,
+        onStage: (s) => setStage(s, 'base student'),
+        onShard,
+        onSpend: (u) => spend('evaluate', u),
+      });
   }
 
   // ---- one cycle -------------------------------------------------------------------------------------

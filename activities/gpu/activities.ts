@@ -123,10 +123,11 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
     return { manifest, manifestRef, output };
   }
 
-  const work = (input: { migrationId: string; cycle: number }, step: GpuStep): GpuWorkId => ({
+  const work = (input: { migrationId: string; cycle: number; tag?: string }, step: GpuStep): GpuWorkId => ({
     migrationId: input.migrationId,
     cycle: input.cycle,
     step,
+    ...(input.tag ? { tag: input.tag } : {}),
   });
   const device = (gpu: GpuBackendConfig): Device => (gpu.kind === 'local' ? gpu.device : 'cuda');
 
@@ -173,7 +174,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         input.gpu,
         (at, outputDir): GenerateSpec => ({
           baseModel: input.baseModel,
-          adapterDir: at(input.adapter.uri),
+          ...(input.adapter ? { adapterDir: at(input.adapter.uri) } : {}),
           prompts: at(input.test.uri),
           outputDir,
           sampling: input.inference,

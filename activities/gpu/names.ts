@@ -17,11 +17,19 @@ export interface GpuWorkId {
   migrationId: string;
   cycle: number;
   step: GpuStep;
+  /** names the work instead of the cycle ('base': the student without adapter; 'promoted': a re-judged adapter) */
+  tag?: string;
+}
+
+/** The cycle's folder, or the tag's when the work has one, so tagged work never reuses a cycle's output. */
+function workDir(id: GpuWorkId): string {
+  return id.tag ? id.tag : `cycle-${id.cycle}`;
 }
 
 /** A DNS-1123 label (<= 63 chars) for the Job; long or odd migration ids keep a hash suffix to stay unique. */
 export function jobName(id: GpuWorkId): string {
-  const base = `llamaduo-${id.migrationId}-c${id.cycle}-${id.step}`.toLowerCase();
+  const where = id.tag ? id.tag : `c${id.cycle}`;
+  const base = `llamaduo-${id.migrationId}-${where}-${id.step}`.toLowerCase();
   const clean = base.replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-');
   if (clean === base && clean.length <= 63) return clean;
   const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
@@ -48,6 +56,6 @@ export function jobLabels(id: GpuWorkId): Record<string, string> {
 export type StepKeys = ReturnType<typeof stepKeys>;
 
 export function stepKeys(id: GpuWorkId) {
-  const dir = ArtifactStore.key(id.migrationId, `cycle-${id.cycle}`, id.step);
+  const dir = ArtifactStore.key(id.migrationId, workDir(id), id.step);
   return { dir, spec: `${dir}/spec.json`, output: `${dir}/out`, result: `${dir}/out/result.json` };
 }
