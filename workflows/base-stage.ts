@@ -21,7 +21,10 @@ export interface BaseStageInput {
   onSpend: (usage: Usage) => void;
 }
 
-/** Null, having judged nothing, when the budget cannot pay for judging the base student. */
+/**
+ * Null, having judged nothing, when judging the base student would cost more than half of the remaining
+ * budget (the other half is for the first cycle's evaluation, which judges as many answers).
+ */
 export async function measureBaseStudent(input: BaseStageInput): Promise<BaseRecord | null> {
   const { config, migrationId } = input;
   const { gpu } = activityProxies(input.tuning);
@@ -52,7 +55,8 @@ export async function measureBaseStudent(input: BaseStageInput): Promise<BaseRec
       evaluation: config.evaluation,
     },
     input.tuning,
-    input.remainingUsd,
+    // measuring the starting point must not take the money the first cycle's evaluation needs
+    input.remainingUsd / 2,
     input.onShard,
   );
   if (!evaluation) return null;
