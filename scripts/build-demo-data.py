@@ -23,6 +23,9 @@ import random
 
 LABELS = ["brainstorming", "classification", "creative_writing", "open_qa"]
 MAX_CHARS = 160
+# One category for the whole task (the label is the response): synthesis reads it to pick its guidance for
+# classification tasks ("keep the same kind of label set as the seed").
+CATEGORY = "request-type-classification"
 SEED = 20240501
 
 QUESTION = (
@@ -64,7 +67,7 @@ def main() -> None:
         pool = sorted(by_label[label])
         for text in rng.sample(pool, args.per_label):
             rid = "rt-" + hashlib.sha256(f"{label}\n{text}".encode()).hexdigest()[:12]
-            rows.append({"id": rid, "category": label, "instruction": QUESTION + text, "context": "", "response": label})
+            rows.append({"id": rid, "category": CATEGORY, "instruction": QUESTION + text, "context": "", "response": label})
     rng.shuffle(rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
