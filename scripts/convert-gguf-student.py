@@ -23,6 +23,9 @@ def main() -> None:
     t0 = time.monotonic()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     src_dir, name = os.path.split(gguf_path)
     tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)

@@ -136,7 +136,7 @@ describe('migration workflow (real dev server)', () => {
     assert.ok(base, 'progress carries the base row');
     // the base generate has its own folder: it never reuses (or is reused as) cycle 0's output
     assert.match(base.generations.uri, /base-first\/base\/generations\.jsonl$/);
-    assert.notEqual(base.generations.sha256, result.cycles[0]!.generations.sha256);
+    assert.notEqual(base.generations.uri, result.cycles[0]!.generations.uri);
     assert.equal(base.score, 55, 'judged like cycle 0 by the test judges');
     const tests = result.cycles[0]!.evaluation.reference!.samples;
     assert.ok(tests > 0);
