@@ -28,11 +28,7 @@ MAX_CHARS = 160
 CATEGORY = "request-type-classification"
 SEED = 20240501
 
-QUESTION = (
-    "What type of request is the following? Answer with exactly one of: "
-    + ", ".join(LABELS)
-    + ".\n\nRequest: "
-)
+QUESTION = "What type of request is the following? Answer with exactly one of: " + ", ".join(LABELS) + ".\n\nRequest: "
 
 
 def _default_dolly(root: str) -> str:
@@ -67,7 +63,8 @@ def main() -> None:
         pool = sorted(by_label[label])
         for text in rng.sample(pool, args.per_label):
             rid = "rt-" + hashlib.sha256(f"{label}\n{text}".encode()).hexdigest()[:12]
-            rows.append({"id": rid, "category": CATEGORY, "instruction": QUESTION + text, "context": "", "response": label})
+            record = {"id": rid, "category": CATEGORY, "instruction": QUESTION + text, "context": "", "response": label}
+            rows.append(record)
     rng.shuffle(rows)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:

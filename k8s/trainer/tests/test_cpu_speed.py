@@ -58,7 +58,8 @@ def test_second_run_on_the_same_data_reads_the_token_cache(tmp_path, monkeypatch
     assert second["metrics"]["examples"] == first["metrics"]["examples"] == 8
     assert second["metrics"]["tokens"] == first["metrics"]["tokens"]
     # other data or another maxSeqLength is another entry
-    run_finetune(FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], "c", maxSteps=1, maxSeqLength=32)), "s.json")
+    shorter = finetune_spec(tmp_path, [train], "c", maxSteps=1, maxSeqLength=32)
+    run_finetune(FinetuneSpec.model_validate(shorter), "s.json")
     assert len(os.listdir(token_cache.cache_dir())) == 2
 
 
