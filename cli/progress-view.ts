@@ -1,5 +1,6 @@
 // Renders a migration's progress for a terminal: one bar per stage of the current cycle, scores, spend.
 import type { Progress } from '../common/progress';
+import type { EvaluationSummary } from '../common/types';
 
 const STAGES = [
   'ingest',
@@ -38,9 +39,12 @@ export function renderProgress(p: Progress): string {
     else state = bar(0, 1);
     lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${p.stageDetail}` : ''}`);
   }
+  const ref = (e: EvaluationSummary) =>
+    e.reference ? `  ${e.reference.metric} ${e.reference.mean.toFixed(1)}` : '';
+  if (p.base) lines.push(`  base (no adapter): score ${p.base.score.toFixed(1)}${ref(p.base.evaluation)}`);
   for (const c of p.cycles) {
     lines.push(
-      `  cycle ${c.cycle}: score ${c.score.toFixed(1)} / target ${c.target.toFixed(1)}  ${c.trainSamples} samples (${c.syntheticSamples} synthetic)${c.reached ? '  reached' : ''}`,
+      `  cycle ${c.cycle}: score ${c.score.toFixed(1)} / target ${c.target.toFixed(1)}${ref(c.evaluation)}  ${c.trainSamples} samples (${c.syntheticSamples} synthetic)${c.reached ? '  reached' : ''}`,
     );
   }
   const synth = p.syntheses.at(-1);

@@ -119,6 +119,10 @@ export const InferenceConfig = z
 export const JudgeMetric = z.enum(['similarity', 'precision']);
 export type JudgeMetric = z.infer<typeof JudgeMetric>;
 
+/** Deterministic scores against the test records' reference responses: free (no LLM), shown beside the judges'. */
+export const ReferenceMetric = z.enum(['exact-match', 'rouge-l', 'chrf']);
+export type ReferenceMetric = z.infer<typeof ReferenceMetric>;
+
 export const EvaluationConfig = z
   .object({
     judges: z.array(ServiceModel).nonempty(),
@@ -127,6 +131,14 @@ export const EvaluationConfig = z
     coverageThresholds: z.array(z.number().min(0).max(100)).nonempty().default([50, 70]),
     pairwise: z.boolean().default(true),
     judgeCallsPerShard: z.number().int().positive().default(300),
+    /**
+     * Also score every answer against the test record's reference response with a deterministic metric:
+     * exact-match (fixed label sets, short extractions), rouge-l or chrf (free text). No LLM is called.
+     */
+    reference: z
+      .object({ metric: ReferenceMetric.default('exact-match') })
+      .strict()
+      .optional(),
   })
   .strict();
 

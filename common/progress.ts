@@ -27,6 +27,15 @@ export interface CycleRecord {
   method: string;
 }
 
+/** The base student (no adapter) on the same test prompts: the starting point the cycles are compared with. */
+export interface BaseRecord {
+  generations: ArtifactRef;
+  judgments: ArtifactRef;
+  evaluation: EvaluationSummary;
+  /** the stop rule's number, as for a cycle */
+  score: number;
+}
+
 export interface SynthesisRecord {
   /** the cycle whose training set this synthesis grew */
   forCycle: number;
@@ -57,6 +66,8 @@ export interface Spend {
 export interface MigrationState {
   ingest: IngestResult;
   teacher: { generations: ArtifactRef; judgments: ArtifactRef; evaluation: EvaluationSummary } | null;
+  /** the base student before any fine-tuning; absent in migrations started before it was measured */
+  base?: BaseRecord | null;
   /** next cycle to run */
   cycle: number;
   synthetic: ArtifactRef[];
@@ -88,6 +99,8 @@ export interface Progress {
   teacher: EvaluationSummary | null;
   /** the teacher's judgments (per-sample scores) */
   teacherJudgments: ArtifactRef | null;
+  /** the base student's scores before cycle 1 (null when not measured) */
+  base?: BaseRecord | null;
   spend: Spend;
   budgetUsd: number;
   target: MigrationConfig['target'];

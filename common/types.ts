@@ -92,10 +92,11 @@ export interface FineTuneResult {
 export interface GenerateInput {
   migrationId: string;
   cycle: number;
-  /** names the output instead of the cycle, e.g. 'promoted' when re-judging the promoted adapter */
+  /** names the output instead of the cycle: 'promoted' when re-judging the promoted adapter, 'base' without one */
   tag?: string;
   baseModel: string;
-  adapter: ArtifactRef;
+  /** the fine-tuned adapter; none answers with the base model alone */
+  adapter?: ArtifactRef;
   test: ArtifactRef;
   inference: MigrationConfig['inference'];
   gpu: GpuBackendConfig;
@@ -160,6 +161,16 @@ export interface RankAgreement {
   n: number;
 }
 
+/** The deterministic reference-based score of a set of answers (evaluation.reference): no judge involved. */
+export interface ReferenceSummary {
+  metric: 'exact-match' | 'rouge-l' | 'chrf';
+  /** mean over samples, 0-100 */
+  mean: number;
+  samples: number;
+  /** % of samples scoring 100 (an exact match, or a perfect overlap) */
+  perfect: number;
+}
+
 export interface EvaluationSummary {
   /** One row per judge, plus 'all' (mean over judges). */
   judges: JudgeSummary[];
@@ -172,6 +183,8 @@ export interface EvaluationSummary {
   agreementDetail?: Record<string, { similarity: RankAgreement; precision: RankAgreement }>;
   /** How repeats were folded into one score per sample. */
   aggregate?: 'mean' | 'median';
+  /** The deterministic reference-based score, when evaluation.reference is set. */
+  reference?: ReferenceSummary;
 }
 
 /** The stop/continue decision of one cycle and everything it was computed from (progress and history). */

@@ -1,22 +1,30 @@
 // README command 1 (`npm run demo`): a real migration on the embedded defaults, offline, on CPU.
-// Teacher and judge: a real small instruct model served on loopback through the OpenAI wire protocol.
-// Student: the trainer's small built-in model, fine-tuned on CPU through the local GPU backend.
-// Everything else is the production path: dev server, workers, ingest, synthesis, curation, judging, report.
+// Task: route a user request to one of four request types (demo/data: 300 Dolly instructions, labelled with
+// their Dolly category). Teacher and judge: SmolLM2-135M-Instruct (GGUF) served on loopback through the
+// OpenAI wire protocol. Student: the same model as a transformers checkpoint (dequantized from that GGUF by
+// setup), fine-tuned with LoRA on CPU through the local GPU backend. Everything else is the production path:
+// dev server, workers, ingest, teacher baseline, base-student measurement, synthesis, curation, judging,
+// the exact-match score against the reference labels, report.
+//
+// Environment: DEMO_SEED (split, training and sampling seed; default 42), DEMO_NAME, DEMO_CYCLES,
+// DEMO_SYNTHETIC, DEMO_BASE_MODEL (another model directory or builtin).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationConfig } from '../common/config';
 import { runEmbedded } from '../cli/embedded';
 import { startLocalModelServer } from './local-model/server';
 
-const DOLLY = path.resolve(
-  import.meta.dirname,
-  '..',
-  '..',
-  'shared',
-  'data',
-  'raw',
-  'dolly15k',
-  'databricks-dolly-15k.jsonl',
-);
+const root = path.resolve(import.meta.dirname, '..');
+const DATASET = path.join(root, 'demo', 'data', 'request-types.jsonl');
+const tools = process.env.LLAMADUO_TOOLS ?? path.join(root, '.tools');
+const student = process.env.DEMO_BASE_MODEL ?? path.join(tools, 'demo-student');
+if (!student.startsWith('builtin:') && !existsSync(path.join(student, 'config.json'))) {
+  console.error(
+    `[demo] the student model is missing at ${student}: run \`bash scripts/setup-demo-student.sh\` (or \`npm run demo\`, which runs setup first)`,
+  );
+  process.exit(1);
+}
+const seed = Number(process.env.DEMO_SEED ?? 42);
 
 const started = Date.now();
 console.log('[demo] starting the local teacher/judge model (SmolLM2-135M-Instruct, llama.cpp on CPU)');
@@ -33,30 +41,34 @@ const local = {
 
 try {
   const config = MigrationConfig.parse({
-    name: process.env.DEMO_NAME ?? 'demo-classification',
-    dataset: { path: DOLLY, categories: ['classification'], limit: Number(process.env.DEMO_RECORDS ?? 240) },
-    split: { testRatio: 0.05, seed: 42 },
-    baseModel: process.env.DEMO_BASE_MODEL ?? 'builtin:tiny-random-llama',
+    name: process.env.DEMO_NAME ?? 'demo-request-types',
+    dataset: { path: DATASET },
+    // 21 of 300 records held out for testing, stratified by label
+    split: { testRatio: 0.07, seed },
+    baseModel: student,
     trainer: {
       method: 'lora',
       epochs: 1,
-      batchSize: 8,
+      batchSize: 4,
       gradientAccumulation: 1,
       maxSeqLength: 256,
-      learningRate: 1e-3,
+      learningRate: 5e-4,
+      seed,
     },
-    inference: { responsesPerPrompt: 1, maxNewTokens: 48, temperature: 0.7 },
+    // greedy decoding: the label a model gives, not a sample of it
+    inference: { responsesPerPrompt: 1, maxNewTokens: 12, temperature: 0, seed },
     evaluation: {
       judges: [{ ...local, temperature: 0 }],
       repeats: 1,
       pairwise: false,
       judgeCallsPerShard: 50,
+      reference: { metric: 'exact-match' },
     },
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
       teacher: { ...local, maxOutputTokens: 200 },
       samplesPerRequest: 2,
-      initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 12),
+      initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 8),
       requestsPerShard: 10,
       concurrentShards: 2,
       maxRounds: 2,

@@ -62,6 +62,7 @@ export function reportDataFromProgress(
     target: { metric: config.target.metric, statistic: config.target.statistic, value: target },
     cycles,
     teacher: progress.teacher,
+    base: progress.base?.evaluation ?? null,
     distributions: opts.distributions ?? [],
     spend,
     budgetUsd: progress.budgetUsd,

@@ -10,6 +10,7 @@ import {
   type ChartSpec,
 } from './charts';
 import { esc, fmtCount, fmtInt, fmtScore, fmtUsd, scriptJson } from './html';
+import { progressionChart, progressionNote, progressionTable, referenceName } from './progression';
 import type { ReportData } from './report-data';
 import { REPORT_CSS } from './styles';
 import {
@@ -34,6 +35,8 @@ function summaryCards(data: ReportData): string {
   const best = bestCycle(data);
   const bestValue = best ? targetValue(best.evaluation, data) : undefined;
   const teacherValue = data.teacher ? targetValue(data.teacher, data) : undefined;
+  const baseValue = data.base ? targetValue(data.base, data) : undefined;
+  const refName = referenceName(data);
   const spent = totalSpend(data);
   const [first] = data.costs.scenarios;
   const even = first ? breakEvenMonths(first.workload, data.costs.pricing, first.local) : null;
@@ -44,7 +47,20 @@ function summaryCards(data: ReportData): string {
       String(data.cycles.length),
       best ? `best: cycle ${best.cycle} (${fmtCount(best.syntheticVolume)} synthetic)` : '',
     ),
-    card('best score', bestValue === undefined ? '–' : fmtScore(bestValue), esc(target)),
+    card(
+      'best score',
+      bestValue === undefined ? '–' : fmtScore(bestValue),
+      `${esc(target)}${baseValue === undefined ? '' : ` · base ${fmtScore(baseValue)}`}`,
+    ),
+    ...(refName && best?.evaluation.reference
+      ? [
+          card(
+            refName,
+            fmtScore(best.evaluation.reference.mean),
+            `best cycle vs reference${data.base?.reference ? ` · base ${fmtScore(data.base.reference.mean)}` : ''}`,
+          ),
+        ]
+      : []),
     card('teacher score', teacherValue === undefined ? '–' : fmtScore(teacherValue), esc(data.teacherModel)),
     card(
       'service-LLM spend',
@@ -60,12 +76,20 @@ function summaryCards(data: ReportData): string {
 }
 
 export function renderReport(data: ReportData): string {
+  const progression = progressionChart(data);
   const fig2 = scoreVsVolumeCharts(data);
   const fig3 = distributionCharts(data);
   const curation = curationChart(data);
   const spend = spendChart(data);
   const fig4 = breakEvenCharts(data);
-  const charts = [...fig2, ...fig3, ...(curation ? [curation] : []), ...(spend ? [spend] : []), ...fig4];
+  const charts = [
+    ...(progression ? [progression] : []),
+    ...fig2,
+    ...fig3,
+    ...(curation ? [curation] : []),
+    ...(spend ? [spend] : []),
+    ...fig4,
+  ];
   const title = `llamaduo report: ${data.name}`;
 
   return `<!doctype html>
@@ -83,6 +107,12 @@ export function renderReport(data: ReportData): string {
 </header>
 <main>
 ${summaryCards(data)}
+<section id="progression">
+  <h2>Base student → each cycle</h2>
+  <p class="lead">${progressionNote(data)}</p>
+  ${progression ? figure(progression) : ''}
+  <div class="scroll">${progressionTable(data)}</div>
+</section>
 <section id="scores">
   <h2>Score per cycle vs synthetic data volume</h2>
   <p class="lead">Mean judge score of the fine-tuned student (${esc(data.baseModel)}) after each cycle; dashed lines in the same colour are the teacher's own score from that judge (the paper's Figure 2).</p>

@@ -38,6 +38,8 @@ export interface ReportData {
   cycles: CycleReport[];
   /** The teacher's answers judged on the same test split: Table 1's service-LLM row. */
   teacher: EvaluationSummary | null;
+  /** The base student (no adapter) on the same split, before cycle 1: the starting point. */
+  base?: EvaluationSummary | null;
   distributions: ScoreDistribution[];
   /** Service-LLM spend per pipeline stage. */
   spend: Partial<Record<Stage, Usage>>;

@@ -29,6 +29,14 @@ const JudgeSummary = z.object({
 const EvaluationSummary = z.object({
   judges: z.array(JudgeSummary).min(1),
   agreement: z.record(z.string(), z.number()),
+  reference: z
+    .object({
+      metric: z.enum(['exact-match', 'rouge-l', 'chrf']),
+      mean: score,
+      samples: count,
+      perfect: score,
+    })
+    .optional(),
 });
 const Usage = z.object({ calls: count, inputTokens: count, outputTokens: count, cachedTokens: count, usd });
 const Stage = z.enum(STAGES);
@@ -77,6 +85,7 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
     }),
   ),
   teacher: EvaluationSummary.nullable(),
+  base: EvaluationSummary.nullable().optional(),
   distributions: z.array(
     z.object({
       subject: z.union([count, z.literal('teacher')]),

@@ -57,6 +57,7 @@ export function judgeTable(data: ReportData): string {
   const rows: string[] = [];
   if (data.teacher)
     rows.push(row(`${esc(data.teacherModel)} <span class="tag">teacher</span>`, data.teacher, 'teacher'));
+  if (data.base) rows.push(row('student · base (no adapter)', data.base, 'base'));
   const best = bestCycle(data);
   for (const c of data.cycles) {
     const mark = c === best ? ' <span class="tag best">best</span>' : '';

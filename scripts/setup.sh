@@ -3,7 +3,7 @@
 # its output is already there, so running it again costs seconds.
 #   scripts/setup.sh            node, npm deps, temporal CLI, python venv
 #   SETUP_K8S=1 scripts/setup.sh  also the Kubernetes control plane (see scripts/setup-k8s.sh)
-#   SETUP_DEMO_MODEL=0 scripts/setup.sh  skips the offline demo model (see scripts/setup-demo-model.sh)
+#   SETUP_DEMO_MODEL=0 scripts/setup.sh  skips the offline demo's models (scripts/setup-demo-model.sh, setup-demo-student.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
 cd "$LLAMADUO_ROOT"
@@ -61,6 +61,10 @@ bash scripts/setup-redis.sh >/dev/null
 
 # 7. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
 if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
-# 8. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh).
-if [ -f scripts/setup-demo-model.sh ] && [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then bash scripts/setup-demo-model.sh; fi
+# 8. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh),
+#    then its student: the same model dequantized into a transformers directory (scripts/setup-demo-student.sh).
+if [ -f scripts/setup-demo-model.sh ] && [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then
+  bash scripts/setup-demo-model.sh
+  bash scripts/setup-demo-student.sh
+fi
 log "done"

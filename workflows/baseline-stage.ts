@@ -1,6 +1,9 @@
 // Once per migration: ingest the coverage dataset (train/test split), then have the teacher answer the test
-// prompts and judge its answers: the baseline a relative target and pairwise judging compare against.
+// prompts and judge its answers: the baseline a relative target and pairwise judging compare against; then
+// the base student's own answers, judged the same way: the starting point every cycle is compared with.
+import { patched } from '@temporalio/workflow';
 import { activityProxies } from './activity-proxies';
+import { measureBaseStudent } from './base-stage';
 import { noEvaluation, type Ending } from './ending';
 import { evaluateGenerations } from './evaluate-stage';
 import type { MigrationRun } from './migration-run';
@@ -54,5 +57,19 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
     judgments: teacherEval.judgments,
     evaluation: teacherEval.summary,
   };
+  // the starting point the report compares every cycle with; histories from before it never measured it
+  if (patched('base-student-eval'))
+    state.base = await measureBaseStudent({
+      migrationId,
+      config,
+      test: state.ingest.test,
+      teacher: state.teacher,
+      target: state.target,
+      remainingUsd: run.remainingUsd(),
+      tuning: run.tuning,
+      onStage: (s) => run.setStage(s, 'base student'),
+      onShard: run.onShard,
+      onSpend: (u) => run.spend('evaluate', u),
+    });
   return null;
 }

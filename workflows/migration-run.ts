@@ -92,6 +92,7 @@ export class MigrationRun {
       decisions: state.decisions,
       teacher: state.teacher?.evaluation ?? null,
       teacherJudgments: state.teacher?.judgments ?? null,
+      base: state.base ?? null,
       spend: state.spend,
       budgetUsd: state.maxUsd,
       target: state.target,

@@ -22,6 +22,7 @@ import { judgeViaBatch, batchJudging } from './judge-batch';
 import { runJudgeCall } from './judge-call';
 import { judgeIds, planCalls, shardCount, shardSlice, type JudgeCall } from './judge-plan';
 import type { JudgmentRecord } from './judgment-record';
+import { scoreAgainstReferences } from './reference-score';
 import { dropCheckpoint, resumableRun } from './resumable-run';
 import { summarizeJudgments } from './summarize-judgments';
 import { teacherBaseline } from './teacher-baseline';
@@ -148,7 +149,7 @@ export function createEvalActivities(deps: EvalDeps) {
       const records: JudgmentRecord[] = [];
       for (const ref of input.shardOutputs)
         records.push(...(await store.readAllJsonl<JudgmentRecord>(ref.uri)));
-      const { calls } = await loadAndPlan(store, input);
+      const { inputs, calls } = await loadAndPlan(store, input);
       if (records.length !== calls.length) {
         throw ApplicationFailure.nonRetryable(
           `shard outputs hold ${records.length} judgments but the plan has ${calls.length} calls`,
@@ -160,6 +161,11 @@ export function createEvalActivities(deps: EvalDeps) {
         aggregate: input.evaluation.aggregate,
         thresholds: input.evaluation.coverageThresholds,
       });
+      if (input.evaluation.reference) {
+        const reference = scoreAgainstReferences(inputs, input.evaluation.reference.metric);
+        await store.writeJsonl(evalOutputKey(input, 'reference.jsonl'), reference.perSample);
+        summary.reference = reference.summary;
+      }
       const judgments = await store.writeJsonl(evalOutputKey(input, 'judgments.jsonl'), records);
       await store.writeJsonl(evalOutputKey(input, 'per-sample.jsonl'), perSample);
       const result: SummarizeEvaluationResult = { summary, judgments };

@@ -22,7 +22,7 @@ export function shardCheckpointKey(input: EvaluatePlanInput, shard: number, shar
 
 export function evalOutputKey(
   input: EvaluatePlanInput,
-  file: 'judgments.jsonl' | 'per-sample.jsonl' | 'summary.json',
+  file: 'judgments.jsonl' | 'per-sample.jsonl' | 'reference.jsonl' | 'summary.json',
 ): string {
   return ArtifactStore.key(...evalDir(input), file);
 }

@@ -204,7 +204,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         input.gpu,
         (at, outputDir): GenerateSpec => ({
           baseModel: input.baseModel,
-          adapterDir: at(input.adapter.uri),
+          ...(input.adapter ? { adapterDir: at(input.adapter.uri) } : {}),
           prompts: at(input.test.uri),
           outputDir,
           sampling: input.inference,

@@ -40,7 +40,8 @@ export interface FinetuneSpec {
 
 export interface GenerateSpec {
   baseModel: string;
-  adapterDir: string;
+  /** none: the base model alone */
+  adapterDir?: string;
   prompts: string;
   outputDir: string;
   sampling: z.infer<typeof InferenceConfig>;

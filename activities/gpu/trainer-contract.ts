@@ -145,6 +145,10 @@ const FinetuneRun = {
   baseModel: z.string(),
   device: z.string(),
   dtype: z.string(),
+  /** bfloat16 when a CPU run computes under torch.autocast (AVX-512 BF16 / AMX); null otherwise */
+  autocast: z.string().nullable().optional(),
+  /** intra-op threads of a CPU run */
+  threads: z.number().int().nullable().optional(),
   metrics: z.object({
     steps: z.number().int(),
     totalSteps: z.number().int(),
@@ -178,6 +182,10 @@ const GenerateResult = z.object({
   adapterDir: z.string().nullable(),
   device: z.string(),
   dtype: z.string(),
+  /** bfloat16 when a CPU run computes under torch.autocast (AVX-512 BF16 / AMX); null otherwise */
+  autocast: z.string().nullable().optional(),
+  /** intra-op threads of a CPU run */
+  threads: z.number().int().nullable().optional(),
   metrics: z.object({ prompts: z.number().int(), samples: z.number().int(), newTokens: z.number().int() }),
   tokensPerSecond: z.number().nullable(),
   durations: Durations,

@@ -13,6 +13,8 @@ import type { AllActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import type { JudgmentRecord } from '../../activities/eval/judgment-record';
 import { summarizeJudgments } from '../../activities/eval/summarize-judgments';
+import { loadEvalInputs } from '../../activities/eval/eval-inputs';
+import { scoreAgainstReferences } from '../../activities/eval/reference-score';
 import { ArtifactStore } from '../../activities/store/artifact-store';
 import { createIngestActivities } from '../../activities/data/ingest/ingest-activity';
 import { createPromotionActivities } from '../../activities/data/promotion/promotion-activities';
@@ -269,6 +271,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
         aggregate: input.evaluation.aggregate,
         thresholds: input.evaluation.coverageThresholds,
       });
+      if (input.evaluation.reference)
+        summary.reference = scoreAgainstReferences(
+          await loadEvalInputs(store, input),
+          input.evaluation.reference.metric,
+        ).summary;
       const dir = [input.migrationId, `cycle-${input.cycle}`, `eval-${input.subject}`];
       await once(ArtifactStore.key(...dir, 'per-sample.jsonl'), () =>
         store.writeJsonl(ArtifactStore.key(...dir, 'per-sample.jsonl'), perSample),

@@ -120,6 +120,33 @@ describe('migration workflow (real dev server)', () => {
     assert.equal(ingestReport.result.train.count + ingestReport.result.test.count, 120);
   });
 
+  it('measures the base student before cycle 0 and records the reference metric everywhere', async () => {
+    fakeOptions = {};
+    const config = testConfig({ name: 'base-first', maxCycles: 2 });
+    config.evaluation.reference = { metric: 'exact-match' };
+    const handle = await env.client.workflow.start(migrationWorkflow, {
+      taskQueue: TASK_QUEUES.workflow,
+      workflowId: 'base-first',
+      args: [{ migrationId: 'base-first', config }],
+    });
+    const result = await handle.result();
+    assert.equal(result.cycles.length, 2);
+    const progress = await handle.query(progressQuery);
+    const base = progress.base!;
+    assert.ok(base, 'progress carries the base row');
+    // the base generate has its own folder: it never reuses (or is reused as) cycle 0's output
+    assert.match(base.generations.uri, /base-first\/base\/generations\.jsonl$/);
+    assert.notEqual(base.generations.uri, result.cycles[0]!.generations.uri);
+    assert.equal(base.score, 55, 'judged like cycle 0 by the test judges');
+    const tests = result.cycles[0]!.evaluation.reference!.samples;
+    assert.ok(tests > 0);
+    for (const s of [base.evaluation, progress.teacher!, ...result.cycles.map((c) => c.evaluation)]) {
+      assert.equal(s.reference?.metric, 'exact-match');
+      assert.equal(s.reference?.samples, tests);
+    }
+    assert.ok(result.spend.byStage['evaluate']!.calls > 0);
+  });
+
   it('answers the progress query and stops after the cycle when asked', async () => {
     fakeOptions = { gpuMs: 1500 };
     const handle = await start('stop-me', {

@@ -15,7 +15,7 @@ import torch
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from transformers import get_scheduler
 
-from . import batching, checkpoints, loading
+from . import batching, checkpoints, cpu_speed, loading, token_cache
 from .chat_tokens import IGNORE, require_examples, tokenize_conversation
 from .manifest import device_name, write_result
 from .progress import Eta, emit, log
@@ -24,15 +24,27 @@ from .spec import FinetuneSpec
 
 
 def load_examples(spec: FinetuneSpec, tokenizer, spec_path: str = "spec"):
-    """The trainable examples and how many were dropped because maxSeqLength cut off every answer token."""
-    examples, dropped = [], 0
+    """The trainable examples of every dataset (each file read from the token cache when it was seen before)
+    and how many were dropped because maxSeqLength cut off every answer token."""
+    examples, dropped, cached = [], 0, 0
+    fingerprint = token_cache.tokenizer_fingerprint(spec.baseModel, tokenizer)
     for path in spec.datasets:
-        for conv in read_conversations(path, require_response=True):
-            ex = tokenize_conversation(tokenizer, conv.messages, spec.train.maxSeqLength)
-            if ex.trained_tokens > 0:  # an answer cut off entirely by maxSeqLength teaches nothing
-                examples.append(ex)
-            else:
-                dropped += 1
+
+        def build(path=path):
+            out = []
+            for conv in read_conversations(path, require_response=True):
+                ex = tokenize_conversation(tokenizer, conv.messages, spec.train.maxSeqLength)
+                if ex.trained_tokens > 0:  # an answer cut off entirely by maxSeqLength teaches nothing
+                    out.append(ex)
+            return out
+
+        file_examples, hit = token_cache.cached_examples(path, fingerprint, spec.train.maxSeqLength, build)
+        examples.extend(file_examples)
+        cached += hit
+        # reading the records again is cheap next to tokenizing them, and works for cached files too
+        dropped += sum(1 for _ in read_conversations(path, require_response=True)) - len(file_examples)
+    if cached:
+        log(f"tokenized examples of {cached} of {len(spec.datasets)} dataset(s) read from the token cache")
     require_examples(examples, dropped, spec, spec_path)
     return examples, dropped
 
@@ -81,6 +93,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     hp = spec.train
     torch.manual_seed(hp.seed)
     device = loading.choose_device(spec.device, spec_path)
+    threads = cpu_speed.configure_threads(device)
+    autocast_dtype = cpu_speed.autocast_dtype(device)
     choice = loading.choose_method(spec.method, spec.baseModel, device)
     if choice.reason:
         if spec.requireMethod:
@@ -137,7 +151,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         window_trained = sum(b.trained_tokens for b in batches)
         loss_sum = 0.0
         for b in batches:
-            loss = micro_batch_loss(model, b, window_trained)
+            with cpu_speed.autocast(device):
+                loss = micro_batch_loss(model, b, window_trained)
             loss.backward()
             loss_sum += float(loss.detach())
         torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
@@ -191,6 +206,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         baseModel=spec.baseModel,
         device=device_name(device),
         dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
+        autocast=str(autocast_dtype).replace("torch.", "") if autocast_dtype else None,
+        threads=threads if device.type == "cpu" else None,
         metrics={
             "steps": state["step"],
             "totalSteps": total_steps,

@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from . import loading
+from . import cpu_speed, loading
 from .chat_tokens import prompt_ids
 from .manifest import device_name, write_result
 from .progress import Eta, emit
@@ -51,6 +51,8 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
     t0 = time.monotonic()
     s = spec.sampling
     device = loading.choose_device(spec.device, spec_path)
+    threads = cpu_speed.configure_threads(device)
+    autocast_dtype = cpu_speed.autocast_dtype(device)
     conversations = read_conversations(spec.prompts, require_response=False)
     model, tokenizer = load_model(spec, spec_path, device)
     prompts = [prompt_ids(tokenizer, prompt_messages(c), spec.maxPromptTokens) for c in conversations]
@@ -74,7 +76,7 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
             if s.temperature > 0
             else {"do_sample": False}
         )
-        with torch.inference_mode():
+        with torch.inference_mode(), cpu_speed.autocast(device):
             out = model.generate(
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),
@@ -117,6 +119,8 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
         adapterDir=spec.adapterDir,
         device=device_name(device),
         dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
+        autocast=str(autocast_dtype).replace("torch.", "") if autocast_dtype else None,
+        threads=threads if device.type == "cpu" else None,
         metrics={
             "prompts": len(conversations),
             "samples": len(conversations) * s.responsesPerPrompt,

@@ -72,3 +72,9 @@ def _few_threads():
 
     # The CI machine is small and shared; one thread is steadier than two contended ones.
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _token_cache_in_tmp(tmp_path, monkeypatch):
+    """Each test gets its own token cache, never the user's ~/.cache."""
+    monkeypatch.setenv("LLAMADUO_TOKEN_CACHE", str(tmp_path / "token-cache"))

@@ -103,3 +103,15 @@ describe('trainer Job manifest', () => {
     assert.equal(job.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu'], undefined);
   });
 });
+
+describe('tagged GPU work', () => {
+  it("gives the base student's and a promoted adapter's generate their own Job name and artifact folder", async () => {
+    const { stepKeys } = await import('../../../activities/gpu/names');
+    const gen = { migrationId: 'support-bot', cycle: 0, step: 'generate' as const };
+    assert.equal(jobName({ ...gen, tag: 'base' }), 'llamaduo-support-bot-c0-generate-base');
+    assert.notEqual(jobName({ ...gen, tag: 'base' }), jobName(gen));
+    assert.equal(stepKeys({ ...gen, tag: 'base' }).dir, 'support-bot/cycle-0/generate-base');
+    assert.equal(stepKeys(gen).dir, 'support-bot/cycle-0/generate');
+    assert.notEqual(stepKeys({ ...gen, tag: 'promoted' }).result, stepKeys(gen).result);
+  });
+});
