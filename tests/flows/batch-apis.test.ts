@@ -1,7 +1,7 @@
-// `synthesis.teacher.batch: true` through a whole migration: the teacher's synthesis requests go out as
-// provider batches, the provider server bills them at its own batch price, the migration's spend equals the
-// server's bill, and a worker SIGKILLed while a batch is queued at the provider resubmits nothing (the
-// retried shard resumes its batch by id).
+// The batch APIs through whole migrations. `synthesis.teacher.batch: true`: the teacher's synthesis requests
+// go out as provider batches, the provider server bills them at its own batch price, the migration's spend
+// equals the server's bill, and a worker SIGKILLed while a batch is queued at the provider resubmits nothing
+// (the retried shard resumes its batch by id). Judges with `batch: true`: every evaluation goes as batches.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ function filesUnder(dir: string, suffix: string): string[] {
   }
 }
 
-describe('batch synthesis', () => {
+describe('batch APIs in a migration', () => {
   let flow: FlowEnv;
   let server: StartedServer;
   let worker: ChildProcess;
@@ -115,5 +115,43 @@ describe('batch synthesis', () => {
         `synthesis ${synthesizeUsd.toFixed(6)} USD = server batch bill ${server.stats.batchUsd.toFixed(6)} USD ` +
         `(full price ${fullPrice.toFixed(6)}); spend ${result.spend.total.usd.toFixed(6)} = bill ${server.stats.billedUsd.toFixed(6)} USD`,
     );
+  });
+
+  it('judges with batch: true: every evaluation goes through the batch API at the batch price, its spend equal to the bill', async () => {
+    const judging = await provider({ batchDelayMs: 300 });
+    try {
+      const id = 'batch-judges';
+      const base = flowConfig(id, `${judging.url}/v1`);
+      const config = {
+        ...base,
+        evaluation: {
+          ...base.evaluation,
+          judges: base.evaluation.judges.map((j) => ({ ...j, batch: true })),
+        },
+        maxCycles: 1,
+      };
+      const result = await (await startMigration(flow, id, config)).result();
+      assert.equal(result.status, 'target-not-met');
+      const judge = judging.stats.log.filter((r) => !isSynthesis(r) && r.schema !== undefined);
+      assert.ok(judge.length > 0 && judge.every((r) => r.batch), 'every judge call went through a batch');
+      // two evaluations (the teacher's answers, the student's), one batch each (one judge, single grades only)
+      assert.equal(judging.stats.batchesCreated, 2);
+      const evaluateUsd = result.spend.byStage.evaluate!.usd;
+      assert.ok(
+        Math.abs(evaluateUsd - judging.stats.batchUsd) <= 1e-6 * judge.length,
+        `evaluation spend ${evaluateUsd} vs batch bill ${judging.stats.batchUsd}`,
+      );
+      const syncBill = judging.stats.billedUsd - judging.stats.batchUsd;
+      assert.ok(Math.abs(result.spend.byStage['teacher-baseline']!.usd - syncBill) <= 1e-5);
+      assert.ok(
+        Math.abs(result.spend.total.usd - judging.stats.billedUsd) <= 1e-6 * result.spend.total.calls,
+      );
+      console.log(
+        `batch judges: ${judge.length} judge calls in ${judging.stats.batchesCreated} batches, evaluation ${evaluateUsd.toFixed(6)} USD = ` +
+          `server batch bill ${judging.stats.batchUsd.toFixed(6)} USD; spend ${result.spend.total.usd.toFixed(6)} = bill ${judging.stats.billedUsd.toFixed(6)} USD`,
+      );
+    } finally {
+      await judging.close();
+    }
   });
 });
