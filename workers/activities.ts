@@ -9,7 +9,7 @@ import { createPromotionActivities } from '../activities/data/promotion/promotio
 import { createReportActivities } from '../activities/data/report/report-activity';
 import { createEvalActivities } from '../activities/eval/eval-activities';
 import { createClientRegistry, estimateUsd } from '../activities/llm/client-registry';
-import { ArtifactStore } from '../activities/store/artifact-store';
+import { openArtifactStore } from '../activities/store/open-store';
 import { createSynthesisDataActivities } from '../activities/synthesis/curate-synthesis';
 import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
 import type { WorkerEnv } from './worker-config';
@@ -18,7 +18,7 @@ export function createActivities(
   env: WorkerEnv,
   processEnv: NodeJS.ProcessEnv = process.env,
 ): Partial<AllActivities> {
-  const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
+  const store = openArtifactStore(env.LLAMADUO_ARTIFACTS, processEnv);
   const clientFor = createClientRegistry(processEnv);
   const k8sOrLocal = defaultBackendFor(store);
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.

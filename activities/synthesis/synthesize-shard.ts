@@ -3,7 +3,6 @@
 // raw samples with lineage under a deterministic key. A shard that already finished is reused; one that
 // failed midway resumes from its checkpoint.
 import { toActivityFailure } from '../llm/errors';
-import { rm } from 'node:fs/promises';
 import type { ServiceModel } from '../../common/config';
 import type { LlmClient, LlmFailureReason } from '../llm/client';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -151,7 +150,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const meta: ShardMeta = { generated: samples.length, usage, failed, failures };
       await store.writeJson(metaKey, meta);
       const raw = await store.writeJsonl(key, samples);
-      await rm(store.path(checkpointKey), { force: true });
+      await store.remove(checkpointKey);
       return { raw, generated: samples.length, usage, failed };
     },
   };

@@ -6,7 +6,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { IngestInput, IngestResult } from '../../../common/types';
 import { ArtifactStore } from '../../store/artifact-store';
 import { DatasetError, DatasetErrors, type CoverageRecord } from './coverage-record';
-import { parseCoverageFile } from './parse-coverage';
+import { readS3Object } from '../../store/s3-objects';
+import { isS3Uri } from '../../store/s3-config';
+import { parseCoverageBytes, parseCoverageFile } from './parse-coverage';
 import { splitCoverage } from './split';
 
 export interface IngestDeps {
@@ -16,6 +18,7 @@ export interface IngestDeps {
 }
 
 export function resolveDatasetPath(p: string, baseDir = process.cwd()): string {
+  if (isS3Uri(p)) return p;
   if (p.startsWith('file://')) return fileURLToPath(p);
   return path.resolve(baseDir, p);
 }
@@ -23,7 +26,11 @@ export function resolveDatasetPath(p: string, baseDir = process.cwd()): string {
 /** Validates, filters and splits a coverage dataset without writing anything. */
 export async function loadCoverage(input: Pick<IngestInput, 'dataset' | 'split'>, baseDir?: string) {
   const file = resolveDatasetPath(input.dataset.path, baseDir);
-  const parsed = await parseCoverageFile(file, { maxRecordChars: input.dataset.maxRecordChars });
+  const opts = { maxRecordChars: input.dataset.maxRecordChars };
+  // An s3:// source is read by the worker itself: nobody copies datasets onto worker disks.
+  const parsed = isS3Uri(file)
+    ? parseCoverageBytes(file, await readS3Object(file), opts)
+    : await parseCoverageFile(file, opts);
   let records = parsed.records;
   if (input.dataset.categories) {
     const wanted = new Set(input.dataset.categories);
