@@ -204,6 +204,12 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
       kueueQueue: z.string().optional(),
       artifactsPvc: z.string().min(1).default('llamaduo-artifacts'),
       secretName: z.string().optional(),
+      /** Runs the trainer under this service account: with an S3 store, its cloud identity (IRSA on EKS,
+       * Workload Identity on GKE) can grant bucket access without a key in a Secret. */
+      serviceAccountName: z.string().optional(),
+      /** With an S3 store, the size limit of the pod's scratch volume (inputs, checkpoints, outputs in
+       * flight); default: no limit beyond the node's ephemeral storage. */
+      workSize: z.string().optional(),
       activeDeadlineSeconds: z
         .number()
         .int()

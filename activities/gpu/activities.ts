@@ -8,6 +8,8 @@ import type { GpuBackendConfig } from '../../common/config';
 import type { GpuActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import type { ArtifactStore } from '../store/artifact-store';
+import { LocalArtifactStore } from '../store/local-store';
+import { s3TrainerEnv } from '../store/s3-config';
 import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
 import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
 import { createKubernetesBackend } from './kubernetes-backend';
@@ -28,7 +30,11 @@ export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig)
       kc = new KubeConfig();
       kc.loadFromDefault();
     }
-    return createKubernetesBackend({ kubeConfig: kc, config: gpu });
+    const remoteArtifacts =
+      store instanceof LocalArtifactStore
+        ? undefined
+        : { location: store.location, env: s3TrainerEnv(process.env) };
+    return createKubernetesBackend({ kubeConfig: kc, config: gpu, remoteArtifacts });
   };
 }
 

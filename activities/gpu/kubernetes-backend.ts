@@ -20,12 +20,20 @@ import {
 } from './backend';
 import { classifyJob, podLogTail } from './classify';
 import { toApplicationFailure, type FailureClass } from './failures';
-import { ARTIFACTS_MOUNT, buildJob, TRAINER_CONTAINER, type KubernetesGpuConfig } from './job-manifest';
+import {
+  ARTIFACTS_MOUNT,
+  buildJob,
+  TRAINER_CONTAINER,
+  type KubernetesGpuConfig,
+  type RemoteArtifacts,
+} from './job-manifest';
 import { keepWatching } from './resource-watch';
 
 export interface KubernetesBackendDeps {
   kubeConfig: KubeConfig;
   config: KubernetesGpuConfig;
+  /** an object-store artifact store the Job reaches directly; without it, the artifacts PVC */
+  remoteArtifacts?: RemoteArtifacts;
   /** fallback poll when no watch event arrives */
   pollIntervalMs?: number;
   /** how often to fetch the running pod's log tail for heartbeats */
@@ -134,10 +142,10 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
   }
 
   return {
-    artifactsRoot: ARTIFACTS_MOUNT,
+    artifactsRoot: deps.remoteArtifacts?.location ?? ARTIFACTS_MOUNT,
 
     async run(req: GpuRunRequest, hooks: RunHooks): Promise<void> {
-      const want = buildJob(req, cfg);
+      const want = buildJob(req, cfg, deps.remoteArtifacts);
       const name = want.metadata!.name!;
       let origin: GpuProgress['origin'] = await submit(want, hooks.signal);
       let recreates = 0;

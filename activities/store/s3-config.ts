@@ -51,6 +51,19 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
   };
 }
 
+/** The non-secret S3 settings a trainer Job gets from the worker (never keys: those come from a Secret
+ * or the pod's cloud identity). */
+export function s3TrainerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const names = [
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_ENDPOINT_URL',
+    'AWS_REGION',
+    'AWS_DEFAULT_REGION',
+    'LLAMADUO_S3_PATH_STYLE',
+  ];
+  return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]!]));
+}
+
 export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   return new S3Client(s3ClientConfig(env));
 }
