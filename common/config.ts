@@ -48,7 +48,7 @@ export type ServiceModel = z.infer<typeof ServiceModel>;
 
 export const DatasetSource = z
   .object({
-    /** Path (or file:// URI) of a JSONL or JSON file: chat `messages`, {prompt,response} or Dolly records. */
+    /** Path, file:// or s3:// URI of a JSONL or JSON file: chat `messages`, {prompt,response} or Dolly records. */
     path: z.string().min(1),
     /** Keep only these categories (Dolly `category`); all when omitted. */
     categories: z.array(z.string().min(1)).nonempty().optional(),

@@ -23,7 +23,12 @@ export function createActivities(
   const k8sOrLocal = defaultBackendFor(store);
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
   const repo = path.resolve(import.meta.dirname, '..');
+  // The trainer reaches an s3:// store with the worker's own AWS settings and credential sources.
+  const awsEnv = Object.fromEntries(
+    Object.entries(processEnv).filter(([k]) => k.startsWith('AWS_') || k.startsWith('LLAMADUO_S3_')),
+  );
   const trainerEnv = {
+    ...awsEnv,
     PYTHONPATH: [path.join(repo, 'k8s', 'trainer'), processEnv.PYTHONPATH]
       .filter(Boolean)
       .join(path.delimiter),
@@ -39,7 +44,12 @@ export function createActivities(
     );
   const backendFor = (gpu: GpuBackendConfig) =>
     gpu.kind === 'local'
-      ? createLocalBackend({ store, config: { ...gpu, python: gpu.python ?? python }, env: trainerEnv })
+      ? createLocalBackend({
+          store,
+          config: { ...gpu, python: gpu.python ?? python },
+          env: trainerEnv,
+          runStateDir: path.join(processEnv.LLAMADUO_HOME ?? '.llamaduo', 'gpu-runs'),
+        })
       : k8sOrLocal(gpu);
   return {
     ...createIngestActivities({ store }),

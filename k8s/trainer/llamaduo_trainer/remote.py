@@ -78,7 +78,11 @@ def classify(err: Exception, uri: str, op: str) -> Exception:
     from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
 
     if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
-        return StoreError(uri, f"{op}: no S3 credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the pod's IRSA role")
+        return StoreError(
+            uri,
+            f"{op}: no S3 credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
+            "or the pod's IRSA role",
+        )
     if not isinstance(err, ClientError):
         return err
     code = str(err.response.get("Error", {}).get("Code", ""))
@@ -86,7 +90,10 @@ def classify(err: Exception, uri: str, op: str) -> Exception:
     if code in _CONFIG_CODES:
         return StoreError(uri, f"{op}: the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3")
     if code in _CREDENTIAL_CODES:
-        return StoreError(uri, f"{op}: the S3 credentials were rejected ({code}); fix AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the role")
+        return StoreError(
+            uri,
+            f"{op}: the S3 credentials were rejected ({code}); fix AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the role",
+        )
     if code in {"AccessDenied", "Forbidden", "403"} or status == 403:
         return StoreError(uri, f"{op}: access denied (403); grant s3:GetObject/PutObject/DeleteObject/ListBucket on it")
     return err
@@ -167,7 +174,9 @@ def check_bucket(src: S3Path) -> None:
         client().head_bucket(Bucket=src.bucket)
     except ClientError as e:
         if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
-            raise StoreError(str(src), "the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3") from e
+            raise StoreError(
+                str(src), "the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3"
+            ) from e
         raise classify(e, str(src), "open") from e
 
 
