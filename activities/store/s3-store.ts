@@ -75,12 +75,22 @@ export class S3ArtifactStore extends ArtifactStore {
   private checkBucket(): Promise<void> {
     this.bucketChecked ??= this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).then(
       () => undefined,
-      (err: unknown) => {
+      async (err: unknown) => {
         this.bucketChecked = undefined;
         const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        const missing =
-          e.name === 'NotFound' || e.name === 'NoSuchBucket' || e.$metadata?.httpStatusCode === 404;
-        throw classifyS3Error(missing ? { ...e, name: 'NoSuchBucket' } : err, this.location, 'open');
+        const status = e.$metadata?.httpStatusCode;
+        if (e.name === 'NotFound' || e.name === 'NoSuchBucket' || status === 404)
+          throw classifyS3Error({ ...e, name: 'NoSuchBucket' }, this.location, 'open');
+        // A HEAD answer has no body: a 403 could be a bad signature or a missing permission. A one-key
+        // listing (a GET, whose error names its code) tells them apart, and may well be allowed.
+        if (status !== 403) throw classifyS3Error(err, this.location, 'open');
+        try {
+          await this.client.send(
+            new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }),
+          );
+        } catch (listErr) {
+          throw classifyS3Error(listErr, this.location, 'open');
+        }
       },
     );
     return this.bucketChecked;

@@ -70,10 +70,21 @@ describe('S3 artifact store round-trips', () => {
       dataset: { path: source, maxRecordChars: 20_000 },
       split,
     } as never);
-    assert.deepEqual(fromS3.train, fromFile.train);
-    assert.deepEqual(fromS3.test, fromFile.test);
+    assert.deepEqual(fromS3.categories, fromFile.categories);
     assert.equal(fromS3.train.count! + fromS3.test.count!, 120);
-    for (const name of ['train.jsonl', 'test.jsonl']) await sameRef(`m1/data/${name}`);
+    // The same split; each record's provenance names its source (the local file or the s3:// URI).
+    type Rec = { id: string; provenance: { file: string; line: number } };
+    for (const name of ['train.jsonl', 'test.jsonl']) {
+      const a = await local.readAllJsonl<Rec>(`m1/data/${name}`);
+      const b = await s3.readAllJsonl<Rec>(`m1/data/${name}`);
+      assert.deepEqual(
+        b.map((r) => [r.id, r.provenance.line]),
+        a.map((r) => [r.id, r.provenance.line]),
+      );
+      assert.ok(b.every((r) => r.provenance.file === source));
+      const ref = (await s3.find(`m1/data/${name}`))!;
+      assert.deepEqual(ref, name === 'train.jsonl' ? fromS3.train : fromS3.test);
+    }
     const report = await s3.readJson<{ source: string }>('m1/data/ingest.json');
     assert.equal(report.source, source);
   });

@@ -1,14 +1,13 @@
 // A real S3-compatible server for tests: SeaweedFS's `weed server` (built by scripts/setup-seaweedfs.sh)
 // on loopback with random ports, a temp data directory and S3 identities: `admin` (everything) and
 // `reader` (read and list only, so writes get a real 403).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 
 export const WEED_BIN = path.join(
   process.env.LLAMADUO_TOOLS ?? path.resolve(import.meta.dirname, '..', '..', '.tools'),
@@ -33,11 +32,12 @@ export interface SeaweedServer {
 }
 
 export function weedVersion(): string {
-  const out = execFileSync(WEED_BIN, ['version'], { encoding: 'utf8' });
-  return /version\s+(\S+)/.exec(out)?.[1] ?? out.trim().split('\n')[0]!;
+  // `version 30GB 4.53  linux amd64`: the build flavour (30 GB volumes), then the release
+  const out = execFileSync(WEED_BIN, ['version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return /version\s+(?:\S+GB\s+)?(\d[\w.]*)/.exec(out)?.[1] ?? out.trim().split('\n')[0]!;
 }
 
-/** A free loopback port whose +10000 neighbour (SeaweedFS's default gRPC port) is free as well. */
+/** A free loopback port (every SeaweedFS listener gets an explicit one, gRPC included). */
 async function freePort(taken: Set<number>): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
@@ -48,20 +48,10 @@ async function freePort(taken: Set<number>): Promise<number> {
         srv.close(() => resolve(p));
       });
     });
-    if (port > 55_000 || taken.has(port) || taken.has(port + 10_000)) continue;
-    if (!(await isFree(port + 10_000))) continue;
+    if (taken.has(port)) continue;
     taken.add(port);
-    taken.add(port + 10_000);
     return port;
   }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 }
 
 function identity(): S3Identity {
@@ -92,11 +82,16 @@ export async function startSeaweed(): Promise<SeaweedServer> {
     throw new Error(`${WEED_BIN} missing: run \`bash scripts/setup-seaweedfs.sh\` first`);
   const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-seaweed-'));
   const taken = new Set<number>();
-  const [master, volume, filer, s3] = [
-    await freePort(taken),
-    await freePort(taken),
-    await freePort(taken),
-    await freePort(taken),
+  const port = async () => freePort(taken);
+  const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = [
+    await port(),
+    await port(),
+    await port(),
+    await port(),
+    await port(),
+    await port(),
+    await port(),
+    await port(),
   ];
   const admin = identity();
   const reader = identity();
@@ -128,12 +123,20 @@ export async function startSeaweed(): Promise<SeaweedServer> {
       '-ip=127.0.0.1',
       '-ip.bind=127.0.0.1',
       `-master.port=${master}`,
+      `-master.port.grpc=${masterGrpc}`,
       `-volume.port=${volume}`,
-      `-filer.port=${filer}`,
+      `-volume.port.grpc=${volumeGrpc}`,
       '-filer',
+      `-filer.port=${filer}`,
+      `-filer.port.grpc=${filerGrpc}`,
       '-s3',
       `-s3.port=${s3}`,
+      `-s3.port.grpc=${s3Grpc}`,
+      '-s3.port.iceberg=0',
+      '-s3.port.lance=0',
       `-s3.config=${config}`,
+      // Tests reach nothing outside loopback.
+      '-master.telemetry=false',
       '-master.volumeSizeLimitMB=64',
       '-volume.max=32',
     ],
