@@ -115,10 +115,17 @@ describe('a migration with the S3 store and the local GPU backend', () => {
     // The dataset went into the store, content-addressed, and the migration read it from there.
     const uploads = await store.list('datasets');
     assert.equal(uploads.length, 1);
-    const history = await handle.fetchHistory();
-    const text = JSON.stringify(history, (_k, v: unknown) =>
-      v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : typeof v === 'bigint' ? String(v) : v,
-    );
+    // The first run's history (its input holds the config), payload bytes decoded.
+    const history = await env.client.workflow
+      .getHandle(handle.workflowId, handle.firstExecutionRunId)
+      .fetchHistory();
+    const text = JSON.stringify(history, (_k, v: unknown) => {
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+      if (typeof v === 'bigint') return String(v);
+      if (typeof v === 'string' && v.length >= 8 && v.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(v))
+        return `${v} ${Buffer.from(v, 'base64').toString('utf8')}`;
+      return v;
+    });
     assert.ok(text.includes(store.runnerPath(uploads[0]!)), 'the config in history names the s3:// dataset');
     assert.ok(!text.includes(dataset), 'the client-side path never reached the workers');
     assert.ok(!text.includes(S3_TEST.admin.secretAccessKey), 'no S3 secret in history');
