@@ -1,7 +1,12 @@
 // The typed client other services import: start, watch, stop, cancel and list migrations.
 // Needs only a Temporal connection; the config is validated here, before anything is started.
 import { randomBytes } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { TASK_QUEUES } from '../common/activities';
 import { MigrationConfig, type MigrationConfigInput, type TargetConfig } from '../common/config';
 import type { MigrationResult, Progress } from '../common/progress';
@@ -103,7 +108,7 @@ export class MigrationClient {
   async startMigration(
     config: MigrationConfig | MigrationConfigInput,
     options: StartOptions = {},
-  ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrationWorkflow>> {
     let parsed = validateConfig(config, options.source);
     if (options.checkDataset !== false) await checkDataset(parsed);
     if (options.store) parsed = await uploadLocalDataset(parsed, options.store);
