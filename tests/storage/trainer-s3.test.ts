@@ -208,6 +208,41 @@ describe('trainer with inputs and outputs only in S3', () => {
     const progress = second.events.filter((e) => e.event === 'progress');
     assert.equal(progress[0]!.step, last + 1, 'training continued after the checkpoint, not from step 1');
   });
+
+  it('takes its base model from an s3:// prefix (the merged weights a fine-tune uploaded)', async () => {
+    const base = `s3://${bucket}/artifacts/m3`;
+    await store.writeJsonl('m3/data/train.jsonl', records(8));
+    await store.writeJsonl('m3/data/test.jsonl', records(2, 5));
+    await store.writeJson('m3/finetune/spec.json', {
+      baseModel: TINY,
+      datasets: [`${base}/data/train.jsonl`],
+      outputDir: `${base}/finetune/out`,
+      method: 'lora',
+      mergeWeights: true,
+      train: { maxSteps: 1, maxSeqLength: 64, batchSize: 4, gradientAccumulation: 1 },
+      device: 'cpu',
+    });
+    const tuned = await runTrainer(`${base}/finetune/spec.json`, 'merge');
+    assert.equal(tuned.code, 0, tuned.stderr);
+    const result = (await store.readJson('m3/finetune/out/result.json')) as {
+      outputs: { mergedDir?: string };
+    };
+    assert.equal(result.outputs.mergedDir, `${base}/finetune/out/merged`);
+    assert.ok((await store.list('m3/finetune/out/merged')).some((k) => k.endsWith('config.json')));
+
+    await store.writeJson('m3/generate/spec.json', {
+      baseModel: result.outputs.mergedDir,
+      prompts: `${base}/data/test.jsonl`,
+      outputDir: `${base}/generate/out`,
+      sampling: { responsesPerPrompt: 1, maxNewTokens: 4, temperature: 0 },
+      device: 'cpu',
+    });
+    const gen = await runTrainer(`${base}/generate/spec.json`, 'from-s3-model', undefined, 'generate');
+    assert.equal(gen.code, 0, gen.stderr);
+    const manifest = TrainerResult.parse(await store.readJson('m3/generate/out/result.json'));
+    assert.equal((manifest as { baseModel: string }).baseModel, result.outputs.mergedDir);
+    assert.equal((await store.find('m3/generate/out/generations.jsonl'))!.count, 2);
+  });
 });
 
 function pad(n: number): string {
@@ -224,11 +259,12 @@ interface Run {
 async function runTrainer(
   specUri: string,
   name: string,
-  onEvent: (e: Record<string, unknown>, stop: () => void) => void,
+  onEvent: (e: Record<string, unknown>, stop: () => void) => void = () => {},
+  command: 'finetune' | 'generate' = 'finetune',
 ): Promise<Run> {
   const dir = path.join(scratch, `node-${name}`);
   await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
-  const child = spawn(PYTHON, ['-m', 'llamaduo_trainer', 'finetune', '--spec', specUri], {
+  const child = spawn(PYTHON, ['-m', 'llamaduo_trainer', command, '--spec', specUri], {
     cwd: dir,
     env: { ...process.env, ...trainerEnv(), LLAMADUO_WORK_DIR: path.join(dir, 'work') },
     stdio: ['ignore', 'pipe', 'pipe'],
