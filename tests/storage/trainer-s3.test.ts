@@ -243,6 +243,19 @@ describe('trainer with inputs and outputs only in S3', () => {
     assert.equal((manifest as { baseModel: string }).baseModel, result.outputs.mergedDir);
     assert.equal((await store.find('m3/generate/out/generations.jsonl'))!.count, 2);
   });
+
+  it('exits 2 (not retried) naming the URI for a missing bucket or rejected credentials', async () => {
+    const missing = await runTrainer('s3://no-such-bucket-llamaduo/m1/spec.json', 'no-bucket');
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /s3:\/\/no-such-bucket-llamaduo\/m1\/spec\.json: .*bucket does not exist/);
+    const spec = `s3://${bucket}/artifacts/m2/cycle-1/finetune/spec.json`;
+    const wrong = await runTrainer(spec, 'bad-secret', undefined, 'finetune', {
+      AWS_SECRET_ACCESS_KEY: 'not-the-secret-0000',
+    });
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, /credentials were rejected/);
+    assert.ok(!wrong.stderr.includes('not-the-secret-0000'), 'the secret is not echoed');
+  });
 });
 
 function pad(n: number): string {
@@ -261,12 +274,13 @@ async function runTrainer(
   name: string,
   onEvent: (e: Record<string, unknown>, stop: () => void) => void = () => {},
   command: 'finetune' | 'generate' = 'finetune',
+  extraEnv: Record<string, string> = {},
 ): Promise<Run> {
   const dir = path.join(scratch, `node-${name}`);
   await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
   const child = spawn(PYTHON, ['-m', 'llamaduo_trainer', command, '--spec', specUri], {
     cwd: dir,
-    env: { ...process.env, ...trainerEnv(), LLAMADUO_WORK_DIR: path.join(dir, 'work') },
+    env: { ...process.env, ...trainerEnv(), LLAMADUO_WORK_DIR: path.join(dir, 'work'), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -173,7 +173,12 @@ def check_bucket(src: S3Path) -> None:
     try:
         client().head_bucket(Bucket=src.bucket)
     except ClientError as e:
-        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 403:
+            # A HEAD answer has no body: a one-key listing tells a bad signature from a missing permission.
+            _call(str(src), "open", client().list_objects_v2, Bucket=src.bucket, Prefix=src.key, MaxKeys=1)
+            return
+        if status == 404:
             raise StoreError(
                 str(src), "the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3"
             ) from e
