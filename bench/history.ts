@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import { TASK_QUEUES } from '../common/activities';
-import { ArtifactStore } from '../activities/store/artifact-store';
+import { LocalArtifactStore } from '../activities/store/local-store';
 import { startDevServer } from '../client/dev-server';
 import { createWorkers } from '../workers/create-workers';
 import { migrationWorkflow } from '../workflows/migration-workflow';
@@ -40,7 +40,7 @@ const workers = await createWorkers({
   namespace: 'default',
   queues: ['workflow', 'data', 'llm', 'gpu'],
   activities: createFakeActivities({
-    store: new ArtifactStore(path.join(dir, 'artifacts')),
+    store: new LocalArtifactStore(path.join(dir, 'artifacts')),
     ledger: path.join(dir, 'ledger.jsonl'),
     gpuMs: 0,
     shardMs: 0,

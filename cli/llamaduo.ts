@@ -84,7 +84,10 @@ program
       return;
     }
     await withClient(async (mc) => {
-      const handle = await mc.startMigration(config, { workflowId: opts.id, source: file });
+      const { storeFromEnv } = await import('../activities/store/open-store');
+      // With LLAMADUO_ARTIFACTS=s3://…, a local dataset is uploaded to the store the workers read.
+      const store = process.env.LLAMADUO_ARTIFACTS ? storeFromEnv() : undefined;
+      const handle = await mc.startMigration(config, { workflowId: opts.id, source: file, store });
       const ui = uiUrl();
       print(
         `started ${handle.workflowId}${ui ? `\n  ${ui}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}` : ''}`,

@@ -1,7 +1,8 @@
 // `llamaduo report <id>`: the report the run wrote at its end, or a fresh one from its progress now.
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactStore } from '../activities/store/artifact-store';
+import { storeFromEnv } from '../activities/store/open-store';
 import { loadDistributions } from '../activities/data/report/distributions';
 import type { MigrationClient } from '../client/migrations';
 import { reportDataFromProgress, writeReportFile } from '../report';
@@ -11,9 +12,7 @@ export async function writeMigrationReport(mc: MigrationClient, id: string, out?
   const handle = mc.handle(id);
   const progress = await mc.getProgress(id);
   const config = await handle.query(configQuery);
-  const store = new ArtifactStore(
-    process.env.LLAMADUO_ARTIFACTS ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'artifacts'),
-  );
+  const store = storeFromEnv();
   const home = process.env.LLAMADUO_HOME ?? '.llamaduo';
   const target = path.resolve(out ?? path.join(home, 'reports', `${progress.migrationId}.html`));
   await mkdir(path.dirname(target), { recursive: true });
@@ -21,7 +20,7 @@ export async function writeMigrationReport(mc: MigrationClient, id: string, out?
     countLines: false,
   });
   if (written && progress.status !== 'running') {
-    await copyFile(store.path(written.uri), target);
+    await writeFile(target, await store.readBytes(written.uri));
     return target;
   }
   const distributions = await loadDistributions(store, progress).catch(() => []);

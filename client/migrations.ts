@@ -1,7 +1,12 @@
 // The typed client other services import: start, watch, stop, cancel and list migrations.
 // Needs only a Temporal connection; the config is validated here, before anything is started.
 import { randomBytes } from 'node:crypto';
-import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
+} from '@temporalio/client';
 import { TASK_QUEUES } from '../common/activities';
 import { MigrationConfig, type MigrationConfigInput, type TargetConfig } from '../common/config';
 import type { MigrationResult, Progress } from '../common/progress';
@@ -12,6 +17,8 @@ import { formatConfigIssues } from './config-errors';
 import { access } from 'node:fs/promises';
 import { DatasetErrors } from '../activities/data/ingest/coverage-record';
 import { loadCoverage, resolveDatasetPath } from '../activities/data/ingest/ingest-activity';
+import type { ArtifactStore } from '../activities/store/artifact-store';
+import { uploadLocalDataset } from './upload-dataset';
 
 export class InvalidConfigError extends Error {
   constructor(
@@ -31,6 +38,11 @@ export interface StartOptions {
   source?: string;
   /** validate the coverage dataset before starting, when it is readable here (default true) */
   checkDataset?: boolean;
+  /**
+   * The workers' artifact store. When it is object storage and the dataset a local file, the file is
+   * uploaded there first and the migration reads it from the store.
+   */
+  store?: ArtifactStore;
 }
 
 export interface MigrationSummary {
@@ -96,9 +108,10 @@ export class MigrationClient {
   async startMigration(
     config: MigrationConfig | MigrationConfigInput,
     options: StartOptions = {},
-  ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
-    const parsed = validateConfig(config, options.source);
+  ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof migrationWorkflow>> {
+    let parsed = validateConfig(config, options.source);
     if (options.checkDataset !== false) await checkDataset(parsed);
+    if (options.store) parsed = await uploadLocalDataset(parsed, options.store);
     const migrationId = options.workflowId ?? `llamaduo-${newMigrationId(parsed.name)}`;
     const input: MigrationInput = { migrationId, config: parsed };
     try {

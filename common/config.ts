@@ -48,7 +48,7 @@ export type ServiceModel = z.infer<typeof ServiceModel>;
 
 export const DatasetSource = z
   .object({
-    /** Path (or file:// URI) of a JSONL or JSON file: chat `messages`, {prompt,response} or Dolly records. */
+    /** Path, file:// or s3:// URI of a JSONL or JSON file: chat `messages`, {prompt,response} or Dolly records. */
     path: z.string().min(1),
     /** Keep only these categories (Dolly `category`); all when omitted. */
     categories: z.array(z.string().min(1)).nonempty().optional(),
@@ -221,6 +221,12 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
       kueueQueue: z.string().optional(),
       artifactsPvc: z.string().min(1).default('llamaduo-artifacts'),
       secretName: z.string().optional(),
+      /** Runs the trainer under this service account: with an S3 store, its cloud identity (IRSA on EKS,
+       * Workload Identity on GKE) can grant bucket access without a key in a Secret. */
+      serviceAccountName: z.string().optional(),
+      /** With an S3 store, the size limit of the pod's scratch volume (inputs, checkpoints, outputs in
+       * flight); default: no limit beyond the node's ephemeral storage. */
+      workSize: z.string().optional(),
       activeDeadlineSeconds: z
         .number()
         .int()

@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startDevServer, temporalCliPath } from '../client/dev-server';
 import { TASK_QUEUES } from '../common/activities';
-import { ArtifactStore } from '../activities/store/artifact-store';
+import { LocalArtifactStore } from '../activities/store/local-store';
 import { createWorkers } from '../workers/create-workers';
 import { migrationWorkflow } from '../workflows/migration-workflow';
 import { stopAfterCycleSignal } from '../workflows/messages';
@@ -29,7 +29,7 @@ const workers = await createWorkers({
   namespace: 'default',
   queues: ['workflow', 'data', 'llm', 'gpu'],
   activities: createFakeActivities({
-    store: new ArtifactStore(dir),
+    store: new LocalArtifactStore(dir),
     ledger: path.join(dir, 'ledger'),
     usdPerCall: 0.002,
   }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs into the ignored tools folder; every step is skipped when
 # its output is already there, so running it again costs seconds.
-#   scripts/setup.sh            node, npm deps, temporal CLI, python venv
+#   scripts/setup.sh            node, npm deps, temporal CLI, SeaweedFS (S3 test server), python venv
 #   SETUP_K8S=1 scripts/setup.sh  also the Kubernetes control plane (see scripts/setup-k8s.sh)
 #   SETUP_DEMO_MODEL=0 scripts/setup.sh  skips the offline demo's models (scripts/setup-demo-model.sh, setup-demo-student.sh)
 set -euo pipefail
@@ -49,6 +49,9 @@ if [ ! -x "$LLAMADUO_TOOLS/bin/temporal" ]; then
   rmdir "$LLAMADUO_TOOLS/bin.partial" 2>/dev/null || true
 fi
 log "$("$LLAMADUO_TOOLS/bin/temporal" --version)"
+
+# 3b. SeaweedFS, the S3-compatible server the storage tests run against (see scripts/setup-seaweedfs.sh).
+bash scripts/setup-seaweedfs.sh
 
 # 4. Python environment for the trainer and the dedup benchmark's reference implementation.
 if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi

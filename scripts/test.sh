@@ -52,6 +52,7 @@ run_suite durability tsx tests/durability/run.ts
 run_suite flows tsx tests/flows/run.ts
 run_suite k8s tsx tests/k8s/run.ts
 run_suite chaos tsx tests/chaos/run.ts
+run_suite storage tsx tests/storage/run.ts
 
 echo "[test] all suites took $(( $(date +%s) - start_all ))s"
 echo "tests: $passed passed, $failed failed"

@@ -9,7 +9,7 @@ import { createPromotionActivities } from '../activities/data/promotion/promotio
 import { createReportActivities } from '../activities/data/report/report-activity';
 import { createEvalActivities } from '../activities/eval/eval-activities';
 import { createClientRegistry, estimateUsd } from '../activities/llm/client-registry';
-import { ArtifactStore } from '../activities/store/artifact-store';
+import { openArtifactStore } from '../activities/store/open-store';
 import { createSynthesisDataActivities } from '../activities/synthesis/curate-synthesis';
 import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
 import type { WorkerEnv } from './worker-config';
@@ -18,14 +18,19 @@ export function createActivities(
   env: WorkerEnv,
   processEnv: NodeJS.ProcessEnv = process.env,
 ): Partial<AllActivities> {
-  const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
+  const store = openArtifactStore(env.LLAMADUO_ARTIFACTS, processEnv);
   const clientFor = createClientRegistry(processEnv);
   // how often a provider batch is polled (default 30 s; tests use less)
   const batchPollMs = positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS');
   const k8sOrLocal = defaultBackendFor(store);
   // The local GPU backend runs the trainer from this checkout with the project's venv unless told otherwise.
   const repo = path.resolve(import.meta.dirname, '..');
+  // The trainer reaches an s3:// store with the worker's own AWS settings and credential sources.
+  const awsEnv = Object.fromEntries(
+    Object.entries(processEnv).filter(([k]) => k.startsWith('AWS_') || k.startsWith('LLAMADUO_S3_')),
+  );
   const trainerEnv = {
+    ...awsEnv,
     PYTHONPATH: [path.join(repo, 'k8s', 'trainer'), processEnv.PYTHONPATH]
       .filter(Boolean)
       .join(path.delimiter),
@@ -41,7 +46,12 @@ export function createActivities(
     );
   const backendFor = (gpu: GpuBackendConfig) =>
     gpu.kind === 'local'
-      ? createLocalBackend({ store, config: { ...gpu, python: gpu.python ?? python }, env: trainerEnv })
+      ? createLocalBackend({
+          store,
+          config: { ...gpu, python: gpu.python ?? python },
+          env: trainerEnv,
+          runStateDir: path.join(processEnv.LLAMADUO_HOME ?? '.llamaduo', 'gpu-runs'),
+        })
       : k8sOrLocal(gpu);
   return {
     ...createIngestActivities({ store }),

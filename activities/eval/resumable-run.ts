@@ -1,7 +1,6 @@
 // Runs many independent calls with bounded concurrency, heartbeating progress and checkpointing finished results
 // to the artifact store, so a retried activity attempt resumes instead of paying for the same calls again.
 // (A worker pool of a few lines; the rate limits themselves are the LLM client's job.)
-import { rm } from 'node:fs/promises';
 import type { ArtifactStore } from '../store/artifact-store';
 import { currentActivity } from './activity-context';
 
@@ -94,5 +93,5 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
 
 /** Removes a checkpoint once its final output is written (a leftover one is harmless, just unused). */
 export async function dropCheckpoint(store: ArtifactStore, checkpointKey: string): Promise<void> {
-  await rm(store.path(checkpointKey), { force: true });
+  await store.remove(checkpointKey);
 }

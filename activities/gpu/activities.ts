@@ -1,7 +1,6 @@
 // The GPU activities (fineTune, generate): write the trainer spec into the artifact store, run it on the
 // backend the migration chose (Kubernetes Job or local process), and turn the trainer's result.json into
 // artifact references. A step whose result.json says succeeded is not run again.
-import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -10,8 +9,9 @@ import type { GpuBackendConfig } from '../../common/config';
 import type { GpuActivities } from '../../common/activities';
 import type * as T from '../../common/types';
 import type { ArtifactStore } from '../store/artifact-store';
+import { LocalArtifactStore } from '../store/local-store';
+import { s3TrainerEnv } from '../store/s3-config';
 import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
-import { pathRef } from './artifact-dirs';
 import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
@@ -31,7 +31,11 @@ export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig)
       kc = new KubeConfig();
       kc.loadFromDefault();
     }
-    return createKubernetesBackend({ kubeConfig: kc, config: gpu });
+    const remoteArtifacts =
+      store instanceof LocalArtifactStore
+        ? undefined
+        : { location: store.location, env: s3TrainerEnv(process.env) };
+    return createKubernetesBackend({ kubeConfig: kc, config: gpu, remoteArtifacts });
   };
 }
 
@@ -76,6 +80,11 @@ function temporalHooks(): RunHooks & { dispose(): void } {
   };
 }
 
+/** `<root>/<key>` for a directory root or an `s3://bucket/prefix` one (path.join would fold `s3://`). */
+function joinRoot(root: string, key: string): string {
+  return `${root.replace(/\/+$/, '')}/${key}`;
+}
+
 export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
   const { store } = deps;
   const backendFor = deps.backendFor ?? defaultBackendFor(store);
@@ -102,12 +111,12 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
     const root = backend.artifactsRoot;
     let manifest = await finishedResult(keys);
     if (!manifest) {
-      const at = (uri: string) => path.posix.join(root, store.keyOf(uri));
-      await store.writeJson(keys.spec, spec(at, path.posix.join(root, keys.output)));
+      const at = (uri: string) => joinRoot(root, store.keyOf(uri));
+      await store.writeJson(keys.spec, spec(at, joinRoot(root, keys.output)));
       const hooks = temporalHooks();
       try {
         const workflowId = Context.current().info.workflowExecution?.workflowId;
-        await backend.run({ ...id, specPath: path.posix.join(root, keys.spec), workflowId }, hooks);
+        await backend.run({ ...id, specPath: joinRoot(root, keys.spec), workflowId }, hooks);
       } catch (err) {
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
         if (err instanceof StopWaiting)
@@ -136,7 +145,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
           `${keys.result}: outputs.${name} (${p}) is not under ${root}`,
           'GpuJobBadResult',
         );
-      const ref = await pathRef(store, p.slice(prefix.length));
+      const ref = await store.pathRef(p.slice(prefix.length));
       if (!ref)
         throw ApplicationFailure.nonRetryable(
           `${keys.result}: outputs.${name} -> ${p} does not exist`,

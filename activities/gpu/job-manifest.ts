@@ -13,13 +13,25 @@ export const ARTIFACTS_MOUNT = '/artifacts';
 const TRAINER_UID = 1000;
 const FINISHED_JOB_TTL_SECONDS = 24 * 3600;
 
+/** Where the trainer's local copies of inputs and outputs live when the store is object storage. */
+export const WORK_MOUNT = '/work';
+
 export interface JobRequest extends GpuWorkId {
-  /** spec file path as the container sees it (under ARTIFACTS_MOUNT) */
+  /** spec file path as the container sees it (under ARTIFACTS_MOUNT, or an s3:// URI) */
   specPath: string;
   workflowId?: string;
 }
 
-export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
+/** An object-store artifact store: the trainer reads and writes it directly, no volume is mounted. */
+export interface RemoteArtifacts {
+  /** `s3://bucket/prefix` */
+  location: string;
+  /** non-secret settings the trainer needs to reach it (endpoint, region); credentials come from the
+   * Secret in `secretName` or the service account's cloud identity (IRSA, Workload Identity) */
+  env: Record<string, string>;
+}
+
+export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: RemoteArtifacts): V1Job {
   const name = jobName(req);
   const labels = jobLabels(req);
   const queued = cfg.kueueQueue !== undefined;
@@ -68,6 +80,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
           priorityClassName: cfg.priorityClassName,
           nodeSelector: Object.keys(cfg.nodeSelector).length ? cfg.nodeSelector : undefined,
           tolerations: cfg.tolerations.length ? cfg.tolerations : undefined,
+          serviceAccountName: cfg.serviceAccountName,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
@@ -87,11 +100,19 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
               resources: { limits, requests: { ...limits } },
               envFrom: cfg.secretName ? [{ secretRef: { name: cfg.secretName } }] : undefined,
               env: [
-                { name: 'LLAMADUO_ARTIFACTS', value: ARTIFACTS_MOUNT },
+                { name: 'LLAMADUO_ARTIFACTS', value: remote ? remote.location : ARTIFACTS_MOUNT },
                 { name: 'PYTHONUNBUFFERED', value: '1' },
+                ...(remote
+                  ? [
+                      { name: 'LLAMADUO_WORK_DIR', value: WORK_MOUNT },
+                      ...Object.entries(remote.env).map(([name, value]) => ({ name, value })),
+                    ]
+                  : []),
               ],
               volumeMounts: [
-                { name: 'artifacts', mountPath: ARTIFACTS_MOUNT },
+                remote
+                  ? { name: 'work', mountPath: WORK_MOUNT }
+                  : { name: 'artifacts', mountPath: ARTIFACTS_MOUNT },
                 { name: 'dshm', mountPath: '/dev/shm' },
               ],
               securityContext: {
@@ -101,7 +122,9 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig): V1Job {
             },
           ],
           volumes: [
-            { name: 'artifacts', persistentVolumeClaim: { claimName: cfg.artifactsPvc } },
+            remote
+              ? { name: 'work', emptyDir: cfg.workSize ? { sizeLimit: cfg.workSize } : {} }
+              : { name: 'artifacts', persistentVolumeClaim: { claimName: cfg.artifactsPvc } },
             // PyTorch DataLoader workers share tensors through /dev/shm; the container default is 64 MiB.
             { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: cfg.shmSize } },
           ],

@@ -20,13 +20,21 @@ import {
 } from './backend';
 import { classifyJob, podLogTail } from './classify';
 import { toApplicationFailure, type FailureClass } from './failures';
-import { ARTIFACTS_MOUNT, buildJob, TRAINER_CONTAINER, type KubernetesGpuConfig } from './job-manifest';
+import {
+  ARTIFACTS_MOUNT,
+  buildJob,
+  TRAINER_CONTAINER,
+  type KubernetesGpuConfig,
+  type RemoteArtifacts,
+} from './job-manifest';
 import { keepWatching } from './resource-watch';
 import { migrationSelector } from './names';
 
 export interface KubernetesBackendDeps {
   kubeConfig: KubeConfig;
   config: KubernetesGpuConfig;
+  /** an object-store artifact store the Job reaches directly; without it, the artifacts PVC */
+  remoteArtifacts?: RemoteArtifacts;
   /** fallback poll when no watch event arrives */
   pollIntervalMs?: number;
   /** how often to fetch the running pod's log tail for heartbeats */
@@ -135,7 +143,7 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
   }
 
   return {
-    artifactsRoot: ARTIFACTS_MOUNT,
+    artifactsRoot: deps.remoteArtifacts?.location ?? ARTIFACTS_MOUNT,
 
     async deleteWork(migrationId: string): Promise<string[]> {
       const jobs = await batch.listNamespacedJob({
@@ -149,7 +157,7 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
     },
 
     async run(req: GpuRunRequest, hooks: RunHooks): Promise<void> {
-      const want = buildJob(req, cfg);
+      const want = buildJob(req, cfg, deps.remoteArtifacts);
       const name = want.metadata!.name!;
       let origin: GpuProgress['origin'] = await submit(want, hooks.signal);
       let recreates = 0;

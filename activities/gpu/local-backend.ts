@@ -5,6 +5,7 @@ import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { GpuBackendConfig } from '../../common/config';
 import type { ArtifactStore } from '../store/artifact-store';
+import { LocalArtifactStore } from '../store/local-store';
 import {
   makeWake,
   sleepOrWake,
@@ -39,6 +40,11 @@ export interface LocalBackendDeps {
   /** SIGTERM to SIGKILL on cancel */
   killGraceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where the process record, exit code and log of each step live when the store is not a local directory
+   * (with a local store they sit next to the step's artifacts). Default: $LLAMADUO_HOME/gpu-runs.
+   */
+  runStateDir?: string;
 }
 
 function classifyExit(code: number, lines: string[]): GpuFailure {
@@ -70,9 +76,10 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
   const pollMs = deps.pollIntervalMs ?? 2000;
   const graceMs = deps.killGraceMs ?? 10_000;
   const command = deps.command ?? [config.python ?? 'python3', '-m', 'llamaduo_trainer'];
+  const runStateDir = deps.runStateDir ?? path.join(process.env.LLAMADUO_HOME ?? '.llamaduo', 'gpu-runs');
 
   return {
-    artifactsRoot: store.root,
+    artifactsRoot: store.location,
 
     async deleteWork(migrationId: string): Promise<string[]> {
       // Every step's state directory is <migration>/cycle-<n>/<step>/run (see run below).
@@ -92,11 +99,14 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
     async run(req: GpuRunRequest, hooks: RunHooks): Promise<void> {
       const key = stepKeys(req);
       const name = key.dir;
-      const dir = path.join(store.path(key.dir), 'run');
+      const dir =
+        store instanceof LocalArtifactStore
+          ? path.join(store.path(key.dir), 'run')
+          : path.resolve(runStateDir, key.dir, 'run');
       const env = {
         ...process.env,
         ...deps.env,
-        LLAMADUO_ARTIFACTS: store.root,
+        LLAMADUO_ARTIFACTS: store.location,
         LLAMADUO_DEVICE: config.device,
         PYTHONUNBUFFERED: '1',
       };

@@ -3,7 +3,10 @@
 // in the output directory. The Python side validates the specs with the same field names (pydantic).
 import { z } from 'zod';
 
-const absolutePath = z.string().refine((p) => p.startsWith('/'), 'must be an absolute path');
+/** An absolute path on a shared volume, or an `s3://bucket/key` location the trainer reads and writes itself. */
+const absolutePath = z
+  .string()
+  .refine((p) => p.startsWith('/') || /^s3:\/\/[^/]+/.test(p), 'must be an absolute path or an s3:// URI');
 
 export const TrainerDevice = z.enum(['auto', 'cpu', 'cuda']);
 

@@ -1,23 +1,18 @@
 // The artifact store: datasets, adapters, generations and judgments live here; workflow history only
 // carries their URIs (`artifact://<key>`), sizes and sha256. Keys are deterministic per
 // (migration, cycle, step, shard), so a retried activity finds and reuses what an earlier attempt finished.
-// Writes are atomic (temp file + rename): a reader never sees half a file.
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
+// Two backends implement it: a local directory (local-store.ts, the embedded default) and S3-compatible
+// object storage (s3-store.ts). Both commit atomically: a reader never sees half an artifact.
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { finished } from 'node:stream/promises';
 import type { ArtifactRef } from '../../common/types';
 
 const SCHEME = 'artifact://';
 
-export class ArtifactStore {
-  readonly root: string;
-
-  constructor(root: string) {
-    this.root = path.resolve(root);
-  }
+export abstract class ArtifactStore {
+  /** Where the store lives, as a runner outside this process addresses it: a directory or `s3://bucket/prefix`. */
+  abstract readonly location: string;
 
   /** A deterministic key; parts are validated so a key can never escape the root. */
   static key(...parts: (string | number)[]): string {
@@ -42,72 +37,59 @@ export class ArtifactStore {
     return key;
   }
 
-  /** Local filesystem path of a key or artifact URI. */
-  path(keyOrUri: string): string {
-    const key = keyOrUri.startsWith(SCHEME)
-      ? this.keyOf(keyOrUri)
-      : ArtifactStore.key(...keyOrUri.split('/'));
-    return path.join(this.root, key);
+  /** A validated key from a key or an artifact URI. */
+  protected toKey(keyOrUri: string): string {
+    return keyOrUri.startsWith(SCHEME) ? this.keyOf(keyOrUri) : ArtifactStore.key(...keyOrUri.split('/'));
+  }
+
+  /** The key as the trainer (or any process outside this one) addresses it: `<location>/<key>`. */
+  runnerPath(keyOrUri: string): string {
+    const base = this.location.endsWith('/') ? this.location.slice(0, -1) : this.location;
+    return `${base}/${this.toKey(keyOrUri)}`;
   }
 
   /** The finished artifact under `key`, or null. Used to skip work an earlier attempt completed. */
-  async find(key: string, opts: { countLines?: boolean } = {}): Promise<ArtifactRef | null> {
-    const file = this.path(key);
-    try {
-      const s = await stat(file);
-      if (!s.isFile()) return null;
-    } catch {
-      return null;
-    }
-    return this.refOf(key, opts.countLines ?? key.endsWith('.jsonl'));
-  }
+  abstract find(key: string, opts?: { countLines?: boolean }): Promise<ArtifactRef | null>;
 
-  async refOf(key: string, countLines: boolean): Promise<ArtifactRef> {
-    const file = this.path(key);
-    const hash = createHash('sha256');
-    let bytes = 0;
-    let lines = 0;
-    for await (const chunk of createReadStream(file)) {
-      const buf = chunk as Buffer;
-      hash.update(buf);
-      bytes += buf.length;
-      if (countLines) for (let i = 0; i < buf.length; i++) if (buf[i] === 10) lines++;
-    }
-    const ref: ArtifactRef = { uri: this.uri(key), sha256: hash.digest('hex'), bytes };
-    if (countLines) ref.count = lines;
-    return ref;
-  }
+  /** The reference of an existing artifact (sha256 and size; lines when asked). */
+  abstract refOf(key: string, countLines: boolean): Promise<ArtifactRef>;
 
   /** Writes chunks to `key` atomically and returns the reference. */
-  async write(
+  abstract write(
     key: string,
     chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>,
     count?: number,
-  ): Promise<ArtifactRef> {
-    const file = this.path(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${randomUUID()}`;
+  ): Promise<ArtifactRef>;
+
+  /** The bytes of an artifact as a stream. */
+  abstract readStream(keyOrUri: string): Promise<Readable>;
+
+  /** Committed keys under a prefix (recursive), sorted. */
+  abstract list(prefix: string): Promise<string[]>;
+
+  /** Deletes one artifact; a missing one is not an error. */
+  abstract remove(keyOrUri: string): Promise<void>;
+
+  /** Whether `key` names a single artifact (false for a "directory" prefix or nothing). */
+  abstract isFile(key: string): Promise<boolean>;
+
+  /**
+   * A reference to a file or a directory of files (the trainer writes a PEFT adapter as config + weights +
+   * tokenizer files): sha256 over the sorted (relative path, file sha256) list, bytes summed, so equal trees
+   * get equal refs on every backend. Null when nothing is there.
+   */
+  async pathRef(key: string): Promise<ArtifactRef | null> {
+    if (await this.isFile(key)) return this.find(key);
+    const files = await this.list(key);
+    if (!files.length) return null;
     const hash = createHash('sha256');
     let bytes = 0;
-    const out = createWriteStream(tmp);
-    try {
-      for await (const chunk of chunks) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-        hash.update(buf);
-        bytes += buf.length;
-        if (!out.write(buf)) await new Promise<void>((resolve) => out.once('drain', resolve));
-      }
-      out.end();
-      await finished(out);
-      await rename(tmp, file);
-    } catch (err) {
-      out.destroy();
-      await rm(tmp, { force: true });
-      throw err;
+    for (const file of files) {
+      const ref = await this.refOf(file, false);
+      hash.update(`${file.slice(key.length + 1)}\0${ref.sha256}\n`);
+      bytes += ref.bytes;
     }
-    const ref: ArtifactRef = { uri: this.uri(key), sha256: hash.digest('hex'), bytes };
-    if (count !== undefined) ref.count = count;
-    return ref;
+    return { uri: this.uri(key), sha256: hash.digest('hex'), bytes };
   }
 
   async writeText(key: string, text: string): Promise<ArtifactRef> {
@@ -137,8 +119,14 @@ export class ArtifactStore {
     return ref;
   }
 
+  async readBytes(keyOrUri: string): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const chunk of await this.readStream(keyOrUri)) parts.push(chunk as Buffer);
+    return Buffer.concat(parts);
+  }
+
   async readText(keyOrUri: string): Promise<string> {
-    return readFile(this.path(keyOrUri), 'utf8');
+    return (await this.readBytes(keyOrUri)).toString('utf8');
   }
 
   async readJson<T>(keyOrUri: string): Promise<T> {
@@ -146,7 +134,7 @@ export class ArtifactStore {
   }
 
   async *readJsonl<T>(keyOrUri: string): AsyncGenerator<T> {
-    const rl = createInterface({ input: createReadStream(this.path(keyOrUri)), crlfDelay: Infinity });
+    const rl = createInterface({ input: await this.readStream(keyOrUri), crlfDelay: Infinity });
     for await (const line of rl) if (line.trim()) yield JSON.parse(line) as T;
   }
 
@@ -154,26 +142,5 @@ export class ArtifactStore {
     const out: T[] = [];
     for await (const r of this.readJsonl<T>(keyOrUri)) out.push(r);
     return out;
-  }
-
-  /** Keys under a prefix (recursive), for reports and tests. */
-  async list(prefix: string): Promise<string[]> {
-    const base = this.path(prefix);
-    const out: string[] = [];
-    async function walk(dir: string) {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        const p = path.join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (!e.name.includes('.tmp-')) out.push(p);
-      }
-    }
-    await walk(base);
-    return out.map((p) => path.relative(this.root, p)).sort();
   }
 }

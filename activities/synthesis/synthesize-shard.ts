@@ -3,7 +3,6 @@
 // batch API), heartbeats on a timer, and writes the raw samples with lineage under a deterministic key. A
 // shard that already finished is reused; one that failed midway resumes from its checkpoint, and a batch it
 // submitted is picked up again by id, never submitted twice.
-import { rm } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceModel } from '../../common/config';
 import {
@@ -211,8 +210,8 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       };
       await store.writeJson(metaKey, meta);
       const raw = await store.writeJsonl(key, samples);
-      await rm(store.path(checkpointKey), { force: true });
-      await rm(store.path(batchKey), { force: true });
+      await store.remove(checkpointKey);
+      await store.remove(batchKey);
       return { raw, generated: samples.length, usage, failed };
 
       async function oneByOne(c: LlmClient, todo: number[]): Promise<void> {

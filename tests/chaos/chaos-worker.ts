@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createGpuActivities } from '../../activities/gpu/activities';
 import { createLocalBackend } from '../../activities/gpu/local-backend';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createActivities } from '../../workers/activities';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { readWorkerEnv } from '../../workers/worker-config';
@@ -15,8 +15,8 @@ const env = readWorkerEnv();
 
 // Observation only: every finished artifact write is appended to $CHAOS_WRITES, so the run can count how
 // often each output was produced across all worker processes (the store's atomic rename is the commit point).
-const write = ArtifactStore.prototype.write;
-ArtifactStore.prototype.write = async function (this: ArtifactStore, key, chunks, count) {
+const write = LocalArtifactStore.prototype.write;
+LocalArtifactStore.prototype.write = async function (this: LocalArtifactStore, key, chunks, count) {
   const ref = await write.call(this, key, chunks, count);
   appendFileSync(
     process.env.CHAOS_WRITES!,
@@ -26,7 +26,7 @@ ArtifactStore.prototype.write = async function (this: ArtifactStore, key, chunks
 };
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const repo = path.resolve(import.meta.dirname, '..', '..');
-const store = new ArtifactStore(env.LLAMADUO_ARTIFACTS);
+const store = new LocalArtifactStore(env.LLAMADUO_ARTIFACTS);
 const gpu = createGpuActivities({
   store,
   backendFor: (config) => {

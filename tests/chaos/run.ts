@@ -19,6 +19,7 @@ import type { MigrationResult } from '../../common/progress';
 import { seededRandom } from '../../common/random';
 import { costUsd, priceOf } from '../../activities/llm/pricing';
 import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { writeWorkflowBundle } from '../helpers/bundle-file';
@@ -191,7 +192,7 @@ interface Dataset {
 
 /** Ingest splits (from the store: the result carries their counts only) and every accepted synthetic dataset. */
 function datasetsOf(run: Run, id: string, result: MigrationResult): Dataset[] {
-  const store = new ArtifactStore(run.artifacts);
+  const store = new LocalArtifactStore(run.artifacts);
   const split = (name: string): Dataset => {
     const text = readFileSync(store.path(ArtifactStore.key(id, 'data', name)), 'utf8');
     const sha256 = createHash('sha256').update(text).digest('hex');

@@ -1,7 +1,7 @@
 // A worker process serving every queue with the test activities; the durability and history runs start it
 // as a child process and SIGKILL it at will. Config comes from the environment.
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { createFakeActivities } from '../fakes/fake-activities';
 
@@ -14,7 +14,7 @@ const env = (name: string) => {
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
 const activities = createFakeActivities({
-  store: new ArtifactStore(env('ARTIFACTS')),
+  store: new LocalArtifactStore(env('ARTIFACTS')),
   ledger: env('LEDGER'),
   gpuMs: Number(process.env.GPU_MS ?? 500),
   shardMs: Number(process.env.SHARD_MS ?? 100),

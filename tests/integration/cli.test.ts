@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { stringify } from 'yaml';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 import { createWorkers } from '../../workers/create-workers';
 import { createFakeActivities } from '../fakes/fake-activities';
@@ -63,7 +63,7 @@ describe('llamaduo CLI (real dev server)', () => {
       namespace: 'default',
       queues: ['workflow', 'data', 'llm', 'gpu'],
       activities: createFakeActivities({
-        store: new ArtifactStore(path.join(dir, 'a')),
+        store: new LocalArtifactStore(path.join(dir, 'a')),
         ledger: path.join(dir, 'ledger'),
         gpuMs: 300,
       }),

@@ -13,7 +13,7 @@ import { estimateUsd } from '../../activities/llm/client-registry';
 import { createLlmClient } from '../../activities/llm/factory';
 import { LimiterRegistry } from '../../activities/llm/limiter';
 import { costUsd, priceOf } from '../../activities/llm/pricing';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { EvaluationConfig, type ServiceModel } from '../../common/config';
 import type { EvaluatePlanInput, EvaluationSummary, Usage } from '../../common/types';
 import {
@@ -96,7 +96,7 @@ describe('evaluation against the three provider servers (real SDKs, real eval ac
         }),
       ]),
     );
-    const store = new ArtifactStore(dir);
+    const store = new LocalArtifactStore(dir);
     const acts = createEvalActivities({ store, llm: (m) => clients.get(m.provider)!, estimateUsd });
     const evaluation = EvaluationConfig.parse({ judges, repeats: 3, judgeCallsPerShard: 100 });
     const test = await store.writeJsonl('e2e/data/test.jsonl', tests);

@@ -10,6 +10,7 @@ import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { MigrationResult } from '../../common/progress';
 import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import {
@@ -35,7 +36,7 @@ describe('migration workflow (real dev server)', () => {
   before(async () => {
     env = await startTestEnv();
     dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-wf-'));
-    store = new ArtifactStore(path.join(dir, 'artifacts'));
+    store = new LocalArtifactStore(path.join(dir, 'artifacts'));
     ledger = path.join(dir, 'ledger.jsonl');
     const base = createFakeActivities({ store, ledger });
     // Options a test may change between runs without restarting workers.

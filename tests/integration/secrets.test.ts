@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { temporalCliPath } from '../../client/dev-server';
 import { InvalidConfigError, validateConfig } from '../../client/migrations';
 import { TASK_QUEUES } from '../../common/activities';
@@ -141,7 +141,7 @@ describe('secrets never reach history, artifacts or logs (real LLM activities, r
       maxCycles: 2,
     };
 
-    const store = new ArtifactStore(dir);
+    const store = new LocalArtifactStore(dir);
     const real = createActivities(readWorkerEnv({ LLAMADUO_ARTIFACTS: dir }), { ...KEYS });
     const fakes = createFakeActivities({
       store,

@@ -1,6 +1,5 @@
 // Reads JSONL datasets from the artifact store with a schema per line; a bad line is reported with the
 // artifact, line number and field, not as a bare JSON or type error later on.
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { ArtifactStore } from '../../store/artifact-store';
@@ -43,7 +42,7 @@ export async function readRecords<S extends z.ZodType>(
   schema: S,
 ): Promise<z.infer<S>[]> {
   const out: z.infer<S>[] = [];
-  const rl = createInterface({ input: createReadStream(store.path(uri)), crlfDelay: Infinity });
+  const rl = createInterface({ input: await store.readStream(uri), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;

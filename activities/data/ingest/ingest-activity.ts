@@ -4,26 +4,41 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import type { IngestInput, IngestResult } from '../../../common/types';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ArtifactStore } from '../../store/artifact-store';
+import { S3ArtifactStore } from '../../store/s3-store';
 import { DatasetError, DatasetErrors, type CoverageRecord } from './coverage-record';
-import { parseCoverageFile } from './parse-coverage';
+import { readS3Object } from '../../store/s3-objects';
+import { isS3Uri } from '../../store/s3-config';
+import { parseCoverageBytes, parseCoverageFile } from './parse-coverage';
 import { splitCoverage } from './split';
 
 export interface IngestDeps {
   store: ArtifactStore;
   /** relative dataset paths resolve against this directory (the worker's working directory by default) */
   baseDir?: string;
+  /** reads s3:// dataset sources; default: the S3 store's own client (same endpoint and credentials) */
+  s3?: S3Client;
 }
 
 export function resolveDatasetPath(p: string, baseDir = process.cwd()): string {
+  if (isS3Uri(p)) return p;
   if (p.startsWith('file://')) return fileURLToPath(p);
   return path.resolve(baseDir, p);
 }
 
 /** Validates, filters and splits a coverage dataset without writing anything. */
-export async function loadCoverage(input: Pick<IngestInput, 'dataset' | 'split'>, baseDir?: string) {
+export async function loadCoverage(
+  input: Pick<IngestInput, 'dataset' | 'split'>,
+  baseDir?: string,
+  s3?: S3Client,
+) {
   const file = resolveDatasetPath(input.dataset.path, baseDir);
-  const parsed = await parseCoverageFile(file, { maxRecordChars: input.dataset.maxRecordChars });
+  const opts = { maxRecordChars: input.dataset.maxRecordChars };
+  // An s3:// source is read by the worker itself: nobody copies datasets onto worker disks.
+  const parsed = isS3Uri(file)
+    ? parseCoverageBytes(file, await readS3Object(file, s3), opts)
+    : await parseCoverageFile(file, opts);
   let records = parsed.records;
   if (input.dataset.categories) {
     const wanted = new Set(input.dataset.categories);
@@ -44,7 +59,8 @@ export async function loadCoverage(input: Pick<IngestInput, 'dataset' | 'split'>
   return { file, split, duplicatesDropped: parsed.duplicatesDropped };
 }
 
-export function createIngestActivities({ store, baseDir }: IngestDeps) {
+export function createIngestActivities({ store, baseDir, s3 }: IngestDeps) {
+  const s3Client = s3 ?? (store instanceof S3ArtifactStore ? store.client : undefined);
   return {
     async ingestCoverage(input: IngestInput): Promise<IngestResult> {
       const trainKey = ArtifactStore.key(input.migrationId, 'data', 'train.jsonl');
@@ -57,7 +73,7 @@ export function createIngestActivities({ store, baseDir }: IngestDeps) {
       }
       let loaded;
       try {
-        loaded = await loadCoverage(input, baseDir);
+        loaded = await loadCoverage(input, baseDir, s3Client);
       } catch (err) {
         if (err instanceof DatasetErrors) {
           // Bad input does not get better by retrying.

@@ -1,7 +1,8 @@
-"""`python -m llamaduo_trainer finetune|generate --spec <path.json>` (k8s/trainer/CONTRACT.md).
+"""`python -m llamaduo_trainer finetune|generate --spec <path.json | s3://…>` (k8s/trainer/CONTRACT.md).
 
-Exit codes: 0 succeeded, 2 bad spec or dataset (do not retry), 3 preempted after a checkpoint (run
-again to resume), 1 any other failure. result.json is written in every case that knows outputDir."""
+Exit codes: 0 succeeded, 2 bad spec or dataset, or an object store that refuses for a reason retrying
+cannot fix (do not retry), 3 preempted after a checkpoint (run again to resume), 1 any other failure.
+result.json is written in every case that knows outputDir (uploaded too when outputDir is s3://)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import signal
 import sys
 import traceback
 
-from .errors import SpecError
+from .errors import SpecError, StoreError
 from .manifest import write_result
 from .progress import emit, log
 from .spec import FinetuneSpec, GenerateSpec, load_spec
@@ -19,16 +20,28 @@ EXIT_BAD_SPEC = 2
 EXIT_PREEMPTED = 3
 
 
+def _record_failure(stage, out_dir: str, command: str, error: dict) -> None:
+    if out_dir.startswith("s3://"):
+        return  # staging never started: there is no local result to upload
+    write_result(out_dir, command, "failed", error=error)
+    if stage is None:
+        return
+    try:
+        stage.publish_result()
+    except Exception as e:  # noqa: BLE001 - the exit code still tells the caller what happened
+        log(f"could not upload result.json: {e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llamaduo_trainer")
     parser.add_argument("command", choices=["finetune", "generate"])
-    parser.add_argument("--spec", required=True, help="path of the JSON spec")
+    parser.add_argument("--spec", required=True, help="path or s3:// URI of the JSON spec")
     args = parser.parse_args(argv)
 
     kind = FinetuneSpec if args.command == "finetune" else GenerateSpec
     try:
         spec = load_spec(args.spec, kind)
-    except SpecError as e:
+    except (SpecError, StoreError) as e:
         log(str(e))
         emit("error", kind="spec", message=str(e))
         return EXIT_BAD_SPEC
@@ -40,7 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         term["requested"] = True
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    stage = None
+    out_dir = spec.outputDir
     try:
+        from .staging import Staging, needs_staging
+
+        if needs_staging(spec):
+            stage = Staging(spec, args.spec)
+            out_dir = stage.local_out
+            spec = stage.localize()
         if args.command == "finetune":
             from .finetune import run_finetune
 
@@ -49,17 +70,22 @@ def main(argv: list[str] | None = None) -> int:
             from .generate import run_generate
 
             result = run_generate(spec, args.spec)
-    except SpecError as e:
+        if stage:
+            stage.publish()
+    except (SpecError, StoreError) as e:
         log(str(e))
         emit("error", kind="spec", message=str(e))
-        write_result(spec.outputDir, args.command, "failed", error={"kind": "spec", "message": str(e)})
+        _record_failure(stage, out_dir, args.command, {"kind": "spec", "message": str(e)})
         return EXIT_BAD_SPEC
     except Exception as e:  # noqa: BLE001 - any failure must still leave a manifest behind
         traceback.print_exc(file=sys.stderr)
         message = f"{type(e).__name__}: {e}"
         emit("error", kind="runtime", message=message)
-        write_result(spec.outputDir, args.command, "failed", error={"kind": "runtime", "message": message})
+        _record_failure(stage, out_dir, args.command, {"kind": "runtime", "message": message})
         return 1
+    finally:
+        if stage:
+            stage.close()
     return EXIT_PREEMPTED if result["status"] == "preempted" else 0
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 
 import torch
 from peft import set_peft_model_state_dict
 from peft.utils import get_peft_model_state_dict
 
 KEEP = 2
+# Called with (checkpoint folder, step) once a checkpoint is complete on disk (staging.py uploads it).
+after_save: list[Callable[[str, int], None]] = []
 _NAME = re.compile(r"^step-(\d{8})$")
 
 
@@ -49,6 +52,8 @@ def save(output_dir: str, step: int, model, optimizer, scheduler, state: dict) -
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     _prune(root)
+    for listener in after_save:
+        listener(final, step)
     return final
 
 

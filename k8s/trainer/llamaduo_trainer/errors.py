@@ -13,3 +13,11 @@ class SpecError(ValueError):
         self.path = path
         self.line = line
         self.field = field
+
+
+class StoreError(ValueError):
+    """The object store refused for a reason retrying cannot fix: missing bucket, bad credentials, 403."""
+
+    def __init__(self, uri: str, message: str) -> None:
+        super().__init__(f"{uri}: {message}")
+        self.uri = uri

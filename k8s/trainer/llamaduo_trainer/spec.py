@@ -17,8 +17,12 @@ class _Strict(BaseModel):
 
 
 def _absolute(value: str) -> str:
+    if value.startswith("s3://"):
+        if len(value) <= len("s3://") or value[len("s3://")] == "/":
+            raise ValueError(f"must name a bucket, got {value!r}")
+        return value
     if not os.path.isabs(value):
-        raise ValueError(f"must be an absolute path, got {value!r}")
+        raise ValueError(f"must be an absolute path or an s3:// URI, got {value!r}")
     return value
 
 
@@ -88,11 +92,16 @@ class GenerateSpec(_Strict):
 
 
 def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> FinetuneSpec | GenerateSpec:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise SpecError(path, f"cannot read spec: {e.strerror}") from e
+    if path.startswith("s3://"):
+        from . import remote
+
+        text = remote.read_bytes(remote.S3Path.parse(path)).decode("utf-8")
+    else:
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise SpecError(path, f"cannot read spec: {e.strerror}") from e
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as e:

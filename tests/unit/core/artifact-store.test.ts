@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 
 describe('artifact store', () => {
   let dir: string;
-  let store: ArtifactStore;
+  let store: LocalArtifactStore;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-store-'));
-    store = new ArtifactStore(dir);
+    store = new LocalArtifactStore(dir);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -10,6 +10,7 @@ import { createEvalActivities } from '../../../activities/eval/eval-activities';
 import type { JudgmentRecord } from '../../../activities/eval/judgment-record';
 import { renderJudgeTable } from '../../../activities/eval/render-table';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 import { EvaluationConfig, type ServiceModel } from '../../../common/config';
 import { decide, mean } from '../../../common/metrics';
 import type {
@@ -82,7 +83,7 @@ let studentRef: ArtifactRef;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-eval-'));
-  store = new ArtifactStore(dir);
+  store = new LocalArtifactStore(dir);
   testRef = await store.writeJsonl('m1/data/test.jsonl', tests);
   studentRef = await store.writeJsonl(
     'm1/cycle-1/generations.jsonl',

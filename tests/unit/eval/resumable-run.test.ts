@@ -6,12 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { resumableRun } from '../../../activities/eval/resumable-run';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 
 let dir: string;
 let store: ArtifactStore;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-resumable-'));
-  store = new ArtifactStore(dir);
+  store = new LocalArtifactStore(dir);
 });
 after(() => rm(dir, { recursive: true, force: true }));
 

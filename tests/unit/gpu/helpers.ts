@@ -5,11 +5,12 @@ import path from 'node:path';
 import { GpuBackendConfig, TrainerConfig, InferenceConfig } from '../../../common/config';
 import type { FineTuneInput, GenerateInput } from '../../../common/types';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 
 export const FAKE_TRAINER = path.join(import.meta.dirname, 'fixtures', 'fake-trainer.mjs');
 
-export async function tempStore(): Promise<ArtifactStore> {
-  return new ArtifactStore(await mkdtemp(path.join(tmpdir(), 'llamaduo-gpu-')));
+export async function tempStore(): Promise<LocalArtifactStore> {
+  return new LocalArtifactStore(await mkdtemp(path.join(tmpdir(), 'llamaduo-gpu-')));
 }
 
 export async function fineTuneInput(

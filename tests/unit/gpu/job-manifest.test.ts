@@ -96,6 +96,32 @@ describe('trainer Job manifest', () => {
     );
   });
 
+  it('with an S3 store mounts no artifacts volume and passes the endpoint but never keys', () => {
+    const job = buildJob(
+      { ...req, specPath: 's3://models/llamaduo/support-bot/cycle-2/finetune/spec.json' },
+      cfg({ serviceAccountName: 'llamaduo-trainer', workSize: '200Gi', secretName: 's3-keys' }),
+      {
+        location: 's3://models/llamaduo',
+        env: { AWS_ENDPOINT_URL_S3: 'https://r2.example.com', AWS_REGION: 'auto' },
+      },
+    );
+    const pod = job.spec!.template.spec!;
+    const c = pod.containers[0]!;
+    assert.equal(pod.serviceAccountName, 'llamaduo-trainer');
+    assert.equal(c.command!.at(-1), 's3://models/llamaduo/support-bot/cycle-2/finetune/spec.json');
+    assert.equal(
+      pod.volumes!.find((v) => v.name === 'artifacts'),
+      undefined,
+    );
+    assert.deepEqual(pod.volumes!.find((v) => v.name === 'work')!.emptyDir, { sizeLimit: '200Gi' });
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
+    assert.equal(env.LLAMADUO_ARTIFACTS, 's3://models/llamaduo');
+    assert.equal(env.LLAMADUO_WORK_DIR, '/work');
+    assert.equal(env.AWS_ENDPOINT_URL_S3, 'https://r2.example.com');
+    assert.ok(!Object.keys(env).some((k) => /SECRET|ACCESS_KEY|TOKEN/.test(k)), Object.keys(env).join());
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: 's3-keys' } }]);
+  });
+
   it('suspends and labels the Job for Kueue when a queue is configured', () => {
     const job = buildJob(req, cfg({ kueueQueue: 'llamaduo-gpu', gpus: 0 }));
     assert.equal(job.spec!.suspend, true);

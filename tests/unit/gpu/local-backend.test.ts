@@ -11,12 +11,12 @@ import { createGpuActivities } from '../../../activities/gpu/activities';
 import { createLocalBackend } from '../../../activities/gpu/local-backend';
 import type { GpuProgress } from '../../../activities/gpu/backend';
 import { isAlive, readRecord } from '../../../activities/gpu/local-process';
-import type { ArtifactStore } from '../../../activities/store/artifact-store';
+import type { LocalArtifactStore } from '../../../activities/store/local-store';
 import type { GpuActivities } from '../../../common/activities';
 import type { FineTuneInput, FineTuneResult, GenerateInput, GenerateResult } from '../../../common/types';
 import { FAKE_TRAINER, fineTuneInput, generateInput, tempStore } from './helpers';
 
-function activities(store: ArtifactStore, mode: string, ms = 200) {
+function activities(store: LocalArtifactStore, mode: string, ms = 200) {
   return createGpuActivities({
     store,
     backendFor: (gpu) => {
@@ -48,7 +48,12 @@ function recordingEnv() {
   return { env, beats };
 }
 
-async function starts(store: ArtifactStore, migrationId: string, step: string, cycle = 0): Promise<string[]> {
+async function starts(
+  store: LocalArtifactStore,
+  migrationId: string,
+  step: string,
+  cycle = 0,
+): Promise<string[]> {
   const text = await readFile(store.path(`${migrationId}/cycle-${cycle}/${step}/starts.log`), 'utf8').catch(
     () => '',
   );

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 import { SynthesisConfig } from '../../../common/config';
 import type { SynthesisInput } from '../../../common/types';
 import { dollyRecords } from '../curation/real-records';
@@ -10,7 +11,7 @@ import { dollyRecords } from '../curation/real-records';
 export async function withStore<T>(fn: (store: ArtifactStore) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-synth-'));
   try {
-    return await fn(new ArtifactStore(dir));
+    return await fn(new LocalArtifactStore(dir));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

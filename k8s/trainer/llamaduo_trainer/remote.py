@@ -1,0 +1,236 @@
+"""S3-compatible object storage for the trainer: inputs, outputs and checkpoints addressed as
+s3://bucket/key, so a GPU Job needs no shared volume. boto3 reads the same environment as the workers:
+AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION, and credentials from its default chain (environment,
+shared config, IRSA web identity, instance metadata). LLAMADUO_S3_PATH_STYLE=0 turns path-style off.
+
+Every object this module writes carries sha256, bytes and lines in its metadata, the same fields the
+TypeScript store writes (activities/store/s3-store.ts), so both sides reference it without reading it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .errors import StoreError
+
+CHUNK = 1 << 20
+# Multipart above this size (adapters, merged weights and checkpoints are large).
+MULTIPART_THRESHOLD = 16 * 1024 * 1024
+
+_CONFIG_CODES = {"NoSuchBucket"}
+_CREDENTIAL_CODES = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "AuthorizationHeaderMalformed",
+}
+
+
+def is_remote(path: str | None) -> bool:
+    return bool(path) and path.startswith("s3://")
+
+
+@dataclass(frozen=True)
+class S3Path:
+    bucket: str
+    key: str
+
+    @staticmethod
+    def parse(uri: str) -> S3Path:
+        if not uri.startswith("s3://"):
+            raise ValueError(f"not an s3:// URI: {uri}")
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        if not bucket:
+            raise ValueError(f"no bucket in {uri}")
+        return S3Path(bucket, key.strip("/"))
+
+    def child(self, name: str) -> S3Path:
+        return S3Path(self.bucket, f"{self.key}/{name}" if self.key else name)
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@lru_cache(maxsize=1)
+def client():
+    import boto3
+    from botocore.config import Config
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    path_style_env = os.environ.get("LLAMADUO_S3_PATH_STYLE")
+    path_style = path_style_env != "0" if path_style_env else bool(endpoint)
+    kwargs = {"retries": {"max_attempts": 5, "mode": "standard"}}
+    if path_style:
+        kwargs["s3"] = {"addressing_style": "path"}
+    if endpoint:
+        # Several S3-compatible servers reject the newer default CRC checksums.
+        kwargs["request_checksum_calculation"] = "when_required"
+        kwargs["response_checksum_validation"] = "when_required"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return boto3.client("s3", region_name=region, config=Config(**kwargs))
+
+
+def classify(err: Exception, uri: str, op: str) -> Exception:
+    """Configuration errors become StoreError (exit 2, not retried); the rest stay as they are (exit 1)."""
+    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+
+    if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+        return StoreError(
+            uri,
+            f"{op}: no S3 credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE "
+            "or the pod's IRSA role",
+        )
+    if not isinstance(err, ClientError):
+        return err
+    code = str(err.response.get("Error", {}).get("Code", ""))
+    status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in _CONFIG_CODES:
+        return StoreError(uri, f"{op}: the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3")
+    if code in _CREDENTIAL_CODES:
+        return StoreError(
+            uri,
+            f"{op}: the S3 credentials were rejected ({code}); fix AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the role",
+        )
+    if code in {"AccessDenied", "Forbidden", "403"} or status == 403:
+        return StoreError(uri, f"{op}: access denied (403); grant s3:GetObject/PutObject/DeleteObject/ListBucket on it")
+    return err
+
+
+def _call(uri: str, op: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception as e:  # noqa: BLE001 - re-raised, classified
+        raise classify(e, uri, op) from e
+
+
+def file_digest(path: str) -> dict[str, str]:
+    h = hashlib.sha256()
+    size = 0
+    lines = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    return {"sha256": h.hexdigest(), "bytes": str(size), "lines": str(lines)}
+
+
+def _transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
+
+
+def upload_file(local: str, dest: S3Path) -> dict[str, str]:
+    """One object, visible only once complete (S3 PUT / CompleteMultipartUpload are atomic)."""
+    meta = file_digest(local)
+    _call(
+        str(dest),
+        "upload",
+        client().upload_file,
+        local,
+        dest.bucket,
+        dest.key,
+        ExtraArgs={"Metadata": meta},
+        Config=_transfer_config(),
+    )
+    return meta
+
+
+def upload_bytes(data: bytes, dest: S3Path) -> None:
+    meta = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": str(len(data)),
+        "lines": str(data.count(b"\n")),
+    }
+    _call(str(dest), "upload", client().put_object, Bucket=dest.bucket, Key=dest.key, Body=data, Metadata=meta)
+
+
+def read_bytes(src: S3Path) -> bytes:
+    out = _call(str(src), "read", client().get_object, Bucket=src.bucket, Key=src.key)
+    return out["Body"].read()
+
+
+def exists(src: S3Path) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        client().head_object(Bucket=src.bucket, Key=src.key)
+        return True
+    except ClientError as e:
+        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return False
+        raise classify(e, str(src), "head") from e
+
+
+def check_bucket(src: S3Path) -> None:
+    """A missing bucket answers HeadObject with a bare 404; ask once, up front, to report it as such."""
+    from botocore.exceptions import ClientError
+
+    try:
+        client().head_bucket(Bucket=src.bucket)
+    except ClientError as e:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 403:
+            # A HEAD answer has no body: a one-key listing tells a bad signature from a missing permission.
+            _call(str(src), "open", client().list_objects_v2, Bucket=src.bucket, Prefix=src.key, MaxKeys=1)
+            return
+        if status == 404:
+            raise StoreError(
+                str(src), "the bucket does not exist; create it or fix the store URI / AWS_ENDPOINT_URL_S3"
+            ) from e
+        raise classify(e, str(src), "open") from e
+
+
+def list_keys(prefix: S3Path) -> list[str]:
+    """Keys under prefix/ (recursive), relative to it."""
+    base = f"{prefix.key}/" if prefix.key else ""
+    out: list[str] = []
+    pages = client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=base)
+    try:
+        for page in pages:
+            out.extend(o["Key"][len(base) :] for o in page.get("Contents", []))
+    except Exception as e:  # noqa: BLE001
+        raise classify(e, str(prefix), "list") from e
+    return sorted(out)
+
+
+def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
+    os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+    tmp = f"{local}.tmp-{os.getpid()}"
+    _call(str(src), "download", client().download_file, src.bucket, src.key, tmp, Config=_transfer_config())
+    if sha256 and file_digest(tmp)["sha256"] != sha256:
+        os.remove(tmp)
+        raise OSError(f"{src}: downloaded bytes do not match sha256 {sha256}")
+    os.replace(tmp, local)
+
+
+def download_prefix(prefix: S3Path, local_dir: str) -> int:
+    """Every object under prefix/ into local_dir; returns how many. Zero objects is not an error here."""
+    keys = list_keys(prefix)
+    for rel in keys:
+        download_file(prefix.child(rel), os.path.join(local_dir, rel))
+    return len(keys)
+
+
+def upload_dir(local_dir: str, dest: S3Path, skip: tuple[str, ...] = ()) -> dict[str, dict[str, str]]:
+    """Uploads every file below local_dir (sorted, so a listing is stable); returns {relpath: metadata}."""
+    files: dict[str, dict[str, str]] = {}
+    for root, dirs, names in os.walk(local_dir):
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, local_dir).replace(os.sep, "/")
+            if rel.split("/")[0] in skip or ".tmp-" in name:
+                continue
+            files[rel] = upload_file(full, dest.child(rel))
+    return files
+
+
+def delete_prefix(prefix: S3Path) -> None:
+    for rel in list_keys(prefix):
+        target = prefix.child(rel)
+        _call(str(target), "delete", client().delete_object, Bucket=target.bucket, Key=target.key)
