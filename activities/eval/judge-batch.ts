@@ -145,6 +145,6 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
     );
   }
   if (failure !== undefined) throw failure;
-  for (const key of batchKeys) await rm(store.path(key), { force: true });
+  for (const key of batchKeys) await store.remove(key);
   return calls.map((c) => done.get(c.index)!);
 }

@@ -83,10 +83,12 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
 
     async deleteWork(migrationId: string): Promise<string[]> {
       // Every step's state directory is <migration>/cycle-<n>/<step>/run (see run below).
+      // With a remote store the state directories live under runStateDir instead.
       const killed: string[] = [];
-      const pidFiles = (await store.list(migrationId)).filter((k) => k.endsWith('/run/pid.json'));
+      const local = store instanceof LocalArtifactStore ? store : new LocalArtifactStore(runStateDir);
+      const pidFiles = (await local.list(migrationId)).filter((k) => k.endsWith('/run/pid.json'));
       for (const key of pidFiles) {
-        const dir = path.dirname(store.path(key));
+        const dir = path.dirname(local.path(key));
         const rec = await readRecord(dir);
         if (rec && (await readExitCode(dir)) === null && (await isAlive(rec))) {
           await killGroup(rec, graceMs);

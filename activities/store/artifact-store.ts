@@ -74,6 +74,12 @@ export abstract class ArtifactStore {
   abstract isFile(key: string): Promise<boolean>;
 
   /**
+   * Writes `text` to `key` only if no artifact is there yet, atomically: of two writers racing for one key
+   * exactly one gets true. The promotion registry's compare-and-swap commits through it.
+   */
+  abstract createExclusive(key: string, text: string): Promise<boolean>;
+
+  /**
    * A reference to a file or a directory of files (the trainer writes a PEFT adapter as config + weights +
    * tokenizer files): sha256 over the sorted (relative path, file sha256) list, bytes summed, so equal trees
    * get equal refs on every backend. Null when nothing is there.

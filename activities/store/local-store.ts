@@ -2,7 +2,7 @@
 // Writes are atomic (temp file + rename): a reader never sees half a file.
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -111,5 +111,21 @@ export class LocalArtifactStore extends ArtifactStore {
     }
     await walk(base);
     return out.map((p) => path.relative(this.root, p)).sort();
+  }
+
+  async createExclusive(key: string, text: string): Promise<boolean> {
+    const file = this.path(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${randomUUID()}`;
+    await writeFile(tmp, text);
+    try {
+      await link(tmp, file); // atomic, and fails with EEXIST where rename would overwrite
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 }

@@ -17,6 +17,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -272,6 +273,31 @@ export class S3ArtifactStore extends ArtifactStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(k) }));
     } catch (err) {
       if (!isNotFound(err)) throw classifyS3Error(err, this.runnerPath(k), 'delete');
+    }
+  }
+
+  /** A conditional PUT (If-None-Match: *): the server refuses it with 412 when the key already exists. */
+  async createExclusive(key: string, text: string): Promise<boolean> {
+    await this.checkBucket();
+    const body = Buffer.from(text);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(key),
+          Body: body,
+          IfNoneMatch: '*',
+          ContentType: contentType(key),
+          Metadata: { sha256, bytes: String(body.length), lines: String(lines) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || (err as { name?: string }).name === 'PreconditionFailed') return false;
+      throw classifyS3Error(err, this.runnerPath(key), 'upload');
     }
   }
 }

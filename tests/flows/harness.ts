@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import type { AllActivities, QueueName } from '../../common/activities';
 import { MigrationConfig, type MigrationConfigInput } from '../../common/config';
 import { createActivities } from '../../workers/activities';
@@ -28,7 +28,7 @@ export const API_KEY = 'sk-flows-local-only';
 
 export interface FlowEnv {
   env: TestWorkflowEnvironment;
-  store: ArtifactStore;
+  store: LocalArtifactStore;
   provider: StartedServer;
   /** the judge's score (0-100) of an answer written by `owner`'s adapter; null owner: the teacher's answers */
   scoreOf: (owner: string | null) => number;
@@ -38,13 +38,13 @@ export interface FlowEnv {
 
 export interface FlowEnvOptions {
   /** replaces or wraps real activities (a GPU backend of another kind, an observation hook) */
-  activities?: (real: Partial<AllActivities>, store: ArtifactStore) => Partial<AllActivities>;
+  activities?: (real: Partial<AllActivities>, store: LocalArtifactStore) => Partial<AllActivities>;
   /** the queues this env's workers serve (default all); a test may run a GPU worker of its own */
   queues?: QueueName[];
 }
 
 /** The migration that trained the adapter a generations file was written with (null: not a student's). */
-function ownerOf(store: ArtifactStore, generationsUri: string): string | null {
+function ownerOf(store: LocalArtifactStore, generationsUri: string): string | null {
   // <step dir>/out/generations.jsonl beside <step dir>/spec.json, whose adapterDir is
   // <root>/<migration that trained it>/cycle-<n>/finetune/out/...
   const file = store.path(generationsUri);
@@ -68,7 +68,7 @@ function serial() {
 export async function startFlowEnv(opts: FlowEnvOptions = {}): Promise<FlowEnv> {
   const env = await startTestEnv();
   const dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-flows-'));
-  const store = new ArtifactStore(path.join(dir, 'artifacts'));
+  const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
   const flow: FlowEnv = {
     env,
     store,

@@ -10,7 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { SynthesisResult } from '../../common/types';
-import { ArtifactStore } from '../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { progressQuery, setBudgetUpdate } from '../../workflows/messages';
@@ -30,7 +30,7 @@ describe('budget changes reach a running synthesis child (real dev server)', () 
   before(async () => {
     env = await startTestEnv();
     dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-synth-limits-'));
-    const store = new ArtifactStore(path.join(dir, 'artifacts'));
+    const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
     const activities = createFakeActivities({
       store,
       ledger: path.join(dir, 'ledger.jsonl'),

@@ -5,9 +5,6 @@
 // A promotion is a compare-and-swap: it names the version it compared against and commits by creating the
 // next version's file exclusively, so of two runs that compared against the same version only one wins; the
 // other gets PromotionConflict and compares again against the new winner.
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { PromoteInput, Promoted } from '../../../common/types';
 import { ArtifactStore } from '../../store/artifact-store';
@@ -30,12 +27,7 @@ export function createPromotionActivities({
   });
 
   async function latestVersion(channel: string): Promise<number> {
-    let names: string[] = [];
-    try {
-      names = await readdir(store.path(keys(channel).versions));
-    } catch {
-      return 0;
-    }
+    const names = (await store.list(keys(channel).versions)).map((k) => k.slice(k.lastIndexOf('/') + 1));
     return names.reduce((max, f) => Math.max(max, /^\d+\.json$/.test(f) ? Number.parseInt(f, 10) : 0), 0);
   }
 
@@ -51,19 +43,7 @@ export function createPromotionActivities({
 
   /** Creates `key` with `value` only if it does not exist yet; false if it does. */
   async function createExclusive(key: string, value: unknown): Promise<boolean> {
-    const file = store.path(key);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${randomUUID()}`;
-    await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-    try {
-      await link(tmp, file); // atomic, and fails with EEXIST where rename would overwrite
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    return store.createExclusive(key, JSON.stringify(value, null, 2) + '\n');
   }
 
   /** current.json follows the highest version, whichever writer finishes last. */

@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEvalActivities } from '../../../activities/eval/eval-activities';
 import type { JudgmentRecord } from '../../../activities/eval/judgment-record';
 import type { ServiceModel } from '../../../common/config';
-import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 import { EvaluationConfig } from '../../../common/config';
 import type { EvaluatePlanInput, JudgeShardResult } from '../../../common/types';
 import { scriptedTeacher } from '../../chaos/scripted-teacher';
@@ -26,7 +26,7 @@ describe('batch judging', () => {
     const a = await harness(PROVIDERS[0], { respond: scriptedTeacher, batchDelayMs: 300 });
     const b = await harness(PROVIDERS[1], { respond: scriptedTeacher, batchDelayMs: 300 });
     try {
-      const store = new ArtifactStore(dir);
+      const store = new LocalArtifactStore(dir);
       const judges: ServiceModel[] = [
         { ...a.model, batch: true },
         { ...b.model, batch: true },

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { createPromotionActivities } from '../../../activities/data/promotion/promotion-activities';
-import { ArtifactStore } from '../../../activities/store/artifact-store';
+import { LocalArtifactStore } from '../../../activities/store/local-store';
 import type { PromoteInput } from '../../../common/types';
 
 const adapter = (id: string) => ({
@@ -29,10 +29,10 @@ const input = (migrationId: string, score: number, expectedVersion?: number): Pr
 
 describe('promotion registry (compare-and-swap)', () => {
   let dir: string;
-  let store: ArtifactStore;
+  let store: LocalArtifactStore;
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-promo-'));
-    store = new ArtifactStore(dir);
+    store = new LocalArtifactStore(dir);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
