@@ -3,7 +3,6 @@
 // and polled by this heartbeating activity. Each batch id is stored right after submit, so an attempt
 // retried after a crash resumes it instead of paying again; finished records are checkpointed like the
 // synchronous path's (the same JSONL of { key, result }), and the judges without batch go synchronously.
-import { rm } from 'node:fs/promises';
 import type { ServiceModel } from '../../common/config';
 import { runBatch, type BatchProgress } from '../llm/batch';
 import type { LlmClient } from '../llm/client';
