@@ -154,6 +154,30 @@ describe('S3 artifact store round-trips', () => {
     assert.deepEqual(await promo.readPromoted('prod'), promoted);
   });
 
+  it('promotion is a compare-and-swap on S3 too: of two runs that compared against one version, one wins', async () => {
+    const promo = createPromotionActivities({ store: s3 });
+    const adapter = (await s3.find('m1/report.html'))!;
+    const base = {
+      channel: 'cas',
+      cycle: 1,
+      adapter,
+      baseModel: 'builtin:tiny-random-llama',
+      comparison: null,
+    };
+    const outcomes = await Promise.allSettled([
+      promo.promote({ ...base, migrationId: 'run-a', score: 0.7, expectedVersion: 0 } as never),
+      promo.promote({ ...base, migrationId: 'run-b', score: 0.8, expectedVersion: 0 } as never),
+    ]);
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    const lost = outcomes.filter((o) => o.status === 'rejected');
+    assert.equal(won.length, 1, 'exactly one of two racing promotions commits');
+    assert.equal(((lost[0] as PromiseRejectedResult).reason as ApplicationFailure).type, 'PromotionConflict');
+    assert.equal((await promo.readPromoted('cas'))!.version, 1);
+    assert.equal(await s3.createExclusive('cas-probe.json', '{}\n'), true);
+    assert.equal(await s3.createExclusive('cas-probe.json', '{"again":1}\n'), false);
+    assert.equal(await s3.readText('cas-probe.json'), '{}\n');
+  });
+
   it('a trainer output directory (adapter files + large weights in parts) gets the same tree reference', async () => {
     const weights = randomBytes(12 * 1024 * 1024 + 123);
     const keys = stepKeys({ migrationId: 'm1', cycle: 1, step: 'finetune' });
