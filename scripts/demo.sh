@@ -4,5 +4,5 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
 cd "$LLAMADUO_ROOT"
-SETUP_K8S=0 bash scripts/setup.sh
+SETUP_K8S=0 SETUP_SEAWEEDFS=0 bash scripts/setup.sh
 exec tsx demo/run-demo.ts "$@"

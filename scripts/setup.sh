@@ -2,7 +2,8 @@
 # Installs everything the project needs into the ignored tools folder; every step is skipped when
 # its output is already there, so running it again costs seconds.
 #   scripts/setup.sh            node, npm deps, temporal CLI, SeaweedFS (S3 test server), python venv
-#   SETUP_K8S=1 scripts/setup.sh  also the Kubernetes control plane (see scripts/setup-k8s.sh)
+#   SETUP_K8S=0 scripts/setup.sh  skips the Kubernetes control plane (see scripts/setup-k8s.sh)
+#   SETUP_SEAWEEDFS=0 scripts/setup.sh  skips SeaweedFS, the storage tests' S3 server (the demo needs neither)
 #   SETUP_DEMO_MODEL=0 scripts/setup.sh  skips the offline demo's models (scripts/setup-demo-model.sh, setup-demo-student.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
@@ -41,6 +42,25 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Downloads and package installs (pip, apt, the demo model) wait on the network, the Go builds on the CPU:
+# the first group runs in the background while the second builds, which saves minutes on a cold machine.
+downloads() {
+  # 4. Python environment for the trainer and the dedup benchmark's reference implementation.
+  bash scripts/setup-python.sh
+  # 5. Debian's chromium for the report's headless browser check.
+  bash scripts/setup-chromium.sh >/dev/null
+  # 6. Debian's redis-server for the shared rate limiter's tests (never started as a service).
+  bash scripts/setup-redis.sh >/dev/null
+  # 8. The offline demo's local teacher/judge model and its llama.cpp runtime (scripts/setup-demo-model.sh),
+  #    then its student: the same model dequantized into a transformers directory (scripts/setup-demo-student.sh).
+  if [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then
+    bash scripts/setup-demo-model.sh
+    bash scripts/setup-demo-student.sh
+  fi
+}
+downloads &
+downloads_pid=$!
+
 # 3. The temporal CLI (dev server), built from its Go module: prebuilt downloads are impossible here.
 if [ ! -x "$LLAMADUO_TOOLS/bin/temporal" ]; then
   log "building temporal CLI $TEMPORAL_CLI_VERSION from source (several minutes, once)"
@@ -51,23 +71,13 @@ fi
 log "$("$LLAMADUO_TOOLS/bin/temporal" --version)"
 
 # 3b. SeaweedFS, the S3-compatible server the storage tests run against (see scripts/setup-seaweedfs.sh).
-bash scripts/setup-seaweedfs.sh
-
-# 4. Python environment for the trainer and the dedup benchmark's reference implementation.
-if [ -f scripts/setup-python.sh ]; then bash scripts/setup-python.sh; fi
-
-# 5. Debian's chromium for the report's headless browser check.
-bash scripts/setup-chromium.sh >/dev/null
-
-# 6. Debian's redis-server for the shared rate limiter's tests (never started as a service).
-bash scripts/setup-redis.sh >/dev/null
+if [ "${SETUP_SEAWEEDFS:-1}" = "1" ]; then bash scripts/setup-seaweedfs.sh; fi
 
 # 7. Kubernetes control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok).
-if [ -f scripts/setup-k8s.sh ] && [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
-# 8. The offline demo's local teacher/judge model and its llama.cpp runtime (see scripts/setup-demo-model.sh),
-#    then its student: the same model dequantized into a transformers directory (scripts/setup-demo-student.sh).
-if [ -f scripts/setup-demo-model.sh ] && [ "${SETUP_DEMO_MODEL:-1}" = "1" ]; then
-  bash scripts/setup-demo-model.sh
-  bash scripts/setup-demo-student.sh
+if [ "${SETUP_K8S:-1}" = "1" ]; then bash scripts/setup-k8s.sh; fi
+
+if ! wait "$downloads_pid"; then
+  log "installing the Python environment, chromium, redis-server or the demo model failed (see above)"
+  exit 1
 fi
 log "done"
