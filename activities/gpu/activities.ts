@@ -44,8 +44,7 @@ export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig)
  * or gone. A heartbeat answered "not found" means either that, or a stale attempt whose successor already
  * runs (and owns the work); only the first may delete the work.
  */
-async function workflowClosed(): Promise<boolean> {
-  const ctx = Context.current();
+async function workflowClosed(ctx: Context): Promise<boolean> {
   const workflowId = ctx.info.workflowExecution?.workflowId;
   if (!workflowId) return true;
   try {
@@ -67,7 +66,9 @@ function temporalHooks(): RunHooks & { dispose(): void } {
     // A requested cancellation (migration cancelled, activity reset) deletes the work; so does a workflow that
     // is gone (terminated, or closed without waiting for this activity). A worker shutting down or a timed-out
     // attempt leaves it for the next attempt to adopt.
-    const deleteWork = !!(d?.cancelRequested || d?.reset) || (!!d?.notFound && (await workflowClosed()));
+    let deleteWork = !!(d?.cancelRequested || d?.reset);
+    // (the abort listener runs outside the activity's async context: use the captured one)
+    if (!deleteWork && d?.notFound) deleteWork = await workflowClosed(ctx).catch(() => true);
     stop.abort(new StopWaiting(deleteWork, `activity cancelled: ${JSON.stringify(d ?? {})}`));
   };
   const listener = () => void onCancel();

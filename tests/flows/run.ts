@@ -39,5 +39,8 @@ let failed = Number(/^# fail (\d+)/m.exec(summary)?.[1] ?? 0);
 if (code !== 0 && failed === 0) failed = 1;
 await rm(dir, { recursive: true, force: true });
 console.log(`[flows] ${selected.length} files in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+console.log(
+  '[flows] the Kubernetes flows (cancel deletes the Job and its pods, terminate -> the reaper) run in the k8s suite: tests/k8s/migration-gpu-cleanup.test.ts',
+);
 console.log(`flows: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
