@@ -52,8 +52,9 @@ async function workflowClosed(ctx: Context): Promise<boolean> {
     return d.status.name !== 'RUNNING';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return true;
-    // Cannot tell: keeping a GPU busy until its deadline is the worse outcome, so delete.
-    return true;
+    // Cannot tell (e.g. no permission to describe): deleting might take the Job from a live retry that adopted
+    // it; the reaper, which describes with its own client, deletes it if the workflow really is closed.
+    return false;
   }
 }
 

@@ -53,16 +53,27 @@ export function labelValue(s: string): string {
   return v.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
 }
 
+/**
+ * The migration label: the id itself when it is a valid label value, else a cut of it with a hash suffix, so
+ * two long ids that share their first 63 characters never select each other's Jobs.
+ */
+export function migrationLabel(migrationId: string): string {
+  const v = labelValue(migrationId);
+  if (v === migrationId) return v;
+  const hash = createHash('sha256').update(migrationId).digest('hex').slice(0, 8);
+  return `${labelValue(migrationId.slice(0, 63 - 9))}-${hash}`;
+}
+
 /** Selects every Job (and pod) of one migration. */
 export function migrationSelector(migrationId: string): string {
-  return `${LABELS.managedBy}=llamaduo,${LABELS.migration}=${labelValue(migrationId)}`;
+  return `${LABELS.managedBy}=llamaduo,${LABELS.migration}=${migrationLabel(migrationId)}`;
 }
 
 export function jobLabels(id: GpuWorkId): Record<string, string> {
   return {
     [LABELS.app]: 'llamaduo-trainer',
     [LABELS.managedBy]: 'llamaduo',
-    [LABELS.migration]: labelValue(id.migrationId),
+    [LABELS.migration]: migrationLabel(id.migrationId),
     [LABELS.cycle]: String(id.cycle),
     [LABELS.step]: id.step,
     ...(id.tag !== undefined ? { [LABELS.tag]: labelValue(id.tag) } : {}),

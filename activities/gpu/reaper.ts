@@ -42,6 +42,11 @@ export async function reapOrphanedJobs(deps: ReaperDeps): Promise<string[]> {
       const workflowId = job.metadata?.annotations?.[WORKFLOW_ANNOTATION];
       // Jobs from before the annotation, or made by hand: not ours to judge.
       if (!workflowId || job.metadata?.deletionTimestamp) continue;
+      // A finished Job holds no GPU; it keeps its pod logs until its ttlSecondsAfterFinished.
+      const finished = job.status?.conditions?.some(
+        (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      );
+      if (finished) continue;
       if (!running.has(workflowId)) running.set(workflowId, await isRunning(deps.client, workflowId));
       if (running.get(workflowId)) continue;
       try {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { GpuBackendConfig } from '../../../common/config';
 import { buildJob, type KubernetesGpuConfig } from '../../../activities/gpu/job-manifest';
-import { jobName, stepKeys, WORKFLOW_ANNOTATION } from '../../../activities/gpu/names';
+import { jobLabels, jobName, stepKeys, WORKFLOW_ANNOTATION } from '../../../activities/gpu/names';
 
 const cfg = (extra: object = {}) =>
   GpuBackendConfig.parse({
@@ -139,5 +139,24 @@ describe('tagged GPU work', () => {
     assert.equal(stepKeys({ ...gen, tag: 'base' }).dir, 'support-bot/cycle-0/generate-base');
     assert.equal(stepKeys(gen).dir, 'support-bot/cycle-0/generate');
     assert.notEqual(stepKeys({ ...gen, tag: 'promoted' }).result, stepKeys(gen).result);
+  });
+});
+
+describe('migration label', () => {
+  it('keeps two long migration ids with one 63-character prefix apart', async () => {
+    const { migrationLabel, migrationSelector } = await import('../../../activities/gpu/names');
+    const prefix = 'scheduled-weekly-support-closed-qa-gemma-2b-it-from-gpt-4o-migration';
+    const a = `${prefix}-2026-11-30`;
+    const b = `${prefix}-2026-12-07`;
+    assert.notEqual(migrationSelector(a), migrationSelector(b));
+    for (const v of [migrationLabel(a), migrationLabel(b)]) {
+      assert.ok(v.length <= 63, v);
+      assert.match(v, /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/);
+    }
+    assert.equal(migrationLabel('support-bot'), 'support-bot');
+    assert.equal(
+      jobLabels({ migrationId: a, cycle: 0, step: 'generate' })['llamaduo.dev/migration'],
+      migrationLabel(a),
+    );
   });
 });
