@@ -33,6 +33,8 @@ export function s3ClientConfig(env: NodeJS.ProcessEnv = process.env): S3ClientCo
     region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
     forcePathStyle: pathStyle,
+    // AWS itself: a bucket in another region than AWS_REGION (an IRSA pod gets its cluster's) is followed
+    ...(endpoint ? {} : { followRegionRedirects: true }),
     // Several S3-compatible servers reject the newer default CRC checksums; send them only when required.
     ...(endpoint
       ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }

@@ -10,12 +10,12 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
+// Expired session tokens (ExpiredToken, TokenRefreshRequired, RequestExpired) are left out on purpose: under
+// IRSA / Workload Identity the SDK refreshes its credentials on the next call, so a retry succeeds.
 const CREDENTIAL_CODES = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
-  'ExpiredToken',
   'InvalidToken',
-  'TokenRefreshRequired',
   'AuthorizationHeaderMalformed',
 ]);
 

@@ -20,10 +20,10 @@ CHUNK = 1 << 20
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 
 _CONFIG_CODES = {"NoSuchBucket"}
+# ExpiredToken is left out: boto3 refreshes IRSA / Workload Identity credentials, so a retry succeeds.
 _CREDENTIAL_CODES = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
-    "ExpiredToken",
     "InvalidToken",
     "AuthorizationHeaderMalformed",
 }
