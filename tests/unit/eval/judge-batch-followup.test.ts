@@ -14,27 +14,10 @@ import type { JudgmentRecord } from '../../../activities/eval/judgment-record';
 import type { ArtifactStore } from '../../../activities/store/artifact-store';
 import { LocalArtifactStore } from '../../../activities/store/local-store';
 import type { ServiceModel } from '../../../common/config';
+import { killableStore } from '../../helpers/killable-store';
 import { scriptedTeacher } from '../../chaos/scripted-teacher';
 import { harness, PROVIDERS } from '../llm/harness';
 import { dollyClosedQa } from './dolly-fixture';
-
-const WRITES = new Set(['write', 'writeText', 'writeJson', 'writeJsonl', 'remove', 'createExclusive']);
-
-/** The store as a worker process sees it: once killed, nothing it writes reaches the store any more. */
-function killable(store: ArtifactStore): { store: ArtifactStore; kill: () => void } {
-  let killed = false;
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v: unknown = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        if (killed && WRITES.has(String(prop))) return Promise.reject(new Error('worker killed'));
-        return (v as (...a: unknown[]) => unknown).apply(proxy, args);
-      };
-    },
-  });
-  return { store: proxy, kill: () => (killed = true) };
-}
 
 type Beat = { batches: Record<string, { batchId?: string }> };
 
@@ -78,7 +61,7 @@ it('a kill while a follow-up batch waits does not submit the resumed batch’s c
     assert.ok(firstBatch);
 
     // the next resumes that batch, then submits the other half and is killed during its wait
-    const worker = killable(store);
+    const worker = killableStore(store);
     const second = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000, attempt: 2 });
     second.on('heartbeat', (d: Beat) => {
       const id = d.batches['0-single']?.batchId;

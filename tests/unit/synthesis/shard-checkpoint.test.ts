@@ -8,6 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createSynthesisActivities } from '../../../activities/synthesis/synthesize-shard';
 import type { ArtifactStore } from '../../../activities/store/artifact-store';
 import type { SynthesizeShardInput, SynthesizeShardResult } from '../../../common/types';
+import { killableStore } from '../../helpers/killable-store';
 import { scriptedTeacher } from '../../chaos/scripted-teacher';
 import { harness, PROVIDERS } from '../llm/harness';
 import { InTestTeacher } from './in-test-teacher';
@@ -24,31 +25,13 @@ async function shardInput(store: ArtifactStore, requests: number): Promise<Synth
   };
 }
 
-const WRITES = new Set(['write', 'writeText', 'writeJson', 'writeJsonl', 'remove', 'createExclusive']);
-
-/** The store as a worker process sees it: once killed, nothing it writes reaches the store any more. */
-function killable(store: ArtifactStore): { store: ArtifactStore; kill: () => void } {
-  let killed = false;
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v: unknown = Reflect.get(target, prop, receiver);
-      if (typeof v !== 'function') return v;
-      return (...args: unknown[]) => {
-        if (killed && WRITES.has(String(prop))) return Promise.reject(new Error('worker killed'));
-        return (v as (...a: unknown[]) => unknown).apply(proxy, args);
-      };
-    },
-  });
-  return { store: proxy, kill: () => (killed = true) };
-}
-
 test('a worker killed after some answers loses none of them: no prompt is asked twice, usage equals the bill', () =>
   withStore(async (store) => {
     const { srv, client, model } = await harness(PROVIDERS[0], { respond: scriptedTeacher });
     try {
       const input = await shardInput(store, 8);
       input.synthesis = { ...input.synthesis, teacher: model };
-      const worker = killable(store);
+      const worker = killableStore(store);
       const first = new MockActivityEnvironment({ heartbeatTimeoutMs: 3000 });
       first.on('heartbeat', (d: { finished: number }) => {
         if (d.finished >= 3) {
