@@ -53,6 +53,21 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
     Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 15_000) / 3)),
   );
 
+  // One write at a time; calls while one runs share the next write, which snapshots `done` when it starts.
+  let writing: Promise<unknown> = Promise.resolve();
+  let queued: Promise<void> | null = null;
+  const checkpoint = (): Promise<void> => {
+    queued ??= writing
+      .catch(() => undefined)
+      .then(async () => {
+        queued = null;
+        const rows = [...done].map(([index, result]) => ({ key: String(index), result }));
+        await store.writeJsonl(checkpointKey, rows);
+      });
+    writing = queued;
+    return queued;
+  };
+
   let failure: unknown;
   const record = (call: JudgeCall, res: Parameters<typeof judgmentOf>[1]) => {
     try {
@@ -108,6 +123,9 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
       const res = r.results.get(String(c.index));
       if (res) record(c, res);
     }
+    // stored before anything else is submitted: a follow-up batch replaces this one's id in `batchKey`, so a
+    // kill during its wait must not leave these answers only in memory (they would be submitted again)
+    await checkpoint();
     // items left out of a resumed batch (an earlier attempt finished part of the group) go as a new one
     if (items.length < members.length)
       await runGroup(
@@ -138,10 +156,7 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
     failure ??= err;
   } finally {
     clearInterval(timer);
-    await store.writeJsonl(
-      checkpointKey,
-      [...done].map(([index, result]) => ({ key: String(index), result })),
-    );
+    await checkpoint();
   }
   if (failure !== undefined) throw failure;
   for (const key of batchKeys) await store.remove(key);

@@ -143,16 +143,40 @@ async function waitForResults(
   const sleep = opts.sleep ?? defaultSleep;
   opts.heartbeat?.({ batchId, state: 'submitted', total });
   const started = Date.now();
+  const pollMs = opts.pollIntervalMs ?? 30_000;
+  const outOfTime = () => Date.now() - started > (opts.maxWaitMs ?? 24 * 3600_000);
+  let failedPolls = 0;
   for (;;) {
-    const s = await client.adapter.batchStatus(batchId);
-    opts.heartbeat?.({
-      batchId,
-      state: s.state === 'ended' ? 'ended' : 'running',
-      done: s.done,
-      total: s.total ?? total,
-    });
-    if (s.state === 'ended') return client.adapter.batchResults(batchId);
-    if (s.state === 'failed' || Date.now() - started > (opts.maxWaitMs ?? 24 * 3600_000)) return new Map();
-    await sleep(opts.pollIntervalMs ?? 30_000, opts.signal);
+    try {
+      const s = await client.adapter.batchStatus(batchId);
+      failedPolls = 0;
+      opts.heartbeat?.({
+        batchId,
+        state: s.state === 'ended' ? 'ended' : 'running',
+        done: s.done,
+        total: s.total ?? total,
+      });
+      if (s.state === 'ended') return await client.adapter.batchResults(batchId);
+      if (s.state === 'failed' || outOfTime()) return new Map();
+    } catch (err) {
+      // A network blip or a 5xx/429 while polling must not fail an attempt that may have waited hours: it
+      // is retried here with backoff. Only what waiting cannot fix (a bad key, an unknown batch) fails.
+      const e = client.classifyError(err);
+      if (!e.retryable || opts.signal?.aborted)
+        throw new LlmError(e.reason, `batch ${batchId} poll failed: ${e.message}`, e.retryable, e.status);
+      if (outOfTime()) return new Map();
+      failedPolls++;
+      opts.heartbeat?.({ batchId, state: 'running', total });
+      await sleep(e.retryAfterMs ?? pollBackoffMs(failedPolls, pollMs), opts.signal);
+      continue;
+    }
+    await sleep(pollMs, opts.signal);
   }
+}
+
+/** The wait after the n-th poll failing in a row: doubling from a second, at most the longer of a minute
+ * and the poll interval. */
+function pollBackoffMs(n: number, pollMs: number): number {
+  const base = Math.min(1000, pollMs);
+  return Math.min(base * 2 ** (n - 1), Math.max(60_000, pollMs));
 }

@@ -35,19 +35,22 @@ export interface SynthesisDeps {
   batchPollMs?: number;
 }
 
-/** Finished requests of an unfinished shard, so that a retried attempt asks the teacher only for the rest. */
+/** Finished requests of an unfinished shard, so that a retried attempt asks the teacher only for the rest.
+ * Written after every finished request: a killed worker loses at most the requests still in flight. */
 interface Checkpoint {
   /** request index -> its samples, or why it failed for good */
   results: Record<number, RawSample[] | LlmFailureReason>;
+  /** everything paid so far, transient failures included */
   usage: Usage;
+  /** attempts that ended with requests failing transiently (a worker crash is not one) */
+  transientRounds?: number;
 }
-const CHECKPOINT_EVERY = 20;
 
 /** Failures asking again will not fix: stored in the checkpoint and counted. */
 const PERMANENT: ReadonlySet<LlmFailureReason> = new Set(['refusal', 'invalid-output', 'truncated']);
 /** Failures of the moment: never stored; the activity is retried for them (see TRANSIENT_ATTEMPTS). */
 const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'server-error', 'timeout']);
-/** From this attempt on, requests still failing transiently are counted as failed instead of retried. */
+/** After this many rounds ending with transient failures, requests still failing are counted as failed. */
 const TRANSIENT_ATTEMPTS = 3;
 
 /** The batch a shard submitted, stored right after submit: a retried attempt resumes it. */
@@ -98,11 +101,22 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       // Every attempt reserves its worst case against what is left of the shard's share before it is fired.
       const client = base.withSpendLimit?.(budget, checkpoint.usage.usd) ?? base;
       let usage: Usage = checkpoint.usage;
-      let saving: Promise<unknown> = Promise.resolve();
-      const save = () => {
-        const snapshot = JSON.stringify({ results: checkpoint.results, usage });
-        saving = saving.then(() => store.writeText(checkpointKey, snapshot));
-        return saving;
+      // One write at a time; calls while one runs share the next write, which snapshots the state when it
+      // starts. Resolves once a write holding everything finished before the call is stored.
+      let writing: Promise<unknown> = Promise.resolve();
+      let queued: Promise<void> | null = null;
+      const save = (): Promise<void> => {
+        queued ??= writing
+          .catch(() => undefined)
+          .then(async () => {
+            queued = null;
+            const finished = Object.keys(checkpoint.results).length;
+            const snapshot: Checkpoint = { ...checkpoint, usage };
+            await store.writeText(checkpointKey, JSON.stringify(snapshot));
+            details.finished = Math.max(details.finished, finished);
+          });
+        writing = queued;
+        return queued;
       };
 
       // Heartbeat on a timer, not only when a request finishes: a long 429 pause or a batch in the
@@ -147,7 +161,6 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           budgetSkipped++; // a retry with budget left may still make it
         else if (TRANSIENT.has(res.reason)) transient++;
         else fatal ??= new LlmError(res.reason, res.message, false); // quota, bad key, bad request
-        details.finished = Object.keys(checkpoint.results).length;
       };
       const requestOf = (q: number) => {
         const prompt = buildSynthesisPrompt(seeds[q]!, synthesis.samplesPerRequest);
@@ -181,10 +194,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       } finally {
         clearInterval(timer);
       }
+      // Rounds are counted here, not with the activity's attempt number, which worker crashes raise too.
+      if (transient > 0 && !fatal) checkpoint.transientRounds = (checkpoint.transientRounds ?? 0) + 1;
       await save(); // what finished is kept whatever happens next
       if (fatal) throw toActivityFailure(fatal);
-      const attempt = ctx?.info.attempt ?? 1;
-      if (transient > 0 && attempt < TRANSIENT_ATTEMPTS)
+      if (transient > 0 && (checkpoint.transientRounds ?? 0) < TRANSIENT_ATTEMPTS)
         throw ApplicationFailure.create({
           type: 'LlmError:transient',
           message: `${transient} of ${seeds.length} teacher requests failed for the moment (rate limit, server error or timeout); retrying the shard`,
@@ -216,7 +230,6 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
 
       async function oneByOne(c: LlmClient, todo: number[]): Promise<void> {
         let next = 0;
-        let sinceSave = 0;
         const worker = async () => {
           while (next < todo.length && !fatal) {
             const q = todo[next++]!;
@@ -232,10 +245,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
             );
             usage = addUsage(usage, res.usage);
             record(q, seeds[q]!, prompt.promptHash, res);
-            if (++sinceSave >= CHECKPOINT_EVERY) {
-              sinceSave = 0;
-              void save();
-            }
+            await save(); // paid: stored before the next request, so a killed worker never asks it again
             beat();
           }
         };
