@@ -42,7 +42,7 @@ def main() -> None:
         bf16 = variant.startswith("bf16")
         varying = variant.endswith("varying")
 
-        def step() -> int:
+        def step(bf16: bool = bf16, varying: bool = varying) -> int:
             seq = args.seq + (rng.randrange(-args.seq // 4, args.seq // 4) if varying else 0)
             ids = torch.randint(0, vocab, (args.batch, seq))
             ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
