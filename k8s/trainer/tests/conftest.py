@@ -76,5 +76,7 @@ def _few_threads():
 
 @pytest.fixture(autouse=True)
 def _token_cache_in_tmp(tmp_path, monkeypatch):
-    """Each test gets its own token cache, never the user's ~/.cache."""
+    """Each test gets its own token cache, never the user's ~/.cache; and fp32 on every CPU (the tests
+    that exercise bf16 autocast ask for it), so results do not depend on the machine's instruction set."""
     monkeypatch.setenv("LLAMADUO_TOKEN_CACHE", str(tmp_path / "token-cache"))
+    monkeypatch.setenv("LLAMADUO_CPU_BF16", "0")
