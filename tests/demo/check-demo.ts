@@ -92,7 +92,7 @@ if (reportPath) {
     );
     check(
       'report says which metric is which',
-      /exact match compares each answer with the test record's reference response/.test(html) &&
+      /Exact match compares each answer with the test record's reference response/.test(html) &&
         /judge score is an LLM grading/.test(html),
     );
     check('per-judge table has the base row', html.includes('student · base (no adapter)'));
