@@ -69,11 +69,13 @@ try {
     target: { metric: 'precision', statistic: 'mean', atLeast: 95 },
     synthesis: {
       teacher: { ...local, maxOutputTokens: 200 },
-      samplesPerRequest: 2,
+      // a 135M teacher gets about 1 in 12 samples past curation (its answers run long where a label is
+      // wanted): more rounds, so a cycle is rarely left with none (the workflow fails on zero accepted)
+      samplesPerRequest: 3,
       initialVolume: Number(process.env.DEMO_SYNTHETIC ?? 8),
       requestsPerShard: 10,
       concurrentShards: 2,
-      maxRounds: 2,
+      maxRounds: 4,
     },
     budget: { maxUsd: 1 },
     maxCycles: Number(process.env.DEMO_CYCLES ?? 2),
