@@ -75,7 +75,7 @@ export function progressionNote(data: ReportData): string {
   const judge =
     'The judge score is an LLM grading each answer 0-100 against the reference response; it reads meaning, but it is noisy, and very much so for a small judge (the offline demo judges with a 135M model).';
   return ref
-    ? `${judge} ${esc(ref)} compares each answer with the test record's reference response deterministically: no LLM, the same answers always give the same number.`
+    ? `${judge} ${esc(ref[0]!.toUpperCase() + ref.slice(1))} compares each answer with the test record's reference response deterministically: no LLM, the same answers always give the same number.`
     : `${judge} Set <code>evaluation.reference</code> to also record a deterministic reference-based score.`;
 }
 

@@ -1,5 +1,6 @@
 // The demo check (README command 1 under CI-like conditions): runs `npm run demo`'s program from this
 // checkout with a fresh state directory, then opens the report it wrote in real headless Chromium.
+// It checks the base student's row and both metrics (judge score, exact match) for base and every cycle.
 // Last line: `demo: <cycles> cycles, report <n> charts, <passed> passed, <failed> failed`.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -69,6 +70,32 @@ if (reportPath) {
       counts.charts > 0 && counts.withData === counts.charts,
     );
     check('report has judge scores for 2 cycles', (html.match(/cycle 1/gi) ?? []).length > 0);
+    // base -> cycles on both metrics, as the page shows them
+    type Cell = { textContent: string | null };
+    type Row = { className: string; querySelectorAll(selector: string): ArrayLike<Cell> };
+    const progression = await page.$$eval('table.progression tbody tr', (trs) =>
+      (trs as unknown as Row[]).map((tr) => ({
+        cls: tr.className,
+        cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
+      })),
+    );
+    const numeric = (cells: string[]) => cells.length === 2 && cells.every((c) => /^\d+\.\d\d/.test(c));
+    const baseRow = progression.find((r) => r.cls === 'base');
+    const cycleRows = progression.filter((r) => r.cls === 'cycle');
+    check(
+      `report shows the base student on judge score and exact match (${JSON.stringify(baseRow?.cells)})`,
+      Boolean(baseRow && numeric(baseRow.cells)),
+    );
+    check(
+      `report shows each cycle on both metrics (${cycleRows.length} rows)`,
+      cycleRows.length >= 2 && cycleRows.every((r) => numeric(r.cells)),
+    );
+    check(
+      'report says which metric is which',
+      /Exact match compares each answer with the test record's reference response/.test(html) &&
+        /judge score is an LLM grading/.test(html),
+    );
+    check('per-judge table has the base row', html.includes('student · base (no adapter)'));
     await page.screenshot({ path: path.join(root, 'test-results', 'demo-report.png'), fullPage: true });
   } finally {
     await browser.close();

@@ -138,7 +138,7 @@ describe('migration workflow (real dev server)', () => {
     // the base generate has its own folder: it never reuses (or is reused as) cycle 0's output
     assert.match(base.generations.uri, /base-first\/base\/generations\.jsonl$/);
     assert.notEqual(base.generations.uri, result.cycles[0]!.generations.uri);
-    assert.equal(base.score, 55, 'judged like cycle 0 by the test judges');
+    assert.equal(base.score, result.cycles[0]!.score, 'judged like cycle 0 by the test judges');
     const tests = result.cycles[0]!.evaluation.reference!.samples;
     assert.ok(tests > 0);
     for (const s of [base.evaluation, progress.teacher!, ...result.cycles.map((c) => c.evaluation)]) {

@@ -6,15 +6,22 @@ result.json is written in every case that knows outputDir (uploaded too when out
 
 from __future__ import annotations
 
-import argparse
-import signal
-import sys
-import traceback
+import os
 
-from .errors import SpecError, StoreError
-from .manifest import write_result
-from .progress import emit, log
-from .spec import FinetuneSpec, GenerateSpec, load_spec
+# Before torch loads libgomp: idle OpenMP threads sleep instead of spinning. On a CPU shared with other
+# work, spinning threads steal the cores the busy ones need (LoRA steps measured 4.5x faster with it on a
+# loaded 2-core machine, docs/benchmarks.md); on a dedicated GPU node it changes nothing that matters.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+
+from .errors import SpecError, StoreError  # noqa: E402
+from .manifest import write_result  # noqa: E402
+from .progress import emit, log  # noqa: E402
+from .spec import FinetuneSpec, GenerateSpec, load_spec  # noqa: E402
 
 EXIT_BAD_SPEC = 2
 EXIT_PREEMPTED = 3

@@ -46,7 +46,8 @@ def events(captured: str) -> list[dict]:
     return [json.loads(x) for x in captured.splitlines() if x.startswith('{"event"')]
 
 
-def test_examples_match_what_the_trainer_writes(tmp_path, capsys):
+def test_examples_match_what_the_trainer_writes(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LLAMADUO_CPU_BF16", "1")  # the same manifest shape on every CPU
     train = write_jsonl(tmp_path / "train.jsonl", learnable_records(6))
     spec = finetune_spec(tmp_path, [train], "ft", maxSteps=2, checkpointEverySteps=1)
     assert main(["finetune", "--spec", save_spec(tmp_path, spec, "ft.json")]) == 0
