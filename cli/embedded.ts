@@ -89,7 +89,7 @@ async function startEmbedded(log: LogFile): Promise<{
     connection: native,
     namespace: 'default',
     queues: env.LLAMADUO_QUEUES,
-    activities: createActivities(env),
+    activities: createActivities(env, { ...process.env, LLAMADUO_SINGLE_WORKER: '1' }),
     dataConverter: dataConverterFromEnv(),
     shutdownGraceTime: '5s',
   });

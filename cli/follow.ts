@@ -36,12 +36,15 @@ export async function followMigration(
   let progress: Progress | null = null;
   /** how the workflow ended, shown in the last frame (the progress query still says "running" after a failure) */
   let ended: Progress['status'] | undefined;
+  /** the last stage that was not 'done': a failed migration's cleanup moves it to 'done' before it closes */
+  let workingStage: string | undefined;
   const refresh = async () => {
     try {
       progress = await mc.getProgress(id);
     } catch {
       return; // between runs of continue-as-new, or no worker to answer right now
     }
+    if (progress.stage !== 'done') workingStage = progress.stage;
     if (ended && progress.status === 'running') progress = { ...progress, status: ended };
     if (!opts.json) opts.view.update(renderProgress(progress), progressLine(progress));
   };
@@ -67,7 +70,8 @@ export async function followMigration(
   await refresh();
   opts.view.done();
   if ('result' in end) return { status: 'COMPLETED', result: end.result, progress };
-  const stage = (progress as Progress | null)?.stage;
+  const last = (progress as Progress | null)?.stage;
+  const stage = last === 'done' ? (workingStage ?? last) : last;
   opts.log.failure(`migration ${id} ended ${status}${stage ? ` in stage ${stage}` : ''}`, end.error, {
     workflowId: id,
   });

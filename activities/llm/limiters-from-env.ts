@@ -28,6 +28,7 @@ export function limitersFromEnv(
     opened.push(shared);
     return shared;
   }
-  warn(PER_PROCESS_WARNING);
+  // The embedded mode runs the only worker there is: its per-process limits are the whole limit.
+  if (env.LLAMADUO_SINGLE_WORKER !== '1') warn(PER_PROCESS_WARNING);
   return new LimiterRegistry(undefined, settings);
 }

@@ -85,19 +85,23 @@ describe('budget changes reach a running synthesis child (real dev server)', () 
       if (p && p.shardsTotal > 0) return { handle, child, progress: p };
       await sleep(100);
     }
-    throw new Error('the synthesis child did not start');
+    const d = await handle.describe();
+    const progress = await handle.query('progress').catch(() => null);
+    throw new Error(
+      `the synthesis child did not start: migration ${d.status.name}, ${JSON.stringify(progress)?.slice(0, 1500)}`,
+    );
   }
 
   it('a raised budget lets the running child synthesize the full volume', async () => {
-    // teacher baseline 0.36 + its evaluation 1.44 + the student's 4.32 = 6.12 spent; 4.32 kept for the next
-    // evaluation: the child starts with 0.28, about three shards' worth
-    const { handle, child, progress } = await startAndWaitForSynthesis('raise', 10.72);
+    // teacher baseline 0.36 + its evaluation 1.44 + the base student's 4.32 + cycle 0's 4.32 = 10.44 spent;
+    // 4.32 kept for the next evaluation: the child starts with 0.28, about three shards' worth
+    const { handle, child, progress } = await startAndWaitForSynthesis('raise', 15.04);
     assert.ok(Math.abs(progress.budgetUsd! - 0.28) < 1e-6, String(progress.budgetUsd));
     await handle.executeUpdate(setBudgetUpdate, { args: [30] });
     const synth: SynthesisResult = await child.result();
     assert.equal(synth.accepted, 400, 'the full volume');
     assert.ok(synth.usage.usd > 0.28, `spent ${synth.usage.usd} beyond the budget it started with`);
-    assert.equal((await child.query(synthesisProgressQuery)).budgetUsd, 0.28 + (30 - 10.72));
+    assert.equal((await child.query(synthesisProgressQuery)).budgetUsd, 0.28 + (30 - 15.04));
     await handle.result();
   });
 
