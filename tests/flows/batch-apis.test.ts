@@ -134,8 +134,9 @@ describe('batch APIs in a migration', () => {
       assert.equal(result.status, 'target-not-met');
       const judge = judging.stats.log.filter((r) => !isSynthesis(r) && r.schema !== undefined);
       assert.ok(judge.length > 0 && judge.every((r) => r.batch), 'every judge call went through a batch');
-      // two evaluations (the teacher's answers, the student's), one batch each (one judge, single grades only)
-      assert.equal(judging.stats.batchesCreated, 2);
+      // three evaluations (the teacher's answers, the base student's, cycle 0's), one batch each (one judge,
+      // single grades only)
+      assert.equal(judging.stats.batchesCreated, 3);
       const evaluateUsd = result.spend.byStage.evaluate!.usd;
       assert.ok(
         Math.abs(evaluateUsd - judging.stats.batchUsd) <= 1e-6 * judge.length,

@@ -50,8 +50,10 @@ function ownerOf(store: LocalArtifactStore, generationsUri: string): string | nu
   const file = store.path(generationsUri);
   if (!file.endsWith(`${path.sep}out${path.sep}generations.jsonl`)) return null;
   const spec = JSON.parse(readFileSync(path.join(file, '..', '..', 'spec.json'), 'utf8')) as {
-    adapterDir: string;
+    adapterDir?: string;
   };
+  // the base student (no adapter) is nobody's trained student
+  if (!spec.adapterDir) return null;
   return path.relative(store.root, spec.adapterDir).split(path.sep)[0]!;
 }
 
