@@ -58,10 +58,15 @@ describe('endings: final status and report on every path (real activities)', () 
     assert.equal(desc.status.name, 'FAILED');
   });
 
-  it('a trainer that rejects its spec ends the migration failed in fine-tune, with a report', async () => {
+  it('a trainer that rejects its spec ends the migration failed at its first GPU step, with a report', async () => {
     const handle = await start('bad-model', flow.config('bad-model', { baseModel: 'builtin:no-such-model' }));
     await assert.rejects(handle.result(), WorkflowFailedError);
-    await assertEnded('bad-model', 'failed', /failed in fine-tune: /);
+    // the first GPU step is the base student's generate (measured before cycle 0)
+    await assertEnded(
+      'bad-model',
+      'failed',
+      /failed in generate: bad-model\/cycle-0\/generate-base: trainer exited 2/,
+    );
   });
 
   it('cancel during fine-tune kills the trainer process and ends cancelled, with a report', async () => {
