@@ -1,9 +1,9 @@
 // Flows: a migration's GPU Job is freed on cancel and on terminate. A whole migration on a real dev server
 // with the real activities (local provider server as teacher and judge), its GPU steps as Kubernetes Jobs on
 // this API server, as the worker ServiceAccount; kwok plays the pods (trainer:hang runs until deleted).
-//   - cancel: the fine-tune activity deletes its Job at the cancel, the workflow's cleanup deletes the
+//   - cancel: the GPU activity deletes its Job at the cancel, the workflow's cleanup deletes the
 //     migration's Jobs by label, status `cancelled` and a report.
-//   - terminate: no workflow code runs; the fine-tune activity's next heartbeat finds the workflow gone and
+//   - terminate: no workflow code runs; the GPU activity's next heartbeat finds the workflow gone and
 //     deletes its Job.
 //   - terminate with the GPU worker gone: no activity is left to notice, so the reaper
 //     (activities/gpu/reaper.ts) deletes the Job within its period; a running migration's Job stays.
@@ -105,7 +105,7 @@ describe('flows on Kubernetes: cancel and terminate free the GPU (real activitie
 
   it('cancel deletes the Job and its pods within 30 s', async () => {
     const handle = await start('k8s-cancel');
-    await waitFor('the fine-tune pod running', () => podRunning('k8s-cancel'), 120_000);
+    await waitFor("the first GPU step's pod running", () => podRunning('k8s-cancel'), 120_000);
     const t0 = Date.now();
     await handle.cancel();
     await waitFor(
@@ -120,13 +120,14 @@ describe('flows on Kubernetes: cancel and terminate free the GPU (real activitie
     assert.equal(desc.status.name, 'CANCELLED');
     assert.equal(desc.typedSearchAttributes.get(SA_STATUS), 'cancelled');
     const progress = await handle.query(progressQuery);
-    assert.match(progress.stageDetail, /cancelled in fine-tune/);
+    // the Job that hangs is the first GPU step: the base student's generate, measured before cycle 0
+    assert.match(progress.stageDetail, /cancelled in generate/);
     assert.ok(await flow.store.find('k8s-cancel/report.html'), 'report written');
   });
 
   it('terminate with the GPU worker alive: the activity finds its workflow gone and deletes the Job', async () => {
     const handle = await start('k8s-terminate-live');
-    await waitFor('the fine-tune pod running', () => podRunning('k8s-terminate-live'), 120_000);
+    await waitFor("the first GPU step's pod running", () => podRunning('k8s-terminate-live'), 120_000);
     await handle.terminate('test: terminated');
     await waitFor(
       'the Job and its pods gone',
@@ -142,7 +143,7 @@ describe('flows on Kubernetes: cancel and terminate free the GPU (real activitie
     const doomed = await start('k8s-terminated');
     const alive = await start('k8s-still-running');
     await waitFor(
-      'both fine-tune pods running',
+      'both GPU pods running',
       async () => {
         return (await podRunning('k8s-terminated')) && (await podRunning('k8s-still-running'));
       },
