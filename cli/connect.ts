@@ -2,6 +2,7 @@
 // (started on demand by `llamaduo start` / `llamaduo server`, state kept in .llamaduo/temporal.sqlite).
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
+import { temporalConnectionSettings } from '../common/temporal-connection';
 
 export const EMBEDDED_ADDRESS = '127.0.0.1:7233';
 export const EMBEDDED_UI = 'http://127.0.0.1:8233';
@@ -18,7 +19,10 @@ export async function connect(
   address = temporalAddress(),
 ): Promise<{ client: Client; connection: Connection }> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: 3000 });
+    const connection = await Connection.connect({
+      ...temporalConnectionSettings(address),
+      connectTimeout: 3000,
+    });
     const client = new Client({
       connection,
       namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
@@ -35,7 +39,7 @@ export async function connect(
 
 export async function reachable(address: string): Promise<boolean> {
   try {
-    const c = await Connection.connect({ address, connectTimeout: 1000 });
+    const c = await Connection.connect({ ...temporalConnectionSettings(address), connectTimeout: 1000 });
     await c.close();
     return true;
   } catch {

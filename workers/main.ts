@@ -1,43 +1,38 @@
-// Worker entry point: `npm run worker` locally, the container command in k8s/worker-deployment.yaml.
+// Worker entry point: `npm run worker` locally; in the image, dist/main.js (scripts/build-worker-dist.sh),
+// run by the Deployments in k8s/base/workers.
 // Serves the queues in LLAMADUO_QUEUES; SIGTERM (a node drain, a rollout) starts a graceful shutdown: no new
 // tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
-import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startGpuReaper } from '../activities/gpu/reaper';
+import { describeConnection, temporalConnectionSettings } from '../common/temporal-connection';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import { closeLimiters } from '../activities/llm/limiters-from-env';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
 import { startHealthServer } from './health-server';
 import { readWorkerEnv } from './worker-config';
+import { prebuiltWorkflowBundle } from './workflow-bundle';
 
 const env = readWorkerEnv();
 Runtime.install({ logger: new DefaultLogger(env.LLAMADUO_LOG_LEVEL) });
 
-const connection = await NativeConnection.connect({
-  address: env.TEMPORAL_ADDRESS,
-  tls:
-    env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
-      ? {
-          clientCertPair: {
-            crt: readFileSync(env.TEMPORAL_TLS_CERT),
-            key: readFileSync(env.TEMPORAL_TLS_KEY),
-          },
-        }
-      : undefined,
-});
+const settings = temporalConnectionSettings(env.TEMPORAL_ADDRESS);
+const connection = await NativeConnection.connect(settings);
+const bundle = prebuiltWorkflowBundle(env.LLAMADUO_WORKFLOW_BUNDLE);
 const workers = await createWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   queues: env.LLAMADUO_QUEUES,
   activities: createActivities(env),
   dataConverter: dataConverterFromEnv(),
+  workflowBundle: bundle,
   concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
 });
 console.log(
-  `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
+  `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}` +
+    ` (${describeConnection(settings)}; workflows ${bundle ? `from ${bundle.codePath}` : 'bundled at start'})`,
 );
 const reaper =
   env.LLAMADUO_QUEUES.includes('gpu') && env.LLAMADUO_REAPER_NAMESPACES.length

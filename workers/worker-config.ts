@@ -7,9 +7,10 @@ const QUEUES = ['workflow', 'data', 'llm', 'gpu'] as const;
 export const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  /** mTLS for Temporal Cloud or a secured cluster: paths of the client cert and key */
-  TEMPORAL_TLS_CERT: z.string().optional(),
-  TEMPORAL_TLS_KEY: z.string().optional(),
+  // TLS, mTLS and API key variables (TEMPORAL_TLS, TEMPORAL_TLS_CA/CERT/KEY/SERVER_NAME, TEMPORAL_API_KEY)
+  // are read by common/temporal-connection.ts.
+  /** a prebuilt workflow bundle (the image has one beside the compiled worker; see workflow-bundle.ts) */
+  LLAMADUO_WORKFLOW_BUNDLE: z.string().optional(),
   /** comma-separated subset of workflow,data,llm,gpu: scale GPU-waiting and LLM-calling work apart */
   LLAMADUO_QUEUES: z
     .string()
