@@ -67,6 +67,8 @@ export function createCodecServer(opts: CodecServerOptions): Server {
       res.setHeader('Access-Control-Allow-Credentials', 'true');
     }
     const route = new URL(req.url ?? '/', 'http://codec').pathname;
+    // for the Deployment's probes: says only that the process serves requests
+    if (route === '/healthz' && req.method === 'GET') return send(res, 200, { ok: true });
     if (route !== '/encode' && route !== '/decode') return send(res, 404, { error: 'not found' });
     if (req.method === 'OPTIONS') {
       // Preflight carries no credentials by design; the real request is checked below.
