@@ -28,7 +28,11 @@ const workers = await createWorkers({
   activities: createActivities(env),
   dataConverter: dataConverterFromEnv(),
   workflowBundle: bundle,
-  concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
+  concurrency: {
+    llm: env.LLAMADUO_LLM_CONCURRENCY,
+    gpu: env.LLAMADUO_GPU_CONCURRENCY,
+    data: env.LLAMADUO_DATA_CONCURRENCY,
+  },
 });
 console.log(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}` +

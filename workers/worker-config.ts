@@ -26,6 +26,8 @@ export const WorkerEnv = z.object({
   LLAMADUO_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   LLAMADUO_LLM_CONCURRENCY: z.coerce.number().int().positive().default(8),
   LLAMADUO_GPU_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** data activities at once; curation peaks near 1.6 GB at 256k samples, so size memory by this */
+  LLAMADUO_DATA_CONCURRENCY: z.coerce.number().int().positive().default(4),
   /** Redis/Valkey shared by all LLM workers, e.g. redis://redis:6379/0: rate limits then hold across replicas */
   LLAMADUO_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** rate limits per provider/model: inline YAML/JSON starting with `{`, or a file path (rate-limit-settings.ts) */

@@ -30,11 +30,12 @@ export function adminKubeConfig(): k8s.KubeConfig {
 
 /** The objects an overlay renders to, through the kustomize binary setup-k8s.sh built. */
 export function renderOverlay(overlay: string): k8s.KubernetesObject[] {
-  const yaml = execFileSync(
-    path.join(K8S_BIN, 'kustomize'),
-    ['build', path.join(ROOT, 'k8s', 'overlays', overlay)],
-    { encoding: 'utf8' },
-  );
+  return renderKustomization(path.join(ROOT, 'k8s', 'overlays', overlay));
+}
+
+/** The objects any kustomization directory renders to. */
+export function renderKustomization(dir: string): k8s.KubernetesObject[] {
+  const yaml = execFileSync(path.join(K8S_BIN, 'kustomize'), ['build', dir], { encoding: 'utf8' });
   return parseAllDocuments(yaml).map((d) => d.toJS() as k8s.KubernetesObject);
 }
 

@@ -35,13 +35,17 @@ describe('manifests in k8s/', () => {
     const objects = renderOverlay('local');
     const kinds = objects.map((o) => o.kind).sort();
     assert.deepEqual(kinds, [
-      'ConfigMap',
-      'Deployment',
+      ...Array(3).fill('ConfigMap'),
+      ...Array(5).fill('Deployment'),
       'Namespace',
+      ...Array(5).fill('NetworkPolicy'),
       'PersistentVolume',
       'PersistentVolumeClaim',
+      ...Array(5).fill('PodDisruptionBudget'),
       'Role',
       'RoleBinding',
+      'Service',
+      'ServiceAccount',
       'ServiceAccount',
     ]);
     await applyNamespaceFirst(objects);
@@ -50,6 +54,13 @@ describe('manifests in k8s/', () => {
     const apps = adminKubeConfig().makeApiClient(k8s.AppsV1Api);
     const dep = await apps.readNamespacedDeployment({ name: 'llamaduo-gpu-worker', namespace: NAMESPACE });
     assert.equal(dep.spec!.template.spec!.serviceAccountName, 'llamaduo-gpu-worker');
+    for (const role of ['workflow', 'data', 'llm'])
+      assert.equal(
+        (await apps.readNamespacedDeployment({ name: `llamaduo-${role}-worker`, namespace: NAMESPACE })).spec!
+          .template.spec!.serviceAccountName,
+        'llamaduo-worker',
+        `${role} worker runs without API access`,
+      );
   });
 
   it('the gpu-cloud overlay renders and its core objects pass a server dry run', async () => {
@@ -66,10 +77,12 @@ describe('manifests in k8s/', () => {
       return copy;
     });
     await applyNamespaceFirst(moved);
-    // Kueue's CRDs are not installed in the test cluster; everything else must be accepted as is.
+    // Kueue's and KEDA's CRDs are not installed in the test cluster (their objects' shape is checked in
+    // deploy-manifests.test.ts); everything else must be accepted as is.
+    assert.equal(moved.filter((o) => o.kind === 'ScaledObject').length, 2);
     await serverSideApply(
       adminKubeConfig(),
-      moved.filter((o) => o.kind !== 'LocalQueue'),
+      moved.filter((o) => o.kind !== 'LocalQueue' && o.kind !== 'ScaledObject'),
       true,
     );
   });
