@@ -105,7 +105,10 @@ describe('deployment manifests, applied', () => {
     assert.equal(vol?.configMap?.name, 'llamaduo-rate-limits');
     assert.ok(configMaps.get('llamaduo-rate-limits')?.['rate-limits.yaml']);
     const redis = llm.containers[0]!.env!.find((e) => e.name === 'LLAMADUO_REDIS_URL');
-    assert.deepEqual({ ...redis?.valueFrom?.secretKeyRef }, { name: 'llamaduo-redis', key: 'url', optional: true });
+    assert.deepEqual(
+      { ...redis?.valueFrom?.secretKeyRef },
+      { name: 'llamaduo-redis', key: 'url', optional: true },
+    );
     const providerKeys = (role: string) =>
       worker(role).spec!.template.spec!.containers[0]!.envFrom!.some(
         (f) => f.secretRef?.name === 'llamaduo-provider-keys',
