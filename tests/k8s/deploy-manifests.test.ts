@@ -4,10 +4,12 @@
 // Job backend and nothing more (SubjectAccessReview: what `kubectl auth can-i --as=system:serviceaccount:...`
 // asks), NetworkPolicy ports per role, and the KEDA and mTLS pieces' shape.
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { TASK_QUEUES, type QueueName } from '../../common/activities';
 import { readWorkerEnv } from '../../workers/worker-config';
 import {
@@ -18,6 +20,12 @@ import {
   renderOverlay,
   serverSideApply,
 } from './env';
+
+/** tests/k8s/fixtures/stand-in-crds.yaml */
+function renderCrds(): k8s.KubernetesObject[] {
+  const text = readFileSync(path.join(import.meta.dirname, 'fixtures', 'stand-in-crds.yaml'), 'utf8');
+  return parseAllDocuments(text).map((d) => d.toJS() as k8s.KubernetesObject);
+}
 
 const ROLES = ['workflow', 'data', 'llm', 'gpu'] as const;
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -321,6 +329,50 @@ describe('network policies', () => {
 });
 
 describe('autoscaling and Temporal mTLS', () => {
+  it('where KEDA’s and Kueue’s CRDs exist, the gpu-cloud overlay applies whole and nothing is pruned', async () => {
+    const kc = adminKubeConfig();
+    const crds = renderCrds();
+    await serverSideApply(kc, crds, false);
+    const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+    for (const crd of crds)
+      for (let i = 0; ; i++) {
+        const c = await ext.readCustomResourceDefinition({ name: crd.metadata!.name! });
+        if (c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) break;
+        assert.ok(i < 100, `${crd.metadata!.name} established`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    const ns = 'llamaduo-keda';
+    const objects = renderOverlay('gpu-cloud').map((o) => {
+      const copy = structuredClone(o) as k8s.KubernetesObject & { subjects?: { namespace?: string }[] };
+      if (copy.kind === 'Namespace') copy.metadata!.name = ns;
+      else if (copy.metadata?.namespace) copy.metadata.namespace = ns;
+      for (const s of copy.subjects ?? []) s.namespace = ns;
+      return copy;
+    });
+    await serverSideApply(
+      kc,
+      objects.filter((o) => o.kind === 'Namespace'),
+      false,
+    );
+    await serverSideApply(kc, objects, false);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    for (const sent of objects.filter((o) => o.kind === 'ScaledObject' || o.kind === 'LocalQueue')) {
+      const [group, version] = sent.apiVersion!.split('/') as [string, string];
+      const stored = (await custom.getNamespacedCustomObject({
+        group,
+        version,
+        namespace: ns,
+        plural: `${sent.kind!.toLowerCase()}s`,
+        name: sent.metadata!.name!,
+      })) as { spec: unknown };
+      assert.deepEqual(
+        stored.spec,
+        (sent as unknown as { spec: unknown }).spec,
+        `${sent.kind} ${sent.metadata!.name}`,
+      );
+    }
+  });
+
   it('KEDA ScaledObjects scale the llm and data workers on their own queue’s backlog', () => {
     const objects = renderOverlay('gpu-cloud');
     const scaled = objects.filter((o) => o.kind === 'ScaledObject') as (k8s.KubernetesObject & {
