@@ -7,6 +7,7 @@
 #   <out>/workflow-bundle.js  the workflow bundle, so the worker does not run webpack at every start
 # Packages stay external: the image carries node_modules with production dependencies only.
 # Usage: scripts/build-worker-dist.sh [out-dir]   (default: dist; relative to the repository root)
+# ESBUILD_METAFILE=<path> also writes esbuild's list of inputs (the tests check the Dockerfile copies them).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,7 +19,8 @@ mkdir -p "$OUT"
 "$BIN/esbuild" \
   workers/main.ts workers/codec-server.ts cli/llamaduo.ts activities/data/curation/features-worker.ts \
   --bundle --platform=node --format=esm --target=node22 --packages=external \
-  --sourcemap --log-level=warning --outdir="$OUT" --entry-names='[name]'
+  --sourcemap --log-level=warning --outdir="$OUT" --entry-names='[name]' \
+  ${ESBUILD_METAFILE:+--metafile="$ESBUILD_METAFILE"}
 
 node --import tsx scripts/build-workflow-bundle.ts "$OUT/workflow-bundle.js"
 echo "built $(cd "$OUT" && ls | tr '\n' ' ')in $OUT"

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,12 +21,15 @@ describe('worker image build', () => {
   let server: DevServer;
   let dist: string;
   let work: string;
+  let meta: string;
   before(async () => {
     // inside the checkout, so that the compiled files resolve node_modules as they do in the image's /app
     dist = path.join('.llamaduo', `test-dist-${process.pid}`);
+    meta = path.join(tmpdir(), `llamaduo-esbuild-meta-${process.pid}.json`);
     execFileSync('bash', [path.join(ROOT, 'scripts', 'build-worker-dist.sh'), dist], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ESBUILD_METAFILE: meta },
     });
     dist = path.join(ROOT, dist);
     server = await startDevServer();
@@ -36,11 +39,28 @@ describe('worker image build', () => {
     await server?.stop();
     await rm(dist, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
+    await rm(meta, { force: true });
   });
 
   it('produces the compiled entry points and the workflow bundle', () => {
     for (const f of ['main.js', 'codec-server.js', 'llamaduo.js', 'features-worker.js', 'workflow-bundle.js'])
       assert.ok(existsSync(path.join(dist, f)), `${f} built`);
+  });
+
+  it('the Dockerfile copies every source folder the build reads and runs this very script', async () => {
+    const inputs = Object.keys(
+      (JSON.parse(await readFile(meta, 'utf8')) as { inputs: Record<string, unknown> }).inputs,
+    );
+    const folders = new Set(inputs.map((f) => f.split('/')[0]!));
+    const dockerfile = await readFile(path.join(ROOT, 'Dockerfile'), 'utf8');
+    const build = dockerfile.split(/^FROM /m).find((stage) => stage.includes('AS build'))!;
+    const copied = new Set([...build.matchAll(/^COPY (\S+) /gm)].map((m) => m[1]!));
+    for (const folder of folders) assert.ok(copied.has(folder), `Dockerfile build stage copies ${folder}/`);
+    assert.match(build, /^RUN bash scripts\/build-worker-dist\.sh dist$/m);
+    assert.match(dockerfile, /^USER 10001:10001$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node"/m);
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m, 'Node pinned to a version');
+    assert.match(dockerfile, /npm ci --omit=dev/);
   });
 
   it('the compiled worker loads the prebuilt bundle, polls its queues, is ready and stops on SIGTERM', async () => {
