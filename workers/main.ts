@@ -1,5 +1,5 @@
 // Worker entry point: `npm run worker` locally; in the image, dist/main.js (scripts/build-worker-dist.sh),
-// run by the Deployments in k8s/base/workers.
+// run by the Deployments in k8s/base/deployment-<role>.yaml.
 // Serves the queues in LLAMADUO_QUEUES; SIGTERM (a node drain, a rollout) starts a graceful shutdown: no new
 // tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
 import { KubeConfig } from '@kubernetes/client-node';
@@ -20,7 +20,8 @@ Runtime.install({ logger: new DefaultLogger(env.LLAMADUO_LOG_LEVEL) });
 
 const settings = temporalConnectionSettings(env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(settings);
-const bundle = prebuiltWorkflowBundle(env.LLAMADUO_WORKFLOW_BUNDLE);
+const servesWorkflows = env.LLAMADUO_QUEUES.includes('workflow');
+const bundle = servesWorkflows ? prebuiltWorkflowBundle(env.LLAMADUO_WORKFLOW_BUNDLE) : undefined;
 const workers = await createWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
@@ -36,7 +37,8 @@ const workers = await createWorkers({
 });
 console.log(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}` +
-    ` (${describeConnection(settings)}; workflows ${bundle ? `from ${bundle.codePath}` : 'bundled at start'})`,
+    ` (${describeConnection(settings)}` +
+    (servesWorkflows ? `; workflows ${bundle ? `from ${bundle.codePath}` : 'bundled at start'})` : ')'),
 );
 const reaper =
   env.LLAMADUO_QUEUES.includes('gpu') && env.LLAMADUO_REAPER_NAMESPACES.length

@@ -192,7 +192,7 @@ describe('Temporal over mTLS with an API key', () => {
       worker.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out);
-    assert.match(out, /\(mTLS \+ API key;/);
+    assert.match(out, /\(mTLS \+ API key\)/);
     assert.ok(!out.includes(API_KEY), 'the API key is never printed');
     const polls = proxy.seen.filter((s) => s.path.endsWith('/PollActivityTaskQueue'));
     assert.ok(polls.length > 0, 'polls went through the proxy');
