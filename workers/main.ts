@@ -4,17 +4,21 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { startGpuReaper } from '../activities/gpu/reaper';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
 import { closeLimiters } from '../activities/llm/limiters-from-env';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
 import { startHealthServer } from './health-server';
+import { setUpWorkerObservability } from './observability/worker-observability';
 import { readWorkerEnv } from './worker-config';
 
 const env = readWorkerEnv();
-Runtime.install({ logger: new DefaultLogger(env.LLAMADUO_LOG_LEVEL) });
+const observability = await setUpWorkerObservability({
+  logLevel: env.LLAMADUO_LOG_LEVEL,
+  metricsPort: env.LLAMADUO_METRICS_PORT,
+});
 
 const connection = await NativeConnection.connect({
   address: env.TEMPORAL_ADDRESS,
@@ -32,11 +36,12 @@ const workers = await createWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   queues: env.LLAMADUO_QUEUES,
-  activities: createActivities(env),
+  activities: createActivities(env, process.env, observability.metrics),
+  ...observability.workerOptions,
   dataConverter: dataConverterFromEnv(),
   concurrency: { llm: env.LLAMADUO_LLM_CONCURRENCY, gpu: env.LLAMADUO_GPU_CONCURRENCY },
 });
-console.log(
+Runtime.instance().logger.info(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}`,
 );
 const reaper =
@@ -50,7 +55,7 @@ const reaper =
         client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
         namespaces: env.LLAMADUO_REAPER_NAMESPACES,
         periodMs: env.LLAMADUO_REAPER_PERIOD_S * 1000,
-        log: (m) => console.log(m),
+        log: (m) => Runtime.instance().logger.info(m),
       })
     : null;
 const health = env.LLAMADUO_HEALTH_PORT ? startHealthServer(workers, env.LLAMADUO_HEALTH_PORT) : null;
@@ -58,6 +63,7 @@ try {
   await runWorkers(workers);
 } finally {
   health?.close();
+  await observability.close();
   await closeLimiters();
   await reaper?.stop();
   await connection.close();
