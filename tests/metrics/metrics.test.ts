@@ -5,7 +5,9 @@
 // must be there with values that agree with the migration's own report.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,6 +44,9 @@ let worker: ChildProcess;
 let dir: string;
 let metricsUrl: string;
 const logLines: string[] = [];
+// what the worker's OTLP/HTTP trace exporter posted (JSON encoding)
+const traceBodies: string[] = [];
+let otlp: Server;
 
 async function scrape(): Promise<Sample[]> {
   const res = await fetch(metricsUrl);
@@ -65,6 +70,15 @@ before(async () => {
     rpm: 60,
     tpm: 1_000_000_000,
   });
+  otlp = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') traceBodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => otlp.listen(0, '127.0.0.1', r));
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
   worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
@@ -81,6 +95,7 @@ before(async () => {
       LLAMADUO_HEALTH_PORT: '0',
       LLAMADUO_LOG_LEVEL: 'DEBUG',
       OPENAI_API_KEY: API_KEY,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(otlp.address() as { port: number }).port}`,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -109,6 +124,7 @@ after(async () => {
   worker?.kill('SIGTERM');
   await new Promise((r) => (worker?.exitCode !== null ? r(undefined) : worker.once('exit', r)));
   await provider?.close();
+  otlp?.close();
   await env?.teardown();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -198,13 +214,28 @@ describe('worker /metrics during and after a migration', () => {
         .filter((s) => s.name === 'llamaduo_stage_duration_seconds_count' && s.labels.migration === MIGRATION)
         .map((s) => s.labels.stage),
     );
-    for (const stage of ['ingest', 'finetune', 'evaluate']) assert.ok(stages.has(stage), [...stages].join());
+    for (const stage of ['ingest', 'fine-tune', 'generate', 'evaluate'])
+      assert.ok(stages.has(stage), [...stages].join());
     assert.ok(sumOf(final, 'llamaduo_stage_duration_seconds_sum', { migration: MIGRATION }) > 0);
   });
 
   it("serves the Temporal SDK runtime's own metrics on the same endpoint", () => {
     assert.ok(sumOf(final, 'temporal_workflow_completed_total', {}) >= 1);
     assert.ok(final.some((s) => s.name.startsWith('temporal_activity_execution_latency')));
+  });
+
+  it('has every series the Grafana dashboard (k8s/grafana) queries', () => {
+    const dashboard = readFileSync(path.join(ROOT, 'k8s/grafana/llamaduo-dashboard.json'), 'utf8');
+    const queried = new Set(dashboard.match(/\b(?:llamaduo|temporal)_[a-z0-9_]+/g));
+    // counted only once something failed: absent from a run where nothing did
+    const onFailure = new Set(['temporal_workflow_failed_total']);
+    const exported = new Set(final.map((s) => s.name));
+    const missing = [...queried].filter((n) => !exported.has(n) && !onFailure.has(n));
+    assert.deepEqual(
+      missing,
+      [],
+      `exported: ${[...exported].filter((n) => !n.startsWith('llamaduo_worker_')).join(' ')}`,
+    );
   });
 
   it('logs JSON lines carrying the migration id and cycle', () => {
@@ -223,5 +254,15 @@ describe('worker /metrics during and after a migration', () => {
     assert.ok(activity, 'an activity log line with migrationId and cycle');
     const workflow = json.find((j) => j.migrationId === MIGRATION && j.workflowType === 'migrationWorkflow');
     assert.ok(workflow, 'a workflow log line with migrationId');
+  });
+
+  it('exports OpenTelemetry spans of the workflow and its activities when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+    // the batch span processor flushes every 5 s
+    const end = Date.now() + 15_000;
+    const has = (name: string) => traceBodies.some((b) => b.includes(name));
+    while (!(has('RunWorkflow:migrationWorkflow') && has('RunActivity:fineTune')) && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 500));
+    assert.ok(has('RunWorkflow:migrationWorkflow'), `${traceBodies.length} trace posts`);
+    assert.ok(has('RunActivity:fineTune'));
   });
 });
