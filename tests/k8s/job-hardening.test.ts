@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { informerStats } from '../../activities/gpu/job-informer';
-import { addGpuNode, adminKubeConfig, gpuConfig, GPU_NODE, workerKubeConfig } from './env';
+import { addGpuNode, adminKubeConfig, gpuConfig, GPU_NODE, NAMESPACE, workerKubeConfig } from './env';
 import { failureOf, jobsOf, podsOf, runStep, waitFor } from './helpers';
 
 const FLAKY_POOL = { 'llamaduo.dev/test-pool': 'flaky' };
@@ -65,6 +65,43 @@ describe('hardened GPU Jobs', () => {
     assert.match(f.message, /CreateContainerConfigError: secret "absent-secret" not found/);
     assert.ok(Date.now() - started < 20_000, `failed after ${Date.now() - started} ms`);
     await waitFor('job deleted', async () => (await jobsOf('nosecret')).length === 0);
+  });
+
+  it('fails a step whose volume cannot attach (Multi-Attach) within stuckTimeoutSeconds and deletes the Job', async () => {
+    const run = runStep(kc, gpuConfig('trainer:stuck-mount', { stuckTimeoutSeconds: 2 }), 'multiattach');
+    let pod: k8s.V1Pod | undefined;
+    await waitFor('pod ContainerCreating', async () => {
+      pod = (await podsOf(run.job)).find((p) => p.status?.containerStatuses?.length);
+      return !!pod;
+    });
+    // what the attach-detach controller writes when the volume is still attached to another node
+    await adminKubeConfig()
+      .makeApiClient(k8s.CoreV1Api)
+      .createNamespacedEvent({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { generateName: `${pod!.metadata!.name}.` },
+          involvedObject: {
+            kind: 'Pod',
+            name: pod!.metadata!.name,
+            namespace: NAMESPACE,
+            uid: pod!.metadata!.uid,
+          },
+          type: 'Warning',
+          reason: 'FailedAttachVolume',
+          message:
+            'Multi-Attach error for volume "pvc-0b1c" Volume is already used by pod(s) llamaduo-other-c0-finetune-x',
+          source: { component: 'attachdetach-controller' },
+          lastTimestamp: new Date(),
+          firstTimestamp: new Date(),
+          count: 1,
+        },
+      });
+    const f = await failureOf(run.done);
+    assert.equal(f.type, 'GpuJobVolumeMountFailed');
+    assert.equal(f.nonRetryable, false, 'the volume may be free by the next attempt');
+    assert.match(f.message, /FailedAttachVolume: Multi-Attach error for volume "pvc-0b1c"/);
+    await waitFor('job deleted', async () => (await jobsOf('multiattach')).length === 0);
   });
 
   it('fails a step whose nodeSelector no node matches, saying so', async () => {

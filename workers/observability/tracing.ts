@@ -3,7 +3,7 @@
 // Workflow spans are exported through a sink by the worker, never from workflow code.
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 
 export function tracingPluginFromEnv(
@@ -11,8 +11,11 @@ export function tracingPluginFromEnv(
   serviceName = 'llamaduo-worker',
 ): OpenTelemetryPlugin | undefined {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
-  return new OpenTelemetryPlugin({
-    resource: new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName }),
-    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter()),
-  });
+  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName });
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
+  // Workflow spans go through the plugin's sink; activity (and client) spans through this provider's tracer.
+  const provider = new BasicTracerProvider({ resource });
+  provider.addSpanProcessor(spanProcessor);
+  provider.register();
+  return new OpenTelemetryPlugin({ resource, spanProcessor, tracer: provider.getTracer('llamaduo') });
 }
