@@ -11,6 +11,7 @@
 //
 //   npm run bench:ratelimit -- --workers 4                        # 600 RPM, 1,200 requests, time x2
 //   npm run bench:ratelimit -- --workers 4 --limiter local        # the per-process limiter, for comparison
+//   npm run bench:ratelimit -- --workers 4 --headroom 0.95        # the limiter's headroom (default 0.98)
 import { parseArgs } from 'node:util';
 import type { ServiceModel } from '../common/config';
 import { startRedis } from '../tests/helpers/redis-server';
@@ -25,6 +26,9 @@ const { values: args } = parseArgs({
     rpm: { type: 'string', default: '600' },
     latency: { type: 'string', default: '300,3000' },
     scale: { type: 'string', default: '2' },
+    // the limiter's own settings (activities/llm/limiter.ts defaults: 0.98 and 0.5 s)
+    headroom: { type: 'string' },
+    'burst-seconds': { type: 'string', default: '0.5' },
     // bench/ratelimit.ts's options, accepted when it hands over (`--workers`), unused here
     data: { type: 'string' },
     'max-output-tokens': { type: 'string' },
@@ -66,7 +70,10 @@ const results = await Promise.all(
       redisUrl: redis?.url,
       model,
       settings,
-      limits: { burstSeconds: 0.5 / scale },
+      limits: {
+        burstSeconds: Number(args['burst-seconds']) / scale,
+        ...(args.headroom ? { headroom: Number(args.headroom) } : {}),
+      },
       requests: per,
       prompts: ['Summarise the water cycle in one sentence.'],
       maxOutputTokens: 50,
@@ -101,5 +108,7 @@ console.log(
     serverRequests: srv.stats.requests,
     seconds: round(span / 1000, 1),
     scale,
+    headroom: args.headroom ? Number(args.headroom) : 0.98,
+    burstSeconds: Number(args['burst-seconds']),
   }),
 );

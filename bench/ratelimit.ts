@@ -28,6 +28,9 @@ const { values: args } = parseArgs({
     'max-output-tokens': { type: 'string', default: '100' },
     workers: { type: 'string' },
     limiter: { type: 'string' },
+    // bench/ratelimit-shared.ts's options, accepted here so `--workers` can hand them over
+    headroom: { type: 'string' },
+    'burst-seconds': { type: 'string' },
     data: {
       type: 'string',
       default: path.resolve(import.meta.dirname, '../../shared/data/raw/dolly15k/databricks-dolly-15k.jsonl'),

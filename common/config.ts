@@ -234,6 +234,21 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
         .default(6 * 3600),
       backoffLimit: z.number().int().nonnegative().default(2),
       unschedulableTimeoutSeconds: z.number().int().positive().default(1800),
+      /** How long a scheduled pod may stay unable to start (a missing Secret or ConfigMap key, a volume that
+       * will not mount or attach, an image that cannot be pulled) before the step fails and its Job is
+       * deleted, instead of holding quota until activeDeadlineSeconds. */
+      stuckTimeoutSeconds: z.number().int().nonnegative().default(300),
+      /** Time the trainer gets between SIGTERM (preemption, eviction, drain) and SIGKILL to finish its
+       * current optimizer step and write a checkpoint. */
+      terminationGracePeriodSeconds: z.number().int().nonnegative().default(300),
+      imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+      /** Names of docker-registry Secrets in the Job's namespace for a private trainer image. */
+      imagePullSecrets: z.array(z.string().min(1)).default([]),
+      /** Kueue WorkloadPriorityClass for the Job (label kueue.x-k8s.io/priority-class). */
+      kueuePriorityClass: z.string().optional(),
+      /** A Job that fails BackoffLimitExceeded is submitted once more, kept off the nodes its pods failed
+       * on (a flaky node, a broken driver); a second failure is final. */
+      retryOnOtherNode: z.boolean().default(true),
       cpu: z.string().default('8'),
       memory: z.string().default('64Gi'),
       shmSize: z.string().default('16Gi'),

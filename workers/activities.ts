@@ -12,14 +12,16 @@ import { createClientRegistry, estimateUsd } from '../activities/llm/client-regi
 import { openArtifactStore } from '../activities/store/open-store';
 import { createSynthesisDataActivities } from '../activities/synthesis/curate-synthesis';
 import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
+import type { MetricsSink } from '../activities/metrics/sink';
 import type { WorkerEnv } from './worker-config';
 
 export function createActivities(
   env: WorkerEnv,
   processEnv: NodeJS.ProcessEnv = process.env,
+  metrics?: MetricsSink,
 ): Partial<AllActivities> {
   const store = openArtifactStore(env.LLAMADUO_ARTIFACTS, processEnv);
-  const clientFor = createClientRegistry(processEnv);
+  const clientFor = createClientRegistry(processEnv, undefined, metrics);
   // how often a provider batch is polled (default 30 s; tests use less)
   const batchPollMs = positiveInt(processEnv.LLAMADUO_BATCH_POLL_MS, 'LLAMADUO_BATCH_POLL_MS');
   const k8sOrLocal = defaultBackendFor(store);
@@ -60,7 +62,7 @@ export function createActivities(
     ...createEvalActivities({ store, llm: clientFor, estimateUsd, batchPollMs }),
     ...createSynthesisActivities({ store, llm: clientFor, batchPollMs }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
-    ...createGpuActivities({ store, backendFor }),
+    ...createGpuActivities({ store, backendFor, metrics }),
   };
 }
 

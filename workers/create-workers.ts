@@ -32,6 +32,10 @@ export interface WorkerSetup {
   /** concurrent activities per queue */
   concurrency?: Partial<Record<QueueName, number>>;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** observability: activity interceptors (scope, log attributes), workflow interceptor modules */
+  interceptors?: WorkerOptions['interceptors'];
+  /** e.g. the OpenTelemetry plugin (workers/observability/tracing.ts) */
+  plugins?: WorkerOptions['plugins'];
 }
 
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
@@ -43,6 +47,8 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       taskQueue: TASK_QUEUES[queue],
       shutdownGraceTime: setup.shutdownGraceTime ?? '30s',
       dataConverter: setup.dataConverter,
+      interceptors: setup.interceptors,
+      plugins: setup.plugins,
     };
     if (queue === 'workflow') {
       workers.push(

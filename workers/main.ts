@@ -4,7 +4,7 @@
 // tasks are taken, running activities get the grace time, and anything unfinished is retried elsewhere.
 import { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { startGpuReaper } from '../activities/gpu/reaper';
 import { describeConnection, temporalConnectionSettings } from '../common/temporal-connection';
 import { dataConverterFromEnv } from '../activities/codec/data-converter';
@@ -12,11 +12,15 @@ import { closeLimiters } from '../activities/llm/limiters-from-env';
 import { createActivities } from './activities';
 import { createWorkers, runWorkers } from './create-workers';
 import { startHealthServer } from './health-server';
+import { setUpWorkerObservability } from './observability/worker-observability';
 import { readWorkerEnv } from './worker-config';
 import { prebuiltWorkflowBundle } from './workflow-bundle';
 
 const env = readWorkerEnv();
-Runtime.install({ logger: new DefaultLogger(env.LLAMADUO_LOG_LEVEL) });
+const observability = await setUpWorkerObservability({
+  logLevel: env.LLAMADUO_LOG_LEVEL,
+  metricsPort: env.LLAMADUO_METRICS_PORT,
+});
 
 const settings = temporalConnectionSettings(env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(settings);
@@ -26,7 +30,8 @@ const workers = await createWorkers({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   queues: env.LLAMADUO_QUEUES,
-  activities: createActivities(env),
+  activities: createActivities(env, process.env, observability.metrics),
+  ...observability.workerOptions,
   dataConverter: dataConverterFromEnv(),
   workflowBundle: bundle,
   concurrency: {
@@ -35,7 +40,7 @@ const workers = await createWorkers({
     data: env.LLAMADUO_DATA_CONCURRENCY,
   },
 });
-console.log(
+Runtime.instance().logger.info(
   `llamaduo worker: ${env.LLAMADUO_QUEUES.join(', ')} on ${env.TEMPORAL_ADDRESS}/${env.TEMPORAL_NAMESPACE}` +
     ` (${describeConnection(settings)}` +
     (servesWorkflows ? `; workflows ${bundle ? `from ${bundle.codePath}` : 'bundled at start'})` : ')'),
@@ -51,7 +56,7 @@ const reaper =
         client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
         namespaces: env.LLAMADUO_REAPER_NAMESPACES,
         periodMs: env.LLAMADUO_REAPER_PERIOD_S * 1000,
-        log: (m) => console.log(m),
+        log: (m) => Runtime.instance().logger.info(m),
       })
     : null;
 const health = env.LLAMADUO_HEALTH_PORT ? startHealthServer(workers, env.LLAMADUO_HEALTH_PORT) : null;
@@ -59,6 +64,7 @@ try {
   await runWorkers(workers);
 } finally {
   health?.close();
+  await observability.close();
   await closeLimiters();
   await reaper?.stop();
   await connection.close();

@@ -49,6 +49,8 @@ export const WorkerEnv = z.object({
   LLAMADUO_REAPER_PERIOD_S: z.coerce.number().positive().default(300),
   /** /healthz and /readyz for Kubernetes probes; 0 turns them off */
   LLAMADUO_HEALTH_PORT: z.coerce.number().int().nonnegative().default(8080),
+  /** GET /metrics for Prometheus (the product's series and the Temporal SDK's); 0 turns it off */
+  LLAMADUO_METRICS_PORT: z.coerce.number().int().nonnegative().default(9464),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv> & { LLAMADUO_QUEUES: QueueName[] };
 

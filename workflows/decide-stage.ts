@@ -5,6 +5,7 @@ import type { CycleRecord, Decision } from '../common/progress';
 import type { Ending } from './ending';
 import type { EvaluationOutcome } from './evaluate-stage';
 import type { MigrationRun } from './migration-run';
+import { observeCycleScore } from './observability';
 import type { StudentOutputs } from './student-stage';
 
 export interface Verdict {
@@ -42,6 +43,7 @@ export function recordAndDecide(
   };
   state.cycles.push(record);
   run.publish();
+  observeCycleScore(cycle, score);
   const decision = (outcome: Decision['outcome'], reason: string): Decision => ({
     cycle,
     score,

@@ -8,6 +8,7 @@ import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } fr
 import type { ActivityTuning } from './activity-proxies';
 import { SA_BEST_SCORE, SA_CYCLE, SA_STATUS } from './search-attributes';
 import { newSynthesisLink, type SynthesisLink } from './synthesis-child';
+import { observeCycle, observeMigration, observeStage } from './observability';
 
 export interface MigrationInput {
   /** prefix of every artifact key; defaults to the workflow id (scheduled runs get a fresh one each time) */
@@ -66,6 +67,7 @@ export class MigrationRun {
     this.isFirstRun = !input.state;
     this.state = input.state ?? initialState(input.config);
     this.state.runs++;
+    observeMigration(this.migrationId, this.state.cycle);
   }
 
   best(): Best {
@@ -103,6 +105,8 @@ export class MigrationRun {
   }
 
   setStage(s: Stage, detail = ''): void {
+    observeCycle(this.state.cycle);
+    observeStage(s);
     this.stage = s;
     this.stageDetail = detail;
     this.shardsDone = 0;

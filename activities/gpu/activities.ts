@@ -16,11 +16,14 @@ import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
 import { stepKeys, type GpuWorkId, type StepKeys } from './names';
+import { noopMetrics, type MetricsSink } from '../metrics/sink';
 
 export interface GpuActivityDeps {
   store: ArtifactStore;
   /** picks the backend for a step's config; default: local process or Kubernetes from $KUBECONFIG / in-cluster */
   backendFor?: (gpu: GpuBackendConfig) => GpuBackend;
+  /** GPU step phases and durations for the worker's /metrics */
+  metrics?: MetricsSink;
 }
 
 export function defaultBackendFor(store: ArtifactStore): (gpu: GpuBackendConfig) => GpuBackend {
@@ -116,10 +119,23 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       const at = (uri: string) => joinRoot(root, store.keyOf(uri));
       await store.writeJson(keys.spec, spec(at, joinRoot(root, keys.output)));
       const hooks = temporalHooks();
+      const metrics = deps.metrics ?? noopMetrics;
+      const labels = { step: id.step, backend: gpu.kind };
+      let phase: string | undefined;
+      const heartbeat = hooks.heartbeat;
+      hooks.heartbeat = (p) => {
+        if (p.phase !== phase) metrics.gpuPhase(labels, phase, p.phase);
+        phase = p.phase;
+        heartbeat(p);
+      };
+      const started = performance.now();
+      let outcome: 'succeeded' | 'failed' | 'stopped' = 'failed';
       try {
         const workflowId = Context.current().info.workflowExecution?.workflowId;
         await backend.run({ ...id, specPath: joinRoot(root, keys.spec), workflowId }, hooks);
+        outcome = 'succeeded';
       } catch (err) {
+        if (err instanceof StopWaiting) outcome = 'stopped';
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
         if (err instanceof StopWaiting)
           throw (
@@ -129,6 +145,8 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         throw err;
       } finally {
         hooks.dispose();
+        metrics.gpuPhase(labels, phase, undefined);
+        metrics.gpuStep({ ...labels, outcome }, (performance.now() - started) / 1000);
       }
       manifest = await finishedResult(keys);
       if (!manifest)

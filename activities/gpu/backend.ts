@@ -15,8 +15,9 @@ export interface GpuProgress {
   /** Job name or process key */
   name: string;
   phase: string;
-  /** how this attempt got its work: created it, adopted a running one, or recreated a vanished one */
-  origin: 'created' | 'adopted' | 'recreated';
+  /** how this attempt got its work: created it, adopted a running one, recreated a vanished one, or
+   * resubmitted it away from the nodes it failed on */
+  origin: 'created' | 'adopted' | 'recreated' | 'retriedElsewhere';
   pods?: { name: string; phase: string; reason?: string }[];
   logTail?: string[];
 }

@@ -13,16 +13,35 @@ export type JobState =
 export interface ClassifyOptions {
   now: Date;
   unschedulableTimeoutSeconds: number;
+  /** how long a scheduled pod may fail to start (config error, image pull, mount) before the step fails;
+   * default 0: at once */
+  stuckTimeoutSeconds?: number;
+  /** warning events per pod name (FailedMount, FailedAttachVolume), when the caller looked them up */
+  podEvents?: Record<string, { reason: string; message: string }[]>;
   /** log text fetched per pod name, when the API could serve it */
   logs?: Record<string, string>;
 }
 
-const IMAGE_PULL_REASONS = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'InvalidImageName',
-  'ErrImageNeverPull',
-]);
+/** Waiting reasons that another pull may clear (a registry hiccup): they fail after stuckTimeoutSeconds. */
+const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull']);
+/** Waiting reasons no wait can clear. */
+const IMAGE_NAME_REASONS = new Set(['InvalidImageName', 'ErrImageNeverPull']);
+/** A missing Secret or ConfigMap (or key), a bad env reference: the kubelet cannot create the container. */
+const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError']);
+/** Events the kubelet and attach-detach controller write for a volume that cannot be mounted or attached
+ * (Multi-Attach is a FailedAttachVolume). */
+export const MOUNT_EVENT_REASONS = new Set(['FailedMount', 'FailedAttachVolume']);
+
+/** Since when a pod has been trying to start: its scheduling time, else its creation. */
+export function startingSince(pod: V1Pod, now: Date): Date {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'True');
+  return new Date(scheduled?.lastTransitionTime ?? pod.metadata?.creationTimestamp ?? now);
+}
+
+/** A pod that is scheduled but has not started its trainer (waiting on config, image or volumes). */
+export function isStarting(pod: V1Pod): boolean {
+  return !!pod.spec?.nodeName && pod.status?.phase === 'Pending' && !pod.metadata?.deletionTimestamp;
+}
 
 function condition(job: V1Job, type: string) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
@@ -120,19 +139,43 @@ export function classifyJob(job: V1Job, pods: V1Pod[], opts: ClassifyOptions): J
       pod.status?.phase === 'Succeeded'
     )
       continue;
+    const stuckFor = (opts.now.getTime() - startingSince(pod, opts.now).getTime()) / 1000;
+    const stuck = stuckFor >= (opts.stuckTimeoutSeconds ?? 0);
+    const after = `after ${Math.round(stuckFor)}s (limit ${opts.stuckTimeoutSeconds ?? 0}s)`;
     for (const st of pod.status?.containerStatuses ?? []) {
       const reason = st.state?.waiting?.reason;
-      if (reason && IMAGE_PULL_REASONS.has(reason))
+      const detail = st.state?.waiting?.message ?? '';
+      if (reason && (IMAGE_NAME_REASONS.has(reason) || (stuck && IMAGE_PULL_REASONS.has(reason))))
         return {
           phase: 'failed',
           failure: {
             kind: 'imagePull',
+            message: `pod ${pod.metadata?.name} cannot pull ${st.image}: ${reason} ${detail}`.trim(),
+            logTail: [],
+          },
+        };
+      if (reason && stuck && CONFIG_REASONS.has(reason))
+        return {
+          phase: 'failed',
+          failure: {
+            kind: 'configError',
             message:
-              `pod ${pod.metadata?.name} cannot pull ${st.image}: ${reason} ${st.state?.waiting?.message ?? ''}`.trim(),
+              `pod ${pod.metadata?.name} cannot start its container ${after}: ${reason}: ${detail} ` +
+              `(check gpu.secretName and the Secrets and ConfigMaps the Job references exist in its namespace)`,
             logTail: [],
           },
         };
     }
+    const mount = opts.podEvents?.[pod.metadata?.name ?? '']?.find((e) => MOUNT_EVENT_REASONS.has(e.reason));
+    if (mount && stuck && isStarting(pod))
+      return {
+        phase: 'failed',
+        failure: {
+          kind: 'volumeMount',
+          message: `pod ${pod.metadata?.name} cannot mount its volumes ${after}: ${mount.reason}: ${mount.message}`,
+          logTail: [],
+        },
+      };
     const sched = pod.status?.conditions?.find(
       (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
     );

@@ -8,6 +8,11 @@ export const FAILURE_TYPES = {
   /** the trainer ran out of GPU memory (from its logs) */
   cudaOutOfMemory: { type: 'GpuJobCudaOutOfMemory', retryable: false },
   imagePull: { type: 'GpuJobImagePullFailed', retryable: false },
+  /** the kubelet cannot create the container: a missing Secret or ConfigMap (key), a bad env reference */
+  configError: { type: 'GpuJobConfigError', retryable: false },
+  /** a volume does not mount or attach (FailedMount, Multi-Attach): the Job is deleted and the next attempt
+   * resubmits, by when the volume may be free */
+  volumeMount: { type: 'GpuJobVolumeMountFailed', retryable: true },
   /** no node could take the pod (no GPU capacity, selector or taints) for longer than allowed */
   unschedulable: { type: 'GpuJobUnschedulable', retryable: false },
   deadlineExceeded: { type: 'GpuJobDeadlineExceeded', retryable: false },

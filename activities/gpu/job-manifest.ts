@@ -9,8 +9,10 @@ export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes'
 export const TRAINER_CONTAINER = 'trainer';
 /** Where the artifacts PVC is mounted in the trainer container. */
 export const ARTIFACTS_MOUNT = '/artifacts';
-/** The trainer image runs as this non-root user (k8s/trainer/Dockerfile). */
-const TRAINER_UID = 1000;
+/** The trainer image's user and group (k8s/trainer/Dockerfile: USER 10001:10001); the Job runs as the same. */
+export const TRAINER_UID = 10001;
+/** The trainer's writable home (an emptyDir): HOME, HF_HOME and TRITON_CACHE_DIR live under it. */
+export const HOME_MOUNT = '/home/trainer';
 const FINISHED_JOB_TTL_SECONDS = 24 * 3600;
 
 /** Where the trainer's local copies of inputs and outputs live when the store is object storage. */
@@ -20,7 +22,12 @@ export interface JobRequest extends GpuWorkId {
   /** spec file path as the container sees it (under ARTIFACTS_MOUNT, or an s3:// URI) */
   specPath: string;
   workflowId?: string;
+  /** nodes the pod must not run on: where an earlier submission of this step failed */
+  avoidNodes?: string[];
 }
+
+/** On a Job resubmitted off the nodes its earlier pods failed on: those nodes, comma-separated. */
+export const AVOID_NODES_ANNOTATION = 'llamaduo.dev/avoid-nodes';
 
 /** An object-store artifact store: the trainer reads and writes it directly, no volume is mounted. */
 export interface RemoteArtifacts {
@@ -36,6 +43,11 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
   const labels = jobLabels(req);
   const queued = cfg.kueueQueue !== undefined;
   if (queued) labels[LABELS.kueueQueue] = cfg.kueueQueue!;
+  if (cfg.kueuePriorityClass) labels[LABELS.kueuePriorityClass] = cfg.kueuePriorityClass;
+  const avoid = req.avoidNodes ?? [];
+  const annotations: Record<string, string> = {};
+  if (req.workflowId) annotations[WORKFLOW_ANNOTATION] = req.workflowId;
+  if (avoid.length) annotations[AVOID_NODES_ANNOTATION] = avoid.join(',');
   const limits: Record<string, string> = { cpu: cfg.cpu, memory: cfg.memory };
   if (cfg.gpus > 0) limits['nvidia.com/gpu'] = String(cfg.gpus);
 
@@ -46,7 +58,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
       name,
       namespace: cfg.namespace,
       labels,
-      annotations: req.workflowId ? { [WORKFLOW_ANNOTATION]: req.workflowId } : undefined,
+      annotations: Object.keys(annotations).length ? annotations : undefined,
     },
     spec: {
       // Kueue admits the Job by unsuspending it; without Kueue it starts right away.
@@ -78,6 +90,26 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
         spec: {
           restartPolicy: 'Never',
           priorityClassName: cfg.priorityClassName,
+          // SIGTERM -> the trainer finishes its step and checkpoints; SIGKILL only after this.
+          terminationGracePeriodSeconds: cfg.terminationGracePeriodSeconds,
+          imagePullSecrets: cfg.imagePullSecrets.length
+            ? cfg.imagePullSecrets.map((name) => ({ name }))
+            : undefined,
+          affinity: avoid.length
+            ? {
+                nodeAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [
+                      {
+                        matchExpressions: [
+                          { key: 'kubernetes.io/hostname', operator: 'NotIn', values: avoid },
+                        ],
+                      },
+                    ],
+                  },
+                },
+              }
+            : undefined,
           nodeSelector: Object.keys(cfg.nodeSelector).length ? cfg.nodeSelector : undefined,
           tolerations: cfg.tolerations.length ? cfg.tolerations : undefined,
           serviceAccountName: cfg.serviceAccountName,
@@ -94,6 +126,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
             {
               name: TRAINER_CONTAINER,
               image: cfg.image,
+              imagePullPolicy: cfg.imagePullPolicy,
               command: ['python', '-m', 'llamaduo_trainer', req.step, '--spec', req.specPath],
               // The log tail becomes the termination message: classification works even when logs are gone.
               terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -102,6 +135,10 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
               env: [
                 { name: 'LLAMADUO_ARTIFACTS', value: remote ? remote.location : ARTIFACTS_MOUNT },
                 { name: 'PYTHONUNBUFFERED', value: '1' },
+                // Caches a library writes on first use; the image's own home is not writable by every uid.
+                { name: 'HOME', value: HOME_MOUNT },
+                { name: 'HF_HOME', value: `${HOME_MOUNT}/.cache/huggingface` },
+                { name: 'TRITON_CACHE_DIR', value: `${HOME_MOUNT}/.triton` },
                 ...(remote
                   ? [
                       { name: 'LLAMADUO_WORK_DIR', value: WORK_MOUNT },
@@ -114,6 +151,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
                   ? { name: 'work', mountPath: WORK_MOUNT }
                   : { name: 'artifacts', mountPath: ARTIFACTS_MOUNT },
                 { name: 'dshm', mountPath: '/dev/shm' },
+                { name: 'home', mountPath: HOME_MOUNT },
               ],
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -127,6 +165,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
               : { name: 'artifacts', persistentVolumeClaim: { claimName: cfg.artifactsPvc } },
             // PyTorch DataLoader workers share tensors through /dev/shm; the container default is 64 MiB.
             { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: cfg.shmSize } },
+            { name: 'home', emptyDir: {} },
           ],
         },
       },

@@ -12,6 +12,7 @@ export const LABELS = {
   step: 'llamaduo.dev/step',
   tag: 'llamaduo.dev/tag',
   kueueQueue: 'kueue.x-k8s.io/queue-name',
+  kueuePriorityClass: 'kueue.x-k8s.io/priority-class',
 } as const;
 
 /** The workflow that owns a Job: the reaper deletes Jobs whose workflow is closed. */

@@ -7,6 +7,7 @@ import { createLlmClient, MissingApiKeyError } from './factory';
 import type { Limiters } from './limiter';
 import { limitersFromEnv } from './limiters-from-env';
 import type { LlmClient } from './client';
+import type { MetricsSink } from '../metrics/sink';
 import { costUsd, priceOf } from './pricing';
 
 export type ClientFor = (model: ServiceModel) => LlmClient;
@@ -34,6 +35,7 @@ export function llmTuningFromEnv(env: Record<string, string | undefined>) {
 export function createClientRegistry(
   env: Record<string, string | undefined> = process.env,
   limiters: Limiters = limitersFromEnv(env),
+  metrics?: MetricsSink,
 ): ClientFor {
   const clients = new Map<string, LlmClient>();
   const tuning = llmTuningFromEnv(env);
@@ -42,7 +44,7 @@ export function createClientRegistry(
     let client = clients.get(key);
     if (!client) {
       try {
-        client = createLlmClient({ model, env, tuning, limiters });
+        client = createLlmClient({ model, env, tuning, limiters, metrics });
       } catch (err) {
         if (err instanceof MissingApiKeyError)
           throw ApplicationFailure.nonRetryable(err.message, 'MissingCredentials');

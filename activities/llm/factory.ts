@@ -1,6 +1,7 @@
 // Builds the LlmClient for a ServiceModel: picks the provider adapter, reads the API key from the worker's
 // environment (never from config, history or logs), and wires the worker-wide rate limiter, the pricing
 // table and an optional spend limit.
+import type { MetricsSink } from '../metrics/sink';
 import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
 import { createAnthropicAdapter } from './anthropic';
@@ -47,6 +48,7 @@ export interface CreateLlmClientOptions {
   fetch?: typeof globalThis.fetch;
   spend?: SpendMeter;
   onUsage?: (usage: Usage, info: { batch: boolean }) => void;
+  metrics?: MetricsSink;
   /** transport tuning, mostly for tests */
   tuning?: Pick<
     ServiceClientOptions,
@@ -103,6 +105,7 @@ export function createLlmClient(opts: CreateLlmClientOptions): ServiceLlmClient 
     secrets: [apiKey],
     spend: opts.spend,
     onUsage: opts.onUsage,
+    metrics: opts.metrics,
     ...opts.tuning,
     defaultMaxTokens,
   });

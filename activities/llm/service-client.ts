@@ -8,6 +8,8 @@ import type { ServiceModel } from '../../common/config';
 import { addUsage, ZERO_USAGE, type Usage } from '../../common/types';
 import type { LlmClient, LlmFailureReason, LlmRequest, LlmText, StructuredResult } from './client';
 import { classify, LlmError } from './errors';
+import { activityScope } from '../metrics/activity-scope';
+import type { MetricsSink } from '../metrics/sink';
 import type { RateLimiter } from './limiter';
 import { costUsd, type Price } from './pricing';
 import { maxTokensOf, turns, type Completion, type ProviderAdapter, type StructuredSpec } from './provider';
@@ -37,6 +39,8 @@ export interface ServiceClientOptions {
   defaultMaxTokens?: number;
   /** called once per billed reply */
   onUsage?: (usage: Usage, info: { batch: boolean }) => void;
+  /** spend, limiter waits and 429s for the worker's /metrics (labelled with the running activity's scope) */
+  metrics?: MetricsSink;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -95,6 +99,10 @@ export class ServiceLlmClient implements LlmClient {
    * The same model, transport and rate limiter, with its own spend limit: every attempt reserves its
    * worst-case cost before it is fired, so the work done through it never passes `limitUsd`.
    */
+  private get labels() {
+    return { provider: this.model.provider, model: this.model.model };
+  }
+
   withSpendLimit(limitUsd: number, spentUsd = 0): ServiceLlmClient {
     return new ServiceLlmClient({ ...this.o, spend: new SpendMeter(limitUsd, spentUsd) });
   }
@@ -121,6 +129,16 @@ export class ServiceLlmClient implements LlmClient {
 
   recordUsage(u: Usage, batch: boolean): void {
     this.o.onUsage?.(u, { batch });
+    const scope = activityScope.getStore();
+    this.o.metrics?.llmUsage(
+      {
+        provider: this.model.provider,
+        model: this.model.model,
+        stage: scope?.stage ?? 'unknown',
+        migration: scope?.migrationId ?? 'unknown',
+      },
+      { usd: u.usd, inputTokens: u.inputTokens, outputTokens: u.outputTokens, batch },
+    );
   }
 
   private backoff(attempt: number): number {
@@ -140,8 +158,10 @@ export class ServiceLlmClient implements LlmClient {
     for (let attempt = 1; ; attempt++) {
       const reservation = this.reserveBudget(est.usd);
       let permit;
+      const waitStart = performance.now();
       try {
         permit = await this.o.limiter.acquire(est.tokens, req.signal);
+        this.o.metrics?.limiterWait(this.labels, (performance.now() - waitStart) / 1000);
       } catch (err) {
         reservation?.cancel();
         throw err;
@@ -167,6 +187,7 @@ export class ServiceLlmClient implements LlmClient {
         });
         if (e.reason === 'rate-limited') {
           rateLimited++;
+          this.o.metrics?.rateLimited(this.labels);
           this.o.limiter.rateLimited(e.retryAfterMs ?? this.backoff(rateLimited), permit.startedAt);
           // 429s cost nothing and the limiter spaces them out: they have their own, larger bound.
           if (rateLimited < (this.o.maxRateLimitedAttempts ?? 30)) {

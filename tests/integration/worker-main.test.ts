@@ -28,6 +28,7 @@ describe('worker entry point', () => {
       TEMPORAL_ADDRESS: server.address,
       LLAMADUO_ARTIFACTS: dir,
       LLAMADUO_HEALTH_PORT: String(port),
+      LLAMADUO_METRICS_PORT: '0',
       LLAMADUO_LOG_LEVEL: 'WARN' as const,
     };
     const bad = spawn(process.execPath, ['--import', 'tsx', MAIN], {

@@ -57,6 +57,67 @@ export async function serverSideApply(
   }
 }
 
+/** Registers a ready fake GPU node (8 GPUs, tainted nvidia.com/gpu) for kwok to play. */
+export async function addGpuNode(name: string, labels: Record<string, string>): Promise<void> {
+  const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+  try {
+    await core.createNode({
+      body: {
+        metadata: {
+          name,
+          labels: { type: 'kwok', 'kubernetes.io/hostname': name, ...labels },
+          annotations: { 'kwok.x-k8s.io/node': 'fake' },
+        },
+        spec: { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] },
+      },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+  // kwok's node stage may update the node in between: retry read-modify-write on 409 Conflict.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // Node status is the kubelet's to write; here the test plays it once (no node lifecycle controller runs).
+      const capacity = { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '8' };
+      const node = await core.readNode({ name: name });
+      node.status = {
+        capacity,
+        allocatable: capacity,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            lastHeartbeatTime: new Date(),
+            lastTransitionTime: new Date(),
+          },
+        ],
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        nodeInfo: {
+          architecture: 'amd64',
+          bootID: '',
+          containerRuntimeVersion: 'kwok',
+          kernelVersion: '',
+          kubeProxyVersion: '',
+          kubeletVersion: 'kwok',
+          machineID: '',
+          operatingSystem: 'linux',
+          osImage: '',
+          systemUUID: '',
+        },
+      };
+      await core.replaceNodeStatus({ name: name, body: node });
+      // New nodes carry the not-ready taint until the node lifecycle controller (not run here) sees them Ready.
+      const ready = await core.readNode({ name: name });
+      ready.spec!.taints = ready.spec!.taints?.filter((t) => t.key !== 'node.kubernetes.io/not-ready');
+      await core.replaceNode({ name: name, body: ready });
+      break;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt > 20) throw err;
+    }
+  }
+}
+
 let setUp: Promise<void> | undefined;
 
 /** Applies k8s/overlays/local and registers a GPU node with kwok, once per test process. */
@@ -65,66 +126,7 @@ export function ensureWorkerSetup(): Promise<void> {
     const kc = adminKubeConfig();
     await serverSideApply(kc, renderOverlay('local'), false);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    try {
-      await core.createNode({
-        body: {
-          metadata: {
-            name: GPU_NODE,
-            labels: {
-              type: 'kwok',
-              'kubernetes.io/hostname': GPU_NODE,
-              'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3',
-            },
-            annotations: { 'kwok.x-k8s.io/node': 'fake' },
-          },
-          spec: { taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }] },
-        },
-      });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-    }
-    // kwok's node stage may update the node in between: retry read-modify-write on 409 Conflict.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // Node status is the kubelet's to write; here the test plays it once (no node lifecycle controller runs).
-        const capacity = { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '8' };
-        const node = await core.readNode({ name: GPU_NODE });
-        node.status = {
-          capacity,
-          allocatable: capacity,
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'KubeletReady',
-              lastHeartbeatTime: new Date(),
-              lastTransitionTime: new Date(),
-            },
-          ],
-          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-          nodeInfo: {
-            architecture: 'amd64',
-            bootID: '',
-            containerRuntimeVersion: 'kwok',
-            kernelVersion: '',
-            kubeProxyVersion: '',
-            kubeletVersion: 'kwok',
-            machineID: '',
-            operatingSystem: 'linux',
-            osImage: '',
-            systemUUID: '',
-          },
-        };
-        await core.replaceNodeStatus({ name: GPU_NODE, body: node });
-        // New nodes carry the not-ready taint until the node lifecycle controller (not run here) sees them Ready.
-        const ready = await core.readNode({ name: GPU_NODE });
-        ready.spec!.taints = ready.spec!.taints?.filter((t) => t.key !== 'node.kubernetes.io/not-ready');
-        await core.replaceNode({ name: GPU_NODE, body: ready });
-        break;
-      } catch (err) {
-        if ((err as { code?: number }).code !== 409 || attempt > 20) throw err;
-      }
-    }
+    await addGpuNode(GPU_NODE, { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' });
     // pods need the namespace's default ServiceAccount (admission) and a bound artifacts PVC (scheduler)
     for (let i = 0; ; i++) {
       const sa = await core

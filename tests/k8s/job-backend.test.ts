@@ -67,14 +67,18 @@ describe('Kubernetes Job backend', () => {
   });
 
   it('classifies repeated crashes as BackoffLimitExceeded after backoffLimit retries', async () => {
-    const f = await failureOf(runStep(kc, gpuConfig('trainer:crash', { backoffLimit: 1 }), 'crash').done);
+    const f = await failureOf(
+      runStep(kc, gpuConfig('trainer:crash', { backoffLimit: 1, retryOnOtherNode: false }), 'crash').done,
+    );
     assert.equal(f.type, 'GpuJobBackoffLimitExceeded');
     assert.match(f.message, /RuntimeError: NCCL error/);
     assert.equal((await podsOf('llamaduo-crash-c0-finetune')).length, 2);
   });
 
   it('classifies ImagePullBackOff and deletes the stuck Job', async () => {
-    const f = await failureOf(runStep(kc, gpuConfig('trainer:bad-pull'), 'pull').done);
+    const f = await failureOf(
+      runStep(kc, gpuConfig('trainer:bad-pull', { stuckTimeoutSeconds: 1 }), 'pull').done,
+    );
     assert.equal(f.type, 'GpuJobImagePullFailed');
     assert.equal(f.nonRetryable, true);
     await waitFor('job deleted', async () => (await jobsOf('pull')).length === 0);

@@ -106,6 +106,9 @@ describe('manifests in k8s/', () => {
       assert.equal(await can(verb, 'jobs', undefined, NAMESPACE, 'batch'), true, `jobs ${verb}`);
     for (const verb of ['get', 'list', 'watch']) assert.equal(await can(verb, 'pods'), true, `pods ${verb}`);
     assert.equal(await can('get', 'pods', 'log'), true, 'pods/log get');
+    // FailedMount / Multi-Attach are only in events (a stuck pod's are read to fail its step)
+    assert.equal(await can('list', 'events'), true, 'events list');
+    assert.equal(await can('delete', 'events'), false, 'events delete');
     // and really: list Jobs and pods with the token
     await kc.makeApiClient(k8s.BatchV1Api).listNamespacedJob({ namespace: NAMESPACE });
     await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: NAMESPACE });

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable
 
 import torch
 from peft import set_peft_model_state_dict
 from peft.utils import get_peft_model_state_dict
+
+from .tmpnames import tmp_name
 
 KEEP = 2
 # Called with (checkpoint folder, step) once a checkpoint is complete on disk (staging.py uploads it).
@@ -33,8 +36,7 @@ def latest(output_dir: str) -> str | None:
 def save(output_dir: str, step: int, model, optimizer, scheduler, state: dict) -> str:
     root = _root(output_dir)
     final = os.path.join(root, f"step-{step:08d}")
-    tmp = f"{final}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = tmp_name(final)
     os.makedirs(tmp)
     torch.save(
         {
@@ -68,7 +70,17 @@ def load(path: str, model, optimizer, scheduler) -> dict:
     return blob["state"]
 
 
+# A half-written checkpoint this old belongs to a pod that died mid-write (names are unique per pod, so a live
+# writer's folder is never this stale: a checkpoint takes seconds to write).
+STALE_TMP_SECONDS = 3600
+
+
 def _prune(root: str) -> None:
     names = sorted(n for n in os.listdir(root) if _NAME.match(n))
     for name in names[:-KEEP]:
         shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    now = time.time()
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if ".tmp-" in name and now - os.path.getmtime(path) > STALE_TMP_SECONDS:
+            shutil.rmtree(path, ignore_errors=True)

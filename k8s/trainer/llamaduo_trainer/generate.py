@@ -16,6 +16,7 @@ from .progress import Eta, emit
 from .records import prompt_messages, read_conversations
 from .spec import GenerateSpec
 from .stop_tokens import cut_at_stop, stop_token_ids
+from .tmpnames import tmp_name
 
 
 def load_model(spec: GenerateSpec, spec_path: str, device: torch.device):
@@ -106,7 +107,7 @@ def run_generate(spec: GenerateSpec, spec_path: str) -> dict:
 
     os.makedirs(spec.outputDir, exist_ok=True)
     out_path = os.path.join(spec.outputDir, "generations.jsonl")
-    tmp = f"{out_path}.tmp-{os.getpid()}"
+    tmp = tmp_name(out_path)
     with open(tmp, "w", encoding="utf-8") as f:
         for i, conv in enumerate(conversations):
             for sample, text in enumerate(texts[i]):

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from . import __version__
+from .tmpnames import tmp_name
 
 SCHEMA_VERSION = 1
 
@@ -35,7 +36,7 @@ def device_name(device: torch.device) -> str:
 
 
 def write_json_atomic(path: str, data: Any) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = tmp_name(path)
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
         f.write("\n")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import StoreError
+from .tmpnames import tmp_name
 
 CHUNK = 1 << 20
 # Multipart above this size (adapters, merged weights and checkpoints are large).
@@ -200,7 +201,7 @@ def list_keys(prefix: S3Path) -> list[str]:
 
 def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
     os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
-    tmp = f"{local}.tmp-{os.getpid()}"
+    tmp = tmp_name(local)
     _call(str(src), "download", client().download_file, src.bucket, src.key, tmp, Config=_transfer_config())
     if sha256 and file_digest(tmp)["sha256"] != sha256:
         os.remove(tmp)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from . import chat_tokens, templating
 from .chat_tokens import Example
+from .tmpnames import tmp_name
 
 FORMAT = 1
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json")
@@ -69,7 +70,7 @@ def cached_examples(
     examples = build()
     try:
         os.makedirs(root, exist_ok=True)
-        tmp = f"{entry}.tmp-{os.getpid()}"
+        tmp = tmp_name(entry)
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump([[e.input_ids, e.labels] for e in examples], f, separators=(",", ":"))
         os.replace(tmp, entry)

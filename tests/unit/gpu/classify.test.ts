@@ -110,4 +110,51 @@ describe('Job failure classification', () => {
     assert.equal(kindOf(late), 'unschedulable');
     assert.match(late.phase === 'failed' ? late.failure.message : '', /Insufficient nvidia\.com\/gpu/);
   });
+
+  it('fails a pod that cannot start (config, image, volume) only once it has been stuck past the limit', () => {
+    const scheduledAt = '2026-01-01T11:58:00Z'; // 120 s before now
+    const waiting = (reason: string, message: string) =>
+      pod({
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(scheduledAt) }],
+        containerStatuses: [
+          {
+            name: 'trainer',
+            image: 'x:1',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason, message } },
+          },
+        ],
+      });
+    const stuck = (
+      p: V1Pod,
+      limit: number,
+      podEvents?: Record<string, { reason: string; message: string }[]>,
+    ) =>
+      classifyJob(job(), [{ ...p, spec: { nodeName: 'gpu-1', containers: [] } }], {
+        ...opts,
+        stuckTimeoutSeconds: limit,
+        podEvents,
+      });
+    const secret = waiting('CreateContainerConfigError', 'secret "hf-token" not found');
+    assert.equal(kindOf(stuck(secret, 300)), 'pending');
+    const failed = stuck(secret, 60);
+    assert.equal(kindOf(failed), 'configError');
+    assert.match(failed.phase === 'failed' ? failed.failure.message : '', /secret "hf-token" not found/);
+    const pull = waiting('ImagePullBackOff', 'Back-off pulling image');
+    assert.equal(kindOf(stuck(pull, 300)), 'pending', 'a registry hiccup gets the stuck time');
+    assert.equal(kindOf(stuck(pull, 60)), 'imagePull');
+    assert.equal(kindOf(stuck(waiting('InvalidImageName', 'bad'), 300)), 'imagePull', 'no wait can fix it');
+    const creating = waiting('ContainerCreating', '');
+    const events = {
+      p1: [{ reason: 'FailedAttachVolume', message: 'Multi-Attach error for volume "pvc-1"' }],
+    };
+    assert.equal(kindOf(stuck(creating, 60)), 'pending', 'no failure event: maybe a slow image pull');
+    assert.equal(kindOf(stuck(creating, 300, events)), 'pending');
+    const mount = stuck(creating, 60, events);
+    assert.equal(kindOf(mount), 'volumeMount');
+    assert.match(mount.phase === 'failed' ? mount.failure.message : '', /Multi-Attach error/);
+  });
 });

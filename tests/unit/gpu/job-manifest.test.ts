@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { GpuBackendConfig } from '../../../common/config';
-import { buildJob, type KubernetesGpuConfig } from '../../../activities/gpu/job-manifest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  AVOID_NODES_ANNOTATION,
+  buildJob,
+  type KubernetesGpuConfig,
+} from '../../../activities/gpu/job-manifest';
 import { jobLabels, jobName, stepKeys, WORKFLOW_ANNOTATION } from '../../../activities/gpu/names';
 
 const cfg = (extra: object = {}) =>
@@ -127,6 +133,53 @@ describe('trainer Job manifest', () => {
     assert.equal(job.spec!.suspend, true);
     assert.equal(job.metadata!.labels!['kueue.x-k8s.io/queue-name'], 'llamaduo-gpu');
     assert.equal(job.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu'], undefined);
+  });
+});
+
+describe('hardened trainer Job', () => {
+  it("runs as the image's user with a writable home for the caches, and the pull and identity settings", () => {
+    const job = buildJob(
+      req,
+      cfg({
+        imagePullSecrets: ['ghcr-pull'],
+        imagePullPolicy: 'IfNotPresent',
+        serviceAccountName: 'llamaduo-trainer',
+        kueuePriorityClass: 'llamaduo-batch',
+      }),
+    );
+    const pod = job.spec!.template.spec!;
+    const c = pod.containers[0]!;
+    // k8s/trainer/Dockerfile: USER 10001:10001
+    const dockerfile = readFileSync(
+      path.resolve(import.meta.dirname, '../../../k8s/trainer/Dockerfile'),
+      'utf8',
+    );
+    const [, uid, gid] = /^USER (\d+):(\d+)$/m.exec(dockerfile)!;
+    assert.equal(pod.securityContext!.runAsUser, Number(uid));
+    assert.equal(pod.securityContext!.runAsGroup, Number(gid));
+    assert.equal(pod.securityContext!.fsGroup, Number(gid));
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
+    const home = c.volumeMounts!.find((m) => m.name === 'home')!.mountPath;
+    assert.equal(env.HOME, home);
+    for (const dir of [env.HF_HOME!, env.TRITON_CACHE_DIR!]) assert.ok(dir.startsWith(`${home}/`), dir);
+    assert.deepEqual(pod.volumes!.find((v) => v.name === 'home')!.emptyDir, {});
+    assert.deepEqual(pod.imagePullSecrets, [{ name: 'ghcr-pull' }]);
+    assert.equal(c.imagePullPolicy, 'IfNotPresent');
+    assert.equal(pod.serviceAccountName, 'llamaduo-trainer');
+    assert.equal(job.metadata!.labels!['kueue.x-k8s.io/priority-class'], 'llamaduo-batch');
+    assert.equal(pod.terminationGracePeriodSeconds, 300, 'time for the SIGTERM checkpoint');
+    assert.equal(pod.affinity, undefined);
+  });
+
+  it('keeps a resubmitted Job off the nodes it failed on and says so on the Job', () => {
+    const job = buildJob({ ...req, avoidNodes: ['gpu-7', 'gpu-9'] }, cfg());
+    const term =
+      job.spec!.template.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!
+        .nodeSelectorTerms[0]!;
+    assert.deepEqual(term.matchExpressions, [
+      { key: 'kubernetes.io/hostname', operator: 'NotIn', values: ['gpu-7', 'gpu-9'] },
+    ]);
+    assert.equal(job.metadata!.annotations![AVOID_NODES_ANNOTATION], 'gpu-7,gpu-9');
   });
 });
 

@@ -54,6 +54,17 @@ describe('rate limit settings', () => {
     assert.equal(resolveLimits(gpt4o, {}).rpm, PROVIDER_LIMITS.openai.rpm);
   });
 
+  it('a deployment may shape the bucket (headroom, burstSeconds) per model; out-of-range values are refused', () => {
+    const settings = parseRateLimits(
+      '{"openai/gpt-4o": {"rpm": 600, "headroom": 0.96, "burstSeconds": 0.25}}',
+    );
+    const l = resolveLimits(gpt4o, settings);
+    assert.equal(l.headroom, 0.96);
+    assert.equal(l.burstSeconds, 0.25);
+    assert.equal(resolveLimits(gpt4o, {}).headroom, PROVIDER_LIMITS.openai.headroom);
+    assert.throws(() => parseRateLimits('{"openai/gpt-4o": {"headroom": 1.5}}'), /headroom/);
+  });
+
   it('the worker environment accepts redis:// and rediss:// URLs only', () => {
     assert.equal(
       readWorkerEnv({ LLAMADUO_REDIS_URL: 'redis://r:6379/0' }).LLAMADUO_REDIS_URL,
