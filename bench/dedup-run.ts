@@ -27,7 +27,7 @@ const sampleIds = JSON.parse(readFileSync(idsFile!, 'utf8')) as number[];
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const out = await curate({ samples, references: [], test, quality: null, dedup });
+const out = await curate({ samples, references: [], test, quality: null, dedup, listDrops: true });
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -59,5 +59,9 @@ writeFileSync(
     drops: out.drops,
     timings: out.timings,
     neighbours,
+    dropped: Object.values(out.dropped ?? {}).flat(),
+    droppedBySimilarity: (['exact-duplicate', 'near-duplicate', 'test-near-duplicate'] as const).flatMap(
+      (r) => out.dropped?.[r] ?? [],
+    ),
   }),
 );

@@ -74,6 +74,8 @@ export interface CurationInput<T extends TextFields & { category: string }> {
   threads?: number;
   /** MinHash permutation seed; fixed so that reruns keep the same samples */
   seed?: number;
+  /** list the index of every dropped sample under its reason (benchmarks score what was dropped) */
+  listDrops?: boolean;
   /** called as each step ends, with its name (activities heartbeat here) */
   onStep?: (step: string) => void;
 }
@@ -103,6 +105,8 @@ export interface CurationOutput<T> {
   /** the thresholds used, and the real-data figures they came from when calibrated */
   calibration: Calibration | null;
   thresholds: { threshold: number; rougeLThreshold: number };
+  /** with `listDrops`: sample indices per drop reason */
+  dropped?: Partial<Record<DropReason, number[]>>;
   /** seconds per step, for logs and benchmarks */
   timings: Record<string, number>;
 }
@@ -121,8 +125,10 @@ export async function curate<T extends TextFields & { category: string }>(
   const timings: Record<string, number> = {};
   // example pairs: sample index, and the batch ([references..., live samples...]) or test index matched
   const picked: { why: DropReason; i: number; match?: { at: number; test: boolean } }[] = [];
+  const dropped: Partial<Record<DropReason, number[]>> | undefined = input.listDrops ? {} : undefined;
   const drop = (i: number, why: DropReason, match?: { at: number; test: boolean }) => {
     live[i] = 0;
+    if (dropped) (dropped[why] ??= []).push(i);
     const count = (drops[why] = (drops[why] ?? 0) + 1);
     if (count <= EXAMPLES_PER_REASON) picked.push({ why, i, ...(match ? { match } : {}) });
   };
@@ -138,8 +144,11 @@ export async function curate<T extends TextFields & { category: string }>(
   const exact = dropExactDuplicates(references, samples, live);
   if (exact) {
     drops['exact-duplicate'] = exact;
-    for (let i = 0; i < n && picked.length < EXAMPLES_PER_REASON; i++)
-      if (before[i] && !live[i]) picked.push({ why: 'exact-duplicate', i });
+    for (let i = 0; i < n; i++) {
+      if (!before[i] || live[i]) continue;
+      if (picked.length < EXAMPLES_PER_REASON) picked.push({ why: 'exact-duplicate', i });
+      if (dropped) (dropped['exact-duplicate'] ??= []).push(i);
+    }
   }
   lap('exact');
 
@@ -289,6 +298,7 @@ export async function curate<T extends TextFields & { category: string }>(
     templates: templates ? describeTemplates(templates, realRecords) : [],
     calibration,
     thresholds: { threshold: round3(threshold), rougeLThreshold: round3(rougeLThreshold) },
+    ...(dropped ? { dropped } : {}),
     timings,
   };
 }
