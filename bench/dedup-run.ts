@@ -27,14 +27,19 @@ const sampleIds = JSON.parse(readFileSync(idsFile!, 'utf8')) as number[];
 
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
-const out = await curate({ samples, references: [], test, quality: null, dedup });
+const out = await curate({ samples, references: [], test, quality: null, dedup, listDrops: true });
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
 // Accuracy, outside the timing: every record the LSH index pairs with a sampled record, confirmed.
-const f = await computeFeaturesParallel(samples, { ...dedup, ngram: dedup.decontaminationNgram, seed: 1 });
+const f = await computeFeaturesParallel(samples, {
+  ...dedup,
+  templates: undefined,
+  ngram: dedup.decontaminationNgram,
+  seed: 1,
+});
 const buckets = new LshBuckets(f.fullKeys, f.count, dedup.bands).prepare();
 const neighbours: Record<number, number[]> = {};
 for (const i of sampleIds) {
@@ -54,5 +59,9 @@ writeFileSync(
     drops: out.drops,
     timings: out.timings,
     neighbours,
+    dropped: Object.values(out.dropped ?? {}).flat(),
+    droppedBySimilarity: (['exact-duplicate', 'near-duplicate', 'test-near-duplicate'] as const).flatMap(
+      (r) => out.dropped?.[r] ?? [],
+    ),
   }),
 );

@@ -1,7 +1,9 @@
 // npm run bench:dedup — near-duplicate removal + decontamination at 256k samples, side by side with
-// datasketch's MinHashLSH (same shingles, num_perm, threshold). Ground truth: exact Jaccard of the
-// word-shingle sets (strings, no hashing) between 2,000 sampled records and every record.
-// Prints one JSON line. Options: --samples N --seed S --truth N --python PATH
+// datasketch's MinHashLSH and rensa's RMinHashLSH (same shingles, num_perm, threshold; greedy
+// query-then-insert). Ground truth: exact Jaccard of the word-shingle sets (strings, no hashing) between
+// 2,000 sampled records and every record; recall and precision are scored on what curate dropped.
+// Prints one JSON line. Options: --samples N --seed S --truth N --python PATH (default: the tools
+// folder's venv, $LLAMADUO_TOOLS/venv, as scripts/tools-env.sh sets it)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -52,6 +54,23 @@ try {
     path.join(ROOT, 'bench/dedup-run.ts'),
     ...['samples.jsonl', 'test.jsonl', 'dedup.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
   ]);
+  const rensaWall = run(
+    python,
+    [
+      path.join(ROOT, 'bench/dedup_rensa.py'),
+      ...['tokens.jsonl', 'rensa.json'].map((f) => path.join(dir, f)),
+      String(dedup.numPerm),
+      String(dedup.threshold),
+      String(dedup.shingleSize),
+      String(dedup.bands),
+    ],
+    { RAYON_NUM_THREADS: '1' },
+  );
+  const rs = JSON.parse(readFileSync(path.join(dir, 'rensa.json'), 'utf8')) as {
+    seconds: number;
+    cpuSeconds: number;
+    kept: number;
+  };
   const theirs = run(python, [
     path.join(ROOT, 'bench/dedup_datasketch.py'),
     ...['tokens.jsonl', 'ids.json', 'datasketch.json'].map((f) => path.join(dir, f)),
@@ -63,26 +82,32 @@ try {
     peakRssMB: number;
     drops: object;
     timings: object;
+    dropped: number[];
+    droppedBySimilarity: number[];
   };
   const d = JSON.parse(readFileSync(path.join(dir, 'datasketch.json'), 'utf8')) as Result & {
     bands: number;
     rows: number;
   };
 
+  // neighbours among the samples (ids < size) and in the test split (ids >= size)
   const truth = exactNeighbours(
-    tokens.slice(0, size).map((t) => t.full),
+    tokens.map((t) => t.full),
     sampleIds,
     dedup.shingleSize,
     dedup.threshold,
   );
-  const ourScore = score(truth, o.neighbours);
-  const dsScore = score(truth, d.neighbours);
+  const ourScore = scoreDrops(truth, new Set(o.dropped), new Set(o.droppedBySimilarity));
+  const amongSamples = new Map([...truth].map(([i, nb]) => [i, new Set([...nb].filter((j) => j < size))]));
+  const dsScore = score(amongSamples, d.neighbours);
   const line = {
     samples: size,
     seconds: round(o.seconds, 2),
     peakRssMB: Math.round(o.peakRssMB),
     datasketchSeconds: round(d.seconds, 2),
     speedup: round(d.seconds / o.seconds, 2),
+    rensaSeconds: round(rs.seconds, 2),
+    rensaSpeedup: round(rs.seconds / o.seconds, 2),
     recall: round(ourScore.recall, 4),
     precision: round(ourScore.precision, 4),
     truthPairs: ourScore.truth,
@@ -90,6 +115,7 @@ try {
     drops: o.drops,
     steps: o.timings,
     cpuSeconds: round(o.cpuSeconds, 2),
+    rensa: { kept: rs.kept, cpuSeconds: round(rs.cpuSeconds, 2), threads: 1, bands: dedup.bands },
     datasketch: {
       kept: d.kept,
       bands: d.bands,
@@ -98,7 +124,8 @@ try {
       recall: round(dsScore.recall, 4),
       precision: round(dsScore.precision, 4),
     },
-    wallSeconds: { ours: round(ours, 1), datasketch: round(theirs, 1) },
+    wallSeconds: { ours: round(ours, 1), rensa: round(rensaWall, 1), datasketch: round(theirs, 1) },
+    curation: { templates: dedup.templates, thresholds: dedup.thresholds },
     loadAverage: loadavg().map((x) => round(x, 1)),
   };
   console.log(JSON.stringify(line));
@@ -113,9 +140,12 @@ interface Result {
   neighbours: Record<string, number[]>;
 }
 
-function run(cmd: string, args: string[]): number {
+function run(cmd: string, args: string[], env: Record<string, string> = {}): number {
   const t = performance.now();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(cmd, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0)
     throw new Error(
       `${cmd} ${args[0]} failed with status ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
@@ -123,16 +153,14 @@ function run(cmd: string, args: string[]): number {
   return (performance.now() - t) / 1000;
 }
 
-/** The first interpreter that has datasketch: the shared venv, then a development venv. */
+/** The tools folder's venv (scripts/tools-env.sh: $LLAMADUO_TOOLS, else <repo>/.tools), with datasketch and rensa. */
 function findPython(): string {
-  const candidates = [path.join(ROOT, '.tools/venv/bin/python'), '/tmp/venv-curation/bin/python', 'python3'];
-  for (const p of candidates) {
-    if (p !== 'python3' && !existsSync(p)) continue;
-    if (spawnSync(p, ['-c', 'import datasketch'], { stdio: 'ignore' }).status === 0) return p;
-  }
-  throw new Error(
-    `no Python with datasketch among ${candidates.join(', ')}: pip install -r bench/requirements.txt`,
-  );
+  const tools = process.env.LLAMADUO_TOOLS ?? path.join(ROOT, '.tools');
+  const p = path.join(tools, 'venv/bin/python');
+  if (!existsSync(p)) throw new Error(`no Python at ${p}: run scripts/setup.sh, or pass --python`);
+  if (spawnSync(p, ['-c', 'import datasketch, rensa'], { stdio: 'ignore' }).status !== 0)
+    throw new Error(`${p} lacks datasketch or rensa: ${p} -m pip install -r bench/requirements.txt`);
+  return p;
 }
 
 function round(x: number, digits: number): number {
@@ -183,6 +211,33 @@ function exactNeighbours(
     touched.length = 0;
   }
   return truth;
+}
+
+/**
+ * Scored on what curate dropped, for the sampled records. Recall: a record with an earlier exact
+ * near-duplicate (greedy filtering keeps the first of a group) or a test-split one is dropped, for any
+ * reason. Precision: a record dropped by a Jaccard step (exact, near-duplicate, test-near-duplicate) has
+ * such a neighbour; ROUGE-L and n-gram drops follow other rules and are counted in `drops`.
+ */
+function scoreDrops(truth: Map<number, Set<number>>, dropped: Set<number>, byJaccard: Set<number>) {
+  let should = 0;
+  let caught = 0;
+  let droppedSampled = 0;
+  let justified = 0;
+  for (const [i, nb] of truth) {
+    const hasEarlier = [...nb].some((j) => j < i || j >= size);
+    if (hasEarlier) should++;
+    if (dropped.has(i) && hasEarlier) caught++;
+    if (byJaccard.has(i)) {
+      droppedSampled++;
+      if (hasEarlier) justified++;
+    }
+  }
+  return {
+    recall: should ? caught / should : 1,
+    precision: droppedSampled ? justified / droppedSampled : 1,
+    truth: should,
+  };
 }
 
 function score(truth: Map<number, Set<number>>, found: Record<string, number[]>) {

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactStore } from '../activities/store/artifact-store';
 import { storeFromEnv } from '../activities/store/open-store';
+import { loadCurationDetails } from '../activities/data/report/curation-details';
 import { loadDistributions } from '../activities/data/report/distributions';
 import type { MigrationClient } from '../client/migrations';
 import { reportDataFromProgress, writeReportFile } from '../report';
@@ -24,5 +25,6 @@ export async function writeMigrationReport(mc: MigrationClient, id: string, out?
     return target;
   }
   const distributions = await loadDistributions(store, progress).catch(() => []);
-  return writeReportFile(target, reportDataFromProgress(progress, config, { distributions }));
+  const curation = await loadCurationDetails(store, progress).catch(() => ({}));
+  return writeReportFile(target, reportDataFromProgress(progress, config, { distributions, curation }));
 }

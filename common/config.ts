@@ -176,8 +176,21 @@ export const SynthesisConfig = z
         shingleSize: z.number().int().positive().default(3),
         rougeLThreshold: z.number().gt(0).max(1).default(0.7),
         decontaminationNgram: z.number().int().positive().default(13),
+        /**
+         * 'calibrated': a sample is too similar only above the `calibrationPercentile` of the real
+         * records' nearest-neighbour similarity (threshold and rougeLThreshold are floors);
+         * 'absolute': threshold and rougeLThreshold as given.
+         */
+        thresholds: z.enum(['calibrated', 'absolute']).default('calibrated'),
+        calibrationPercentile: z.number().gt(0).max(1).default(0.99),
+        /** Mask the prompt templates found in the train split before comparing records. */
+        templates: z.boolean().default(true),
       })
       .strict()
+      .refine((d) => d.numPerm % d.bands === 0, {
+        message: 'numPerm must be a multiple of bands (each band hashes numPerm / bands rows)',
+        path: ['numPerm'],
+      })
       .default({
         numPerm: 128,
         bands: 32,
@@ -185,6 +198,9 @@ export const SynthesisConfig = z
         shingleSize: 3,
         rougeLThreshold: 0.7,
         decontaminationNgram: 13,
+        thresholds: 'calibrated',
+        calibrationPercentile: 0.99,
+        templates: true,
       }),
   })
   .strict();

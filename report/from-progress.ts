@@ -6,10 +6,12 @@ import type { Progress } from '../common/progress';
 import type { Stage, Usage } from '../common/types';
 import { GPT_4O_AUG_2024, defaultCostScenarios, type ApiPricing } from './break-even';
 import { STAGE_ORDER } from './charts';
-import type { CycleReport, ReportData, ScoreDistribution } from './report-data';
+import type { CurationDetails, CycleReport, ReportData, ScoreDistribution } from './report-data';
 
 export interface ReportOptions {
   distributions?: ScoreDistribution[];
+  /** per cycle: what the curation of the synthesis after it recorded (templates, thresholds, examples) */
+  curation?: Record<number, CurationDetails>;
   /** API price of the model the local one replaces; GPT-4o (Aug 2024) by default, as in the paper. */
   pricing?: ApiPricing;
   /** Requests a day the user's application sends: scales the teacher's tokens per call into a workload. */
@@ -38,6 +40,7 @@ export function reportDataFromProgress(
               generated: synthesis.generated,
               accepted: synthesis.accepted,
               drops: synthesis.drops,
+              ...(opts.curation?.[c.cycle] ? { curation: opts.curation[c.cycle] } : {}),
             },
           }
         : {}),

@@ -1,4 +1,5 @@
 // renderReport: one self-contained HTML file (inline CSS, data and Chart.js) describing a migration.
+import { curationDetailsHtml } from './curation-details';
 import { breakEvenMonths } from './break-even';
 import { BOOT_SCRIPT, chartJsSource } from './chart-runtime';
 import {
@@ -133,6 +134,10 @@ ${summaryCards(data)}
   <p class="lead">Every generated sample is either accepted into training or dropped, with the reason.</p>
   ${curation ? figure(curation) : ''}
   <div class="scroll">${curationTable(data)}</div>
+  ${data.cycles
+    .filter((c) => c.synthesis?.curation)
+    .map((c) => curationDetailsHtml(c.cycle, c.synthesis!.drops, c.synthesis!.curation!))
+    .join('')}
 </section>
 <section id="spend">
   <h2>Spend per stage</h2>

@@ -14,7 +14,41 @@ export interface CycleReport {
   /** The student's evaluation this cycle; one row per judge plus 'all'. */
   evaluation: EvaluationSummary;
   /** The synthesis that ran after this cycle's evaluation, if one did. */
-  synthesis?: { generated: number; accepted: number; drops: Record<string, number> };
+  synthesis?: {
+    generated: number;
+    accepted: number;
+    drops: Record<string, number>;
+    /** what the curation rounds recorded: templates, thresholds, example pairs per drop reason */
+    curation?: CurationDetails;
+  };
+}
+
+export interface ExampleRecord {
+  prompt: string;
+  response: string;
+  /** character ranges of the prompt that are template (greyed out) */
+  template: [number, number][];
+}
+
+export interface CurationDetails {
+  thresholds: { threshold: number; rougeLThreshold: number };
+  calibration: { percentile: number; realJaccard: number; realRougeL: number } | null;
+  templates: {
+    category: string;
+    records: number;
+    matching: number;
+    templateShare: number;
+    spans: string[];
+  }[];
+  /** per drop reason, a few dropped samples and what each matched */
+  examples: Record<
+    string,
+    {
+      sample: ExampleRecord;
+      matched?: ExampleRecord & { kind: 'reference' | 'sample' | 'test' };
+      similarity?: number;
+    }[]
+  >;
 }
 
 /** Aggregated (over the K repeats) per-sample scores of one judge on one metric: Figure 3's input. */

@@ -53,6 +53,37 @@ const LocalServing = z.object({
   powerUsdPerServerMonth: usd,
 });
 
+const ExampleRecord = z.object({
+  prompt: z.string(),
+  response: z.string(),
+  template: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+});
+const CurationDetails = z.object({
+  thresholds: z.object({ threshold: z.number().min(0).max(1), rougeLThreshold: z.number().min(0).max(1) }),
+  calibration: z
+    .object({ percentile: z.number(), realJaccard: z.number(), realRougeL: z.number() })
+    .nullable(),
+  templates: z.array(
+    z.object({
+      category: z.string(),
+      records: z.number().int().nonnegative(),
+      matching: z.number().int().nonnegative(),
+      templateShare: z.number().min(0).max(1),
+      spans: z.array(z.string()),
+    }),
+  ),
+  examples: z.record(
+    z.string(),
+    z.array(
+      z.object({
+        sample: ExampleRecord,
+        matched: ExampleRecord.extend({ kind: z.enum(['reference', 'sample', 'test']) }).optional(),
+        similarity: z.number().optional(),
+      }),
+    ),
+  ),
+});
+
 export const ReportDataSchema: z.ZodType<ReportData> = z.object({
   migrationId: z.string().min(1),
   name: z.string().min(1),
@@ -80,7 +111,12 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
       trainingSamples: count,
       evaluation: EvaluationSummary,
       synthesis: z
-        .object({ generated: count, accepted: count, drops: z.record(z.string(), count) })
+        .object({
+          generated: count,
+          accepted: count,
+          drops: z.record(z.string(), count),
+          curation: CurationDetails.optional(),
+        })
         .optional(),
     }),
   ),

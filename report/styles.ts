@@ -30,6 +30,12 @@ tr.matching, tr.total { font-weight: 600; background: #eff6ff; }
 .tag { display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 8px; background: #e5e7eb; color: #374151; font-weight: 500; }
 .tag.best { background: #dcfce7; color: #166534; }
 .note { color: var(--muted); font-size: 12px; margin: 4px 0 0; }
+.curation-details h3 { font-size: 15px; margin: 16px 0 4px; }
+.curation-details pre { white-space: pre-wrap; word-break: break-word; font-size: 12px; margin: 2px 0; max-height: 16em; overflow: auto; }
+.curation-details .tpl { color: #a0a0a0; }
+.curation-details .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; margin: 8px 0; }
+.curation-details .rec-label { font-size: 12px; font-weight: 600; }
+.curation-details .response { border-left: 3px solid #d0d0d0; padding-left: 6px; }
 .status { display: inline-block; padding: 1px 10px; border-radius: 10px; background: #334155; font-size: 12px; margin-left: 8px; }
 .status.succeeded { background: #15803d; } .status.failed { background: #b91c1c; } .status.running { background: #1d4ed8; }
 .scroll { overflow-x: auto; }

@@ -126,6 +126,10 @@ export function createSynthesisDataActivities(deps: SynthesisDataDeps) {
         kept: out.kept.length,
         drops,
         timings: out.timings,
+        thresholds: out.thresholds,
+        calibration: out.calibration,
+        templates: out.templates,
+        examples: out.examples,
       });
       const ref = await store.writeJsonl(key, accepted);
       return { accepted: ref, acceptedCount: accepted.length, drops };
@@ -151,7 +155,11 @@ async function loadAndCurate(
   onStep('read');
   const out = await curate({
     samples: raw,
-    references: [...train, ...prior.map(fieldsOfSample), ...acceptedSoFar.map(fieldsOfSample)],
+    references: [
+      ...train,
+      ...[...prior, ...acceptedSoFar].map((s) => ({ ...fieldsOfSample(s), category: s.category })),
+    ],
+    real: train.length,
     test,
     quality: buildQualityProfile(train),
     dedup: input.synthesis.dedup,

@@ -39,6 +39,7 @@ export async function computeFeaturesParallel(
         instruction: r.instruction,
         context: r.context,
         response: r.response,
+        ...(r.category !== undefined ? { category: r.category } : {}),
       }));
       return runWorker({ records: slice, params, testNgrams });
     }),

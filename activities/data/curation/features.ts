@@ -4,11 +4,14 @@
 import { NgramSet, ngramKeys, shingleSet, wordHashes } from './hashing';
 import { MinHasher } from './minhash';
 import { withoutStopwords } from './stopwords';
+import { TemplateMasker, unmasked, unmaskedRuns, type TemplateModel } from './templates';
 
 export interface TextFields {
   instruction: string;
   context: string;
   response: string;
+  /** the coverage category, where known: templates are found and masked per category */
+  category?: string;
 }
 
 export interface FeatureParams {
@@ -19,6 +22,8 @@ export interface FeatureParams {
   /** n of the n-gram decontamination (config `decontaminationNgram`) */
   ngram: number;
   seed: number;
+  /** prompt templates to mask before shingling (the variable part and the response are compared) */
+  templates?: TemplateModel;
 }
 
 /**
@@ -73,27 +78,21 @@ export function computeFeatures(
   const fullKeys = new Uint32Array(n * p.bands);
   const promptKeys = new Uint32Array(n * p.bands);
   const ngramHit = new Uint8Array(n);
+  const masker = p.templates ? new TemplateMasker(p.templates) : null;
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
-    const iw = wordHashes(r.instruction);
-    const cw = wordHashes(r.context);
-    const rw = wordHashes(r.response);
-    const all = new Uint32Array(iw.length + cw.length + rw.length);
-    all.set(iw, 0);
-    all.set(cw, iw.length);
-    all.set(rw, iw.length + cw.length);
+    const v = variableWords(r, masker);
+    const all = new Uint32Array(v.prompt.length + v.response.length);
+    all.set(v.prompt, 0);
+    all.set(v.response, v.prompt.length);
     fullSets[i] = shingleSet(all, p.shingleSize);
-    const prompt = new Uint32Array(iw.length + cw.length);
-    prompt.set(iw, 0);
-    prompt.set(cw, iw.length);
-    promptSets[i] = shingleSet(withoutStopwords(prompt), PROMPT_SHINGLE);
+    promptSets[i] = shingleSet(withoutStopwords(v.prompt), PROMPT_SHINGLE);
     mh.keysOf(fullSets[i]!, fullKeys, i * p.bands);
     mh.keysOf(promptSets[i]!, promptKeys, i * p.bands);
     if (testNgrams && testNgrams.size > 0) {
-      // per field, so an n-gram never spans the seam between instruction, context and response
       let hit = false;
       const probe = (a: number, b: number) => (hit = testNgrams.has(a, b));
-      for (const f of [iw, cw, rw]) {
+      for (const f of v.runs) {
         ngramKeys(f, p.ngram, probe);
         if (hit) break;
       }
@@ -103,14 +102,47 @@ export function computeFeatures(
   return { count: n, full: flatten(fullSets), fullKeys, prompt: flatten(promptSets), promptKeys, ngramHit };
 }
 
-/** All n-grams (per field) of the given records: the test split's prompts and references. */
-export function collectNgrams(records: readonly TextFields[], n: number): NgramSet {
+/**
+ * Word hashes of what varies in a record: the prompt (instruction + context) without its template spans,
+ * the response, and `runs`, the same words split at fields and template spans, so that an n-gram never
+ * spans the seam between instruction, context and response, nor bridges a template span.
+ */
+export function variableWords(
+  r: TextFields,
+  masker: TemplateMasker | null,
+): { prompt: Uint32Array; response: Uint32Array; runs: Uint32Array[] } {
+  const iw = wordHashes(r.instruction);
+  const cw = wordHashes(r.context);
+  const rw = wordHashes(r.response);
+  const prompt = new Uint32Array(iw.length + cw.length);
+  prompt.set(iw, 0);
+  prompt.set(cw, iw.length);
+  const mask = masker && !masker.empty ? masker.mask(prompt, r.category) : null;
+  if (!mask) return { prompt, response: rw, runs: [iw, cw, rw] };
+  return {
+    prompt: unmasked(prompt, mask),
+    response: rw,
+    runs: [
+      ...unmaskedRuns(iw, mask.subarray(0, iw.length)),
+      ...unmaskedRuns(cw, mask.subarray(iw.length)),
+      rw,
+    ],
+  };
+}
+
+/** All n-grams (per field, templates masked) of the given records: the test split's prompts and references. */
+export function collectNgrams(
+  records: readonly TextFields[],
+  n: number,
+  templates?: TemplateModel,
+): NgramSet {
   const out = new NgramSet();
   const add = (a: number, b: number) => {
     out.add(a, b);
   };
+  const masker = templates ? new TemplateMasker(templates) : null;
   for (const r of records) {
-    for (const f of [r.instruction, r.context, r.response]) ngramKeys(wordHashes(f), n, add);
+    for (const f of variableWords(r, masker).runs) ngramKeys(f, n, add);
   }
   return out;
 }

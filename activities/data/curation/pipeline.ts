@@ -12,11 +12,21 @@ import {
   type TextFields,
 } from './features';
 import { computeFeaturesParallel } from './features-pool';
-import { jaccard } from './hashing';
+import { calibratedThreshold, quantile, realNeighbourSimilarities, type Calibration } from './calibrate';
+import { jaccard, wordHashes } from './hashing';
 import { greedyMatch, LshBuckets } from './lsh-buckets';
 import { qualityIssue, type QualityProfile } from './quality';
 import { RefIndex } from './ref-index';
-import { rougeLAtLeast } from './rouge';
+import { rougeL, rougeLAtLeast } from './rouge';
+import {
+  describeTemplates,
+  findTemplates,
+  TemplateMasker,
+  templateRanges,
+  unmasked,
+  type TemplateInfo,
+  type TemplateModel,
+} from './templates';
 import { plainWords } from './text';
 
 export interface DedupParams {
@@ -26,6 +36,11 @@ export interface DedupParams {
   shingleSize: number;
   rougeLThreshold: number;
   decontaminationNgram: number;
+  /** absent (configs from before calibration): 'absolute' */
+  thresholds?: 'calibrated' | 'absolute';
+  calibrationPercentile?: number;
+  /** absent (configs from before templates): false */
+  templates?: boolean;
 }
 
 export type DropReason =
@@ -45,6 +60,11 @@ export interface CurationInput<T extends TextFields & { category: string }> {
   samples: readonly T[];
   /** train split, earlier cycles' data and samples already accepted: never dropped, compared against */
   references: readonly TextFields[];
+  /**
+   * How many of the first references are the user's own coverage records (the train split): templates
+   * are found in them and thresholds calibrated on them. 0 (default): no templates, absolute thresholds.
+   */
+  real?: number;
   /** the test split: prompts and references that must not leak into training data */
   test: readonly TextFields[];
   /** null skips the quality rules (benchmarks of the similarity steps) */
@@ -54,16 +74,46 @@ export interface CurationInput<T extends TextFields & { category: string }> {
   threads?: number;
   /** MinHash permutation seed; fixed so that reruns keep the same samples */
   seed?: number;
+  /** list the index of every dropped sample under its reason (benchmarks score what was dropped) */
+  listDrops?: boolean;
   /** called as each step ends, with its name (activities heartbeat here) */
   onStep?: (step: string) => void;
+}
+
+/** A record as the report shows it: the prompt with its template spans (character ranges) marked. */
+export interface ExampleText {
+  prompt: string;
+  response: string;
+  template: [number, number][];
+}
+
+export interface DropExample {
+  sample: ExampleText;
+  /** what the sample matched: a reference (train split, earlier data), an earlier sample, a test record */
+  matched?: ExampleText & { kind: 'reference' | 'sample' | 'test' };
+  /** Jaccard (near-duplicates) or ROUGE-L (rouge-l-similar) of the pair, on what varies */
+  similarity?: number;
 }
 
 export interface CurationOutput<T> {
   kept: T[];
   drops: Partial<Record<DropReason, number>>;
+  /** up to EXAMPLES_PER_REASON examples per drop reason */
+  examples: Partial<Record<DropReason, DropExample[]>>;
+  /** templates found in the real records (empty without them, or with templates off) */
+  templates: TemplateInfo[];
+  /** the thresholds used, and the real-data figures they came from when calibrated */
+  calibration: Calibration | null;
+  thresholds: { threshold: number; rougeLThreshold: number };
+  /** with `listDrops`: sample indices per drop reason */
+  dropped?: Partial<Record<DropReason, number[]>>;
   /** seconds per step, for logs and benchmarks */
   timings: Record<string, number>;
 }
+
+export const EXAMPLES_PER_REASON = 3;
+const EXAMPLE_PROMPT_CHARS = 4000;
+const EXAMPLE_RESPONSE_CHARS = 1000;
 
 export async function curate<T extends TextFields & { category: string }>(
   input: CurationInput<T>,
@@ -73,9 +123,14 @@ export async function curate<T extends TextFields & { category: string }>(
   const live = new Uint8Array(n).fill(1);
   const drops: Partial<Record<DropReason, number>> = {};
   const timings: Record<string, number> = {};
-  const drop = (i: number, why: DropReason) => {
+  // example pairs: sample index, and the batch ([references..., live samples...]) or test index matched
+  const picked: { why: DropReason; i: number; match?: { at: number; test: boolean } }[] = [];
+  const dropped: Partial<Record<DropReason, number[]>> | undefined = input.listDrops ? {} : undefined;
+  const drop = (i: number, why: DropReason, match?: { at: number; test: boolean }) => {
     live[i] = 0;
-    drops[why] = (drops[why] ?? 0) + 1;
+    if (dropped) (dropped[why] ??= []).push(i);
+    const count = (drops[why] = (drops[why] ?? 0) + 1);
+    if (count <= EXAMPLES_PER_REASON) picked.push({ why, i, ...(match ? { match } : {}) });
   };
   let t = performance.now();
   const lap = (name: string) => {
@@ -85,8 +140,16 @@ export async function curate<T extends TextFields & { category: string }>(
     input.onStep?.(name);
   };
 
+  const before = live.slice();
   const exact = dropExactDuplicates(references, samples, live);
-  if (exact) drops['exact-duplicate'] = exact;
+  if (exact) {
+    drops['exact-duplicate'] = exact;
+    for (let i = 0; i < n; i++) {
+      if (!before[i] || live[i]) continue;
+      if (picked.length < EXAMPLES_PER_REASON) picked.push({ why: 'exact-duplicate', i });
+      if (dropped) (dropped['exact-duplicate'] ??= []).push(i);
+    }
+  }
   lap('exact');
 
   if (input.quality) {
@@ -98,14 +161,21 @@ export async function curate<T extends TextFields & { category: string }>(
     lap('quality');
   }
 
+  const real = Math.min(input.real ?? 0, references.length);
+  const realRecords = references.slice(0, real);
+  const templates: TemplateModel | undefined =
+    dedup.templates && real > 0 ? findTemplates(realRecords) : undefined;
+  const masker = templates ? new TemplateMasker(templates) : null;
+  if (templates) lap('templates');
   const params: FeatureParams = {
     numPerm: dedup.numPerm,
     bands: dedup.bands,
     shingleSize: dedup.shingleSize,
     ngram: dedup.decontaminationNgram,
     seed: input.seed ?? 1,
+    ...(templates && !masker!.empty ? { templates } : {}),
   };
-  const testNgrams = collectNgrams(test, dedup.decontaminationNgram);
+  const testNgrams = collectNgrams(test, dedup.decontaminationNgram, params.templates);
   const testF = computeFeatures(test, params);
   // Features of references and of the samples still live, in one parallel pass: [references..., live...].
   const liveIds: number[] = [];
@@ -117,10 +187,35 @@ export async function curate<T extends TextFields & { category: string }>(
   const R = references.length;
   const m = liveIds.length;
   const alive = new Uint8Array(m).fill(1);
-  const dropLive = (k: number, why: DropReason) => {
+  const dropLive = (k: number, why: DropReason, match?: { at: number; test: boolean }) => {
     alive[k] = 0;
-    drop(liveIds[k]!, why);
+    drop(liveIds[k]!, why, match);
   };
+
+  // ROUGE-L compares the variable part of the prompt (instruction + context without template spans).
+  const words: (string[] | undefined)[] = new Array(batch.length);
+  const promptWords = (i: number) => (words[i] ??= variablePromptWords(batch[i]!, masker));
+
+  let calibration: Calibration | null = null;
+  let threshold = dedup.threshold;
+  let rougeLThreshold = dedup.rougeLThreshold;
+  if (dedup.thresholds === 'calibrated' && real >= 2) {
+    const percentile = dedup.calibrationPercentile ?? 0.99;
+    const nn = realNeighbourSimilarities(f, real, promptWords);
+    const realJaccard = quantile(nn.jaccard, percentile);
+    const realRougeL = quantile(nn.rougeL, percentile);
+    threshold = calibratedThreshold(realJaccard, dedup.threshold);
+    rougeLThreshold = calibratedThreshold(realRougeL, dedup.rougeLThreshold);
+    calibration = {
+      queries: nn.jaccard.length,
+      percentile,
+      realJaccard: round3(realJaccard),
+      realRougeL: round3(realRougeL),
+      threshold: round3(threshold),
+      rougeLThreshold: round3(rougeLThreshold),
+    };
+    lap('calibrate');
+  }
 
   // Decontamination: a shared test n-gram, or a MinHash near-duplicate of a test record (whole sample or
   // prompt alone).
@@ -134,38 +229,90 @@ export async function curate<T extends TextFields & { category: string }>(
     }
     const full = setAt(f.full, i);
     const prompt = setAt(f.prompt, i);
-    const hit =
-      testFull.firstMatch(
-        f.fullKeys,
-        i * dedup.bands,
-        (r) => jaccard(full, setAt(testF.full, r)) >= dedup.threshold,
-      ) >= 0 ||
-      testPrompt.firstMatch(
+    let hit = testFull.firstMatch(
+      f.fullKeys,
+      i * dedup.bands,
+      (r) => jaccard(full, setAt(testF.full, r)) >= threshold,
+    );
+    // a prompt that is all template (nothing varies) is not a copy of a test prompt
+    if (hit < 0 && prompt.length > 0)
+      hit = testPrompt.firstMatch(
         f.promptKeys,
         i * dedup.bands,
-        (r) => jaccard(prompt, setAt(testF.prompt, r)) >= dedup.threshold,
-      ) >= 0;
-    if (hit) dropLive(k, 'test-near-duplicate');
+        (r) =>
+          testF.prompt.offsets[r + 1]! > testF.prompt.offsets[r]! &&
+          jaccard(prompt, setAt(testF.prompt, r)) >= threshold,
+      );
+    if (hit >= 0) dropLive(k, 'test-near-duplicate', { at: hit, test: true });
   }
   lap('decontaminate');
 
-  nearDuplicates(f, R, m, alive, dedup, (k) => dropLive(k, 'near-duplicate'));
+  nearDuplicates(f, R, m, alive, { bands: dedup.bands, threshold }, (k, j) =>
+    dropLive(k, 'near-duplicate', { at: j, test: false }),
+  );
   lap('near-duplicate');
 
   // ROUGE-L novelty on the prompt (instruction + context): generic instructions such as "Summarize the
   // passage" are novel when their context is.
-  const words: (string[] | undefined)[] = new Array(batch.length);
-  const promptWords = (i: number) => (words[i] ??= plainWords(promptText(batch[i]!)));
   const promptBuckets = new LshBuckets(f.promptKeys, R + m, dedup.bands);
   const similarPrompt = greedyMatch(promptBuckets, R, alive, true, (i, j) =>
-    rougeLAtLeast(promptWords(i), promptWords(j), dedup.rougeLThreshold),
+    rougeLAtLeast(promptWords(i), promptWords(j), rougeLThreshold),
   );
-  for (let k = 0; k < m; k++) if (similarPrompt[k]! >= 0) dropLive(k, 'rouge-l-similar');
+  for (let k = 0; k < m; k++)
+    if (similarPrompt[k]! >= 0) dropLive(k, 'rouge-l-similar', { at: similarPrompt[k]!, test: false });
   lap('rouge-l');
 
   const kept: T[] = [];
   for (let i = 0; i < n; i++) if (live[i]) kept.push(samples[i]!);
-  return { kept, drops, timings };
+
+  const example = (r: TextFields): ExampleText => {
+    const prompt = promptText(r).slice(0, EXAMPLE_PROMPT_CHARS);
+    return {
+      prompt,
+      response: r.response.slice(0, EXAMPLE_RESPONSE_CHARS),
+      template: masker && !masker.empty ? templateRanges(masker, prompt, r.category) : [],
+    };
+  };
+  const examples: Partial<Record<DropReason, DropExample[]>> = {};
+  for (const p of picked) {
+    const out: DropExample = { sample: example(samples[p.i]!) };
+    if (p.match) {
+      const { at, test: inTest } = p.match;
+      const other = inTest ? test[at]! : batch[at]!;
+      out.matched = { ...example(other), kind: inTest ? 'test' : at < R ? 'reference' : 'sample' };
+      if (!inTest) {
+        const k = liveIds.indexOf(p.i);
+        out.similarity = round3(
+          p.why === 'rouge-l-similar'
+            ? rougeL(promptWords(R + k), promptWords(at))
+            : jaccard(setAt(f.full, R + k), setAt(f.full, at)),
+        );
+      }
+    }
+    (examples[p.why] ??= []).push(out);
+  }
+  return {
+    kept,
+    drops,
+    examples,
+    templates: templates ? describeTemplates(templates, realRecords) : [],
+    calibration,
+    thresholds: { threshold: round3(threshold), rougeLThreshold: round3(rougeLThreshold) },
+    ...(dropped ? { dropped } : {}),
+    timings,
+  };
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** Plain words (numbers kept) of the prompt without its template spans. */
+function variablePromptWords(r: TextFields, masker: TemplateMasker | null): string[] {
+  const text = promptText(r);
+  const all = plainWords(text);
+  if (!masker || masker.empty) return all;
+  const mask = masker.mask(wordHashes(text), r.category);
+  // the two tokenizers split words alike; should they ever disagree, the whole prompt is compared
+  return mask && mask.length === all.length ? unmasked(all, mask) : all;
 }
 
 /** MinHash-LSH near-duplicates (exact Jaccard of shingle sets confirms each LSH candidate). */

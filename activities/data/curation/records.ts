@@ -26,7 +26,7 @@ export interface Lineage {
 }
 
 /** What a synthesis shard writes: the teacher's fields as returned, plus lineage. */
-export interface RawSample extends Lineage, TextFields {}
+export interface RawSample extends Lineage, Omit<TextFields, 'category'> {}
 
 /** An accepted synthetic sample: chat `messages` (TRL / axolotl ready) plus lineage. */
 export interface SyntheticSample extends Lineage {

@@ -50,6 +50,26 @@ describe('config files', () => {
     assert.equal(issues.length, 2);
   });
 
+  it('validates the curation thresholds, naming line and field', () => {
+    const dedup = (lines: string) => issuesOf(good + '  dedup:\n' + lines).message;
+    assert.match(
+      dedup('    thresholds: relative\n'),
+      /m\.yaml:17 field 'synthesis\.dedup\.thresholds': must be one of "calibrated", "absolute"/,
+    );
+    assert.match(
+      dedup('    calibrationPercentile: 95\n'),
+      /m\.yaml:17 field 'synthesis\.dedup\.calibrationPercentile'/,
+    );
+    assert.match(
+      dedup('    numPerm: 100\n    bands: 32\n'),
+      /field 'synthesis\.dedup\.numPerm': numPerm must be a multiple of bands/,
+    );
+    const y = parseConfigText('m.yaml', good + '  dedup:\n    thresholds: absolute\n    templates: false\n');
+    assert.equal(y.synthesis.dedup.thresholds, 'absolute');
+    assert.equal(y.synthesis.dedup.templates, false);
+    assert.equal(parseConfigText('m.yaml', good).synthesis.dedup.thresholds, 'calibrated');
+  });
+
   it('reports unknown fields (a typo must not be ignored)', () => {
     const { message } = issuesOf(good + 'maxCycle: 3\n');
     assert.match(message, /unknown field\(s\): maxCycle/);

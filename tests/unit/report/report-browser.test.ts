@@ -141,6 +141,32 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
       assert.equal(total, c.synthesis!.generated, `synthesis after cycle ${c.cycle}`);
     });
 
+  // Curation details: every drop reason with its count; example pairs with the template greyed out.
+  const details = page.locator('.curation-details[data-cycle="0"]');
+  const drops0 = data.cycles[0]!.synthesis!.drops;
+  assert.equal(await details.locator('details.drop-reason').count(), Object.keys(drops0).length);
+  for (const [reason, n] of Object.entries(drops0))
+    assert.match(
+      (await details.locator(`details[data-reason="${reason}"] summary`).textContent()) ?? '',
+      new RegExp(`${reason}: ${n} dropped`),
+    );
+  await details.locator('details[data-reason="near-duplicate"] summary').click();
+  const pair = details.locator('details[data-reason="near-duplicate"] .pair').first();
+  assert.ok(await pair.isVisible());
+  assert.match((await pair.textContent()) ?? '', /matched sample \(similarity 0\.91\)/);
+  const grey = pair.locator('.prompt .tpl').first();
+  assert.match((await grey.textContent()) ?? '', /You are Ava/);
+  const colour = (sel: ReturnType<typeof page.locator>) =>
+    sel.evaluate(
+      (el) =>
+        (globalThis as unknown as { getComputedStyle(e: unknown): { color: string } }).getComputedStyle(el)
+          .color,
+    );
+  assert.equal(await colour(grey), 'rgb(160, 160, 160)');
+  assert.notEqual(await colour(pair.locator('.prompt').first()), 'rgb(160, 160, 160)');
+  assert.match((await details.locator('table.templates').textContent()) ?? '', /support.*240.*238.*88%/s);
+  assert.match((await details.locator('.note').first().textContent()) ?? '', /calibrated.*0\.86/);
+
   // Break-even: a marker where API spend passes local spend.
   const evenMarker = byId.get('fig-break-even-1')!.datasets.find((d) => d.label.startsWith('break-even'))!;
   assert.match(evenMarker.label, /1\.7 months/); // paper light workload: 3339 / 1920

@@ -4,7 +4,12 @@
 import type { JudgeMetric } from '../../../common/config';
 import type { EvaluationSummary, JudgeSummary, MetricSummary, Usage } from '../../../common/types';
 import { GPT_4O_AUG_2024, defaultCostScenarios } from '../../../report/break-even';
-import type { CycleReport, ReportData, ScoreDistribution } from '../../../report/report-data';
+import type {
+  CurationDetails,
+  CycleReport,
+  ReportData,
+  ScoreDistribution,
+} from '../../../report/report-data';
 
 function mulberry32(seed: number): () => number {
   let a = seed;
@@ -109,6 +114,7 @@ export function reportFixture(): ReportData {
         'quality-rule': 27,
         decontaminated: 9,
       },
+      curation: curationDetails(),
     },
     {
       generated: 1420,
@@ -163,6 +169,59 @@ export function reportFixture(): ReportData {
     costs: {
       pricing: GPT_4O_AUG_2024,
       scenarios: defaultCostScenarios({ teacherUsage, requestsPerDay: 20_000, migrationUsd }),
+    },
+  };
+}
+
+export const TEMPLATE_PREFIX =
+  'System: You are Ava, the customer assistant of Northwind Outfitters. Answer first, then one tip.\n\nCustomer: ';
+
+/** What a curation round records: a template, calibrated thresholds, example pairs for two reasons. */
+export function curationDetails(): CurationDetails {
+  const rec = (question: string, response: string) => {
+    const prompt = TEMPLATE_PREFIX + question + '\nAva:';
+    return {
+      prompt,
+      response,
+      template: [
+        [0, TEMPLATE_PREFIX.length - 2],
+        [prompt.length - 4, prompt.length - 1],
+      ] as [number, number][],
+    };
+  };
+  return {
+    thresholds: { threshold: 0.8, rougeLThreshold: 0.86 },
+    calibration: { percentile: 0.99, realJaccard: 0.31, realRougeL: 0.86 },
+    templates: [
+      {
+        category: 'support',
+        records: 240,
+        matching: 238,
+        templateShare: 0.88,
+        spans: [TEMPLATE_PREFIX.slice(0, -2), 'Ava'],
+      },
+    ],
+    examples: {
+      'near-duplicate': [
+        {
+          sample: rec('Can I return boots I wore once?', 'YES ; you can return worn boots within 30 days !'),
+          matched: {
+            ...rec('Can I return boots I wore once?', 'Yes, you can return worn boots within 30 days.'),
+            kind: 'sample',
+          },
+          similarity: 0.91,
+        },
+      ],
+      'rouge-l-novelty': [
+        {
+          sample: rec('Do you ship tents to Canada?', 'We ship to Canada in 5-8 days.'),
+          matched: {
+            ...rec('Do you ship tents to Canada or Mexico?', 'Canada and Mexico, yes.'),
+            kind: 'reference',
+          },
+          similarity: 0.9,
+        },
+      ],
     },
   };
 }
