@@ -48,6 +48,8 @@ async function workflowClosed(ctx: Context): Promise<boolean> {
   const workflowId = ctx.info.workflowExecution?.workflowId;
   if (!workflowId) return true;
   try {
+    // The id's latest run, not this one: a run that reset this one away re-runs the step and adopts the Job
+    // (the adoption moves the Job's run annotation to it); the reaper deletes it if nobody adopts it.
     const d = await ctx.client.workflow.getHandle(workflowId).describe();
     return d.status.name !== 'RUNNING';
   } catch (err) {
@@ -117,8 +119,9 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       await store.writeJson(keys.spec, spec(at, joinRoot(root, keys.output)));
       const hooks = temporalHooks();
       try {
-        const workflowId = Context.current().info.workflowExecution?.workflowId;
-        await backend.run({ ...id, specPath: joinRoot(root, keys.spec), workflowId }, hooks);
+        const { workflowExecution: run, namespace } = Context.current().info;
+        const owner = run ? { namespace, workflowId: run.workflowId, runId: run.runId } : undefined;
+        await backend.run({ ...id, specPath: joinRoot(root, keys.spec), owner }, hooks);
       } catch (err) {
         // Hand Temporal its own cancellation error; the Job or process keeps running unless deleteWork.
         if (err instanceof StopWaiting)

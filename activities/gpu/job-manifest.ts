@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
 import { NON_RETRIABLE_EXIT_CODES } from './contract';
-import { jobLabels, jobName, LABELS, WORKFLOW_ANNOTATION, type GpuWorkId } from './names';
+import { jobLabels, jobName, LABELS, ownerAnnotations, type GpuWorkId, type WorkflowOwner } from './names';
 
 export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes' }>;
 
@@ -19,7 +19,7 @@ export const WORK_MOUNT = '/work';
 export interface JobRequest extends GpuWorkId {
   /** spec file path as the container sees it (under ARTIFACTS_MOUNT, or an s3:// URI) */
   specPath: string;
-  workflowId?: string;
+  owner?: WorkflowOwner;
 }
 
 /** An object-store artifact store: the trainer reads and writes it directly, no volume is mounted. */
@@ -46,7 +46,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
       name,
       namespace: cfg.namespace,
       labels,
-      annotations: req.workflowId ? { [WORKFLOW_ANNOTATION]: req.workflowId } : undefined,
+      annotations: req.owner ? ownerAnnotations(req.owner) : undefined,
     },
     spec: {
       // Kueue admits the Job by unsuspending it; without Kueue it starts right away.

@@ -5,6 +5,8 @@ import {
   ApiException,
   BatchV1Api,
   CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   type KubeConfig,
   type V1Job,
   type V1Pod,
@@ -28,7 +30,7 @@ import {
   type RemoteArtifacts,
 } from './job-manifest';
 import { keepWatching } from './resource-watch';
-import { migrationSelector } from './names';
+import { migrationSelector, RUN_ANNOTATION } from './names';
 
 export interface KubernetesBackendDeps {
   kubeConfig: KubeConfig;
@@ -121,6 +123,20 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
     }
   }
 
+  /**
+   * An adopted Job left by another run of the workflow (a reset re-runs the step) is re-annotated with this
+   * run, so the reaper, which deletes Jobs whose run is closed, leaves it to its new owner.
+   */
+  async function claim(existing: V1Job, want: V1Job): Promise<void> {
+    const ours = want.metadata?.annotations;
+    if (!ours?.[RUN_ANNOTATION] || existing.metadata?.annotations?.[RUN_ANNOTATION] === ours[RUN_ANNOTATION])
+      return;
+    await batch.patchNamespacedJob(
+      { name: existing.metadata!.name!, namespace: ns, body: { metadata: { annotations: ours } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
   /** Creates the Job, or adopts the one an earlier attempt created. A failed leftover is replaced. */
   async function submit(want: V1Job, signal: AbortSignal): Promise<'created' | 'adopted'> {
     const name = want.metadata!.name!;
@@ -135,7 +151,10 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
       if (!existing) continue; // deleted between create and read
       const failed = existing.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True');
       // A failure already reported by an earlier attempt (or run): this attempt starts over.
-      if (!failed && !existing.metadata?.deletionTimestamp) return 'adopted';
+      if (!failed && !existing.metadata?.deletionTimestamp) {
+        await claim(existing, want);
+        return 'adopted';
+      }
       if (!existing.metadata?.deletionTimestamp) await deleteJob(name);
       await waitGone(name, signal);
       if (signal.aborted) throw stopReason(signal);
