@@ -78,7 +78,6 @@ describe('batch APIs in a migration', () => {
     await waitFor('a submitted batch', async () => (submitted().length ? true : undefined));
     const queued = server.stats.batchesCreated;
     assert.ok(queued >= 1);
-    assert.equal(server.stats.batchItems, 0, 'the provider has not run the batch yet');
     await stopWorker(worker, 'SIGKILL');
     worker = await startWorker(flow);
 
@@ -180,8 +179,8 @@ describe('batch APIs in a migration', () => {
       const base = flowConfig(id, `${queued.url}/v1`);
       const config = {
         ...base,
+        // cycle 1 is the first to synthesize
         synthesis: { ...base.synthesis, teacher: { ...base.synthesis.teacher, batch: true } },
-        maxCycles: 1,
       };
       const handle = await startMigration(flow, id, config);
       await waitFor('a batch at the provider', async () => (queued.stats.batchesCreated ? true : undefined));
