@@ -54,6 +54,9 @@ const reaper =
           return kc;
         })(),
         client: new Client({ connection, namespace: env.TEMPORAL_NAMESPACE }),
+        clients: env.LLAMADUO_REAPER_TEMPORAL_NAMESPACES.map(
+          (namespace) => new Client({ connection, namespace }),
+        ),
         namespaces: env.LLAMADUO_REAPER_NAMESPACES,
         periodMs: env.LLAMADUO_REAPER_PERIOD_S * 1000,
         log: (m) => Runtime.instance().logger.info(m),

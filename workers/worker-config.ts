@@ -45,6 +45,19 @@ export const WorkerEnv = z.object({
         .map((n) => n.trim())
         .filter(Boolean),
     ),
+  /**
+   * Further Temporal namespaces (comma-separated) whose migrations' Jobs the reaper judges, besides
+   * TEMPORAL_NAMESPACE; a Job names its namespace, so Jobs of namespaces not listed are left alone.
+   */
+  LLAMADUO_REAPER_TEMPORAL_NAMESPACES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
   /** seconds between reaper passes */
   LLAMADUO_REAPER_PERIOD_S: z.coerce.number().positive().default(300),
   /** /healthz and /readyz for Kubernetes probes; 0 turns them off */

@@ -20,6 +20,11 @@ const NON_RETRYABLE = [
 export interface ActivityTuning {
   /** default 60s; tests use a few seconds so killed workers are noticed fast */
   heartbeatTimeout?: string;
+  /**
+   * How long the cleanup after a failure or cancel waits for a GPU worker to pick up the deletion of the
+   * migration's GPU work before leaving it to the reaper; default 2m.
+   */
+  cleanupScheduleToStart?: string;
 }
 
 export function activityProxies(tuning: ActivityTuning = {}) {
@@ -69,15 +74,23 @@ export function activityProxies(tuning: ActivityTuning = {}) {
 
 /**
  * For the cleanup after a failure or cancel: bounded, so a migration whose GPU worker is gone still closes
- * (the reaper deletes what is left).
+ * (the reaper deletes what is left). With every GPU worker gone, the deletion is given up once no worker has
+ * picked it up within `cleanupScheduleToStart` (histories from before that bound waited the whole 10 min).
  */
-export function cleanupProxies() {
+export function cleanupProxies(tuning: ActivityTuning = {}) {
   const bounded = {
     scheduleToCloseTimeout: '10m',
     startToCloseTimeout: '2m',
     retry: { initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
   };
-  const { deleteGpuWork } = proxyActivities<GpuActivities>({ taskQueue: TASK_QUEUES.gpu, ...bounded });
+  const startBound = patched('cleanup-schedule-to-start')
+    ? { scheduleToStartTimeout: tuning.cleanupScheduleToStart ?? '2m' }
+    : {};
+  const { deleteGpuWork } = proxyActivities<GpuActivities>({
+    taskQueue: TASK_QUEUES.gpu,
+    ...bounded,
+    ...startBound,
+  });
   const { writeReport } = proxyActivities<DataActivities>({ taskQueue: TASK_QUEUES.data, ...bounded });
   return { deleteGpuWork, writeReport };
 }

@@ -79,7 +79,7 @@ export async function endAbnormally(run: MigrationRun, err: unknown): Promise<un
   const cancelled = isCancellation(err) || CancellationScope.current().consideredCancelled;
   const failedIn = run.stage;
   await CancellationScope.nonCancellable(async () => {
-    const { deleteGpuWork } = cleanupProxies();
+    const { deleteGpuWork } = cleanupProxies(run.tuning);
     try {
       await deleteGpuWork({ migrationId: run.migrationId, gpu: run.config.gpu });
     } catch {

@@ -3,10 +3,12 @@
 // and polled by this heartbeating activity. Each batch id is stored right after submit, so an attempt
 // retried after a crash resumes it instead of paying again; finished records are checkpointed like the
 // synchronous path's (the same JSONL of { key, result }), and the judges without batch go synchronously.
+import { createHash } from 'node:crypto';
 import type { ServiceModel } from '../../common/config';
 import { runBatch, type BatchProgress } from '../llm/batch';
 import type { LlmClient } from '../llm/client';
 import { ServiceLlmClient } from '../llm/service-client';
+import { runEnded } from '../llm/run-ended';
 import type { ArtifactStore } from '../store/artifact-store';
 import { currentActivity } from './activity-context';
 import type { EvalInputs } from './eval-inputs';
@@ -26,7 +28,11 @@ export interface JudgeBatchOptions {
 }
 
 interface SubmittedBatch {
-  batchId: string;
+  /** absent while only the intent to submit is stored (see `key`) */
+  batchId?: string;
+  /** the submission's idempotency key: a retry finding no id looks the batch up by it */
+  key?: string;
+  since?: number;
   /** call indices in the batch */
   items: number[];
 }
@@ -96,6 +102,16 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
     const indices = new Set(members.map((c) => c.index));
     const resume = stored && stored.items.every((i) => indices.has(i)) ? stored : null;
     const items = resume ? members.filter((c) => resume.items.includes(c.index)) : members;
+    let idempotency = resume?.key ? { key: resume.key, since: resume.since } : undefined;
+    if (!resume?.batchId && !idempotency) {
+      const indices = items.map((c) => c.index);
+      const key = createHash('sha256')
+        .update(`${batchKey}:${indices.join(',')}`)
+        .digest('hex')
+        .slice(0, 20);
+      idempotency = { key, since: Date.now() };
+      await store.writeJson(batchKey, { items: indices, ...idempotency } satisfies SubmittedBatch);
+    }
     const r = await runBatch({
       client,
       items: items.map((c) => {
@@ -105,10 +121,13 @@ export async function judgeViaBatch(opts: JudgeBatchOptions): Promise<JudgmentRe
       schema,
       name,
       resumeBatchId: resume?.batchId,
+      idempotency,
+      cancelOnAbort: () => (ctx ? runEnded(ctx) : false),
       onSubmitted: async (batchId) => {
         await store.writeJson(batchKey, {
           batchId,
           items: items.map((c) => c.index),
+          ...idempotency,
         } satisfies SubmittedBatch);
         batches[group] = { batchId, state: 'submitted', total: items.length };
         beat();

@@ -51,6 +51,8 @@ async function workflowClosed(ctx: Context): Promise<boolean> {
   const workflowId = ctx.info.workflowExecution?.workflowId;
   if (!workflowId) return true;
   try {
+    // The id's latest run, not this one: a run that reset this one away re-runs the step and adopts the Job
+    // (the adoption moves the Job's run annotation to it); the reaper deletes it if nobody adopts it.
     const d = await ctx.client.workflow.getHandle(workflowId).describe();
     return d.status.name !== 'RUNNING';
   } catch (err) {
@@ -131,8 +133,9 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       const started = performance.now();
       let outcome: 'succeeded' | 'failed' | 'stopped' = 'failed';
       try {
-        const workflowId = Context.current().info.workflowExecution?.workflowId;
-        await backend.run({ ...id, specPath: joinRoot(root, keys.spec), workflowId }, hooks);
+        const { workflowExecution: run, namespace } = Context.current().info;
+        const owner = run ? { namespace, workflowId: run.workflowId, runId: run.runId } : undefined;
+        await backend.run({ ...id, specPath: joinRoot(root, keys.spec), owner }, hooks);
         outcome = 'succeeded';
       } catch (err) {
         if (err instanceof StopWaiting) outcome = 'stopped';

@@ -1,13 +1,13 @@
 // The one interface both GPU backends (Kubernetes Jobs, local child process) implement: run one trainer
 // step whose spec is already in the artifact store, heartbeat while waiting, resolve once the trainer
 // exited successfully, throw a classified ApplicationFailure otherwise.
-import type { GpuWorkId } from './names';
+import type { GpuWorkId, WorkflowOwner } from './names';
 
 export interface GpuRunRequest extends GpuWorkId {
   /** spec file path as the runner sees it */
   specPath: string;
-  /** the workflow the work belongs to, recorded on the Job for the reaper */
-  workflowId?: string;
+  /** the workflow run the work belongs to, recorded on the Job for the reaper */
+  owner?: WorkflowOwner;
 }
 
 export interface GpuProgress {

@@ -2,7 +2,7 @@
 import type { V1Job } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
 import { NON_RETRIABLE_EXIT_CODES } from './contract';
-import { jobLabels, jobName, LABELS, WORKFLOW_ANNOTATION, type GpuWorkId } from './names';
+import { jobLabels, jobName, LABELS, ownerAnnotations, type GpuWorkId, type WorkflowOwner } from './names';
 
 export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes' }>;
 
@@ -21,7 +21,7 @@ export const WORK_MOUNT = '/work';
 export interface JobRequest extends GpuWorkId {
   /** spec file path as the container sees it (under ARTIFACTS_MOUNT, or an s3:// URI) */
   specPath: string;
-  workflowId?: string;
+  owner?: WorkflowOwner;
   /** nodes the pod must not run on: where an earlier submission of this step failed */
   avoidNodes?: string[];
 }
@@ -45,8 +45,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
   if (queued) labels[LABELS.kueueQueue] = cfg.kueueQueue!;
   if (cfg.kueuePriorityClass) labels[LABELS.kueuePriorityClass] = cfg.kueuePriorityClass;
   const avoid = req.avoidNodes ?? [];
-  const annotations: Record<string, string> = {};
-  if (req.workflowId) annotations[WORKFLOW_ANNOTATION] = req.workflowId;
+  const annotations: Record<string, string> = req.owner ? ownerAnnotations(req.owner) : {};
   if (avoid.length) annotations[AVOID_NODES_ANNOTATION] = avoid.join(',');
   const limits: Record<string, string> = { cpu: cfg.cpu, memory: cfg.memory };
   if (cfg.gpus > 0) limits['nvidia.com/gpu'] = String(cfg.gpus);

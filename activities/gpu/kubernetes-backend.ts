@@ -7,6 +7,8 @@ import {
   BatchV1Api,
   CoreV1Api,
   type CoreV1Event,
+  PatchStrategy,
+  setHeaderOptions,
   type KubeConfig,
   type V1Job,
   type V1Pod,
@@ -31,7 +33,7 @@ import {
   type KubernetesGpuConfig,
   type RemoteArtifacts,
 } from './job-manifest';
-import { migrationSelector } from './names';
+import { migrationSelector, RUN_ANNOTATION } from './names';
 
 export interface KubernetesBackendDeps {
   kubeConfig: KubeConfig;
@@ -157,6 +159,20 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
     }
   }
 
+  /**
+   * An adopted Job left by another run of the workflow (a reset re-runs the step) is re-annotated with this
+   * run, so the reaper, which deletes Jobs whose run is closed, leaves it to its new owner.
+   */
+  async function claim(existing: V1Job, want: V1Job): Promise<void> {
+    const ours = want.metadata?.annotations;
+    if (!ours?.[RUN_ANNOTATION] || existing.metadata?.annotations?.[RUN_ANNOTATION] === ours[RUN_ANNOTATION])
+      return;
+    await batch.patchNamespacedJob(
+      { name: existing.metadata!.name!, namespace: ns, body: { metadata: { annotations: ours } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
   /** Creates the Job, or adopts the one an earlier attempt created. A failed leftover is replaced. */
   async function submit(
     want: V1Job,
@@ -174,8 +190,10 @@ export function createKubernetesBackend(deps: KubernetesBackendDeps): GpuBackend
       if (!existing) continue; // deleted between create and read
       const failed = existing.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True');
       // A failure already reported by an earlier attempt (or run): this attempt starts over.
-      if (!failed && !existing.metadata?.deletionTimestamp)
+      if (!failed && !existing.metadata?.deletionTimestamp) {
+        await claim(existing, want);
         return { origin: 'adopted', uid: existing.metadata!.uid! };
+      }
       if (!existing.metadata?.deletionTimestamp) await deleteJob(name);
       await waitGone(name, signal);
       if (signal.aborted) throw stopReason(signal);

@@ -15,8 +15,41 @@ export const LABELS = {
   kueuePriorityClass: 'kueue.x-k8s.io/priority-class',
 } as const;
 
-/** The workflow that owns a Job: the reaper deletes Jobs whose workflow is closed. */
+/** The workflow run that owns a Job: the reaper deletes Jobs whose run is closed. */
 export const WORKFLOW_ANNOTATION = 'llamaduo.dev/workflow-id';
+export const RUN_ANNOTATION = 'llamaduo.dev/run-id';
+export const NAMESPACE_ANNOTATION = 'llamaduo.dev/temporal-namespace';
+
+/**
+ * The run a piece of GPU work belongs to. The namespace lets one reaper serve several Temporal namespaces; the
+ * run id tells a run from a later run of the same workflow id (a reset, a continue-as-new).
+ */
+export interface WorkflowOwner {
+  namespace: string;
+  workflowId: string;
+  runId: string;
+}
+
+export function ownerAnnotations(owner: WorkflowOwner): Record<string, string> {
+  return {
+    [NAMESPACE_ANNOTATION]: owner.namespace,
+    [WORKFLOW_ANNOTATION]: owner.workflowId,
+    [RUN_ANNOTATION]: owner.runId,
+  };
+}
+
+/** The owner recorded on a Job; Jobs from before the run annotation carry only the workflow id. */
+export function ownerOf(
+  annotations: Record<string, string> | undefined,
+): { namespace?: string; workflowId: string; runId?: string } | null {
+  const workflowId = annotations?.[WORKFLOW_ANNOTATION];
+  if (!workflowId) return null;
+  return {
+    workflowId,
+    namespace: annotations[NAMESPACE_ANNOTATION],
+    runId: annotations[RUN_ANNOTATION],
+  };
+}
 
 export interface GpuWorkId {
   migrationId: string;

@@ -3,7 +3,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { LlmRequest } from './client';
+
 import {
+  FIND_BATCH_WINDOW,
   maxTokensOf,
   temperatureOf,
   turns,
@@ -13,6 +15,10 @@ import {
   type ProviderAdapter,
   type StructuredSpec,
 } from './provider';
+
+/** `k<key>_` in front of a custom_id tags the submission (custom_ids allow [a-zA-Z0-9_-], up to 64). */
+const keyPrefix = (key: string) => `k${key}_`;
+const KEY_PREFIX = /^k[a-z0-9]{1,24}_/;
 
 export interface AnthropicAdapterOptions {
   apiKey: string;
@@ -84,11 +90,38 @@ export function createAnthropicAdapter(opts: AnthropicAdapterOptions): ProviderA
       return toCompletion(await client.messages.create(params(req, structured), { signal: call.signal }));
     },
 
-    async submitBatch(items) {
+    async submitBatch(items, idempotency) {
+      // Message Batches carry no metadata: the key goes in front of every custom_id (stripped from results)
+      const prefix = idempotency ? keyPrefix(idempotency.key) : '';
       const batch = await client.messages.batches.create({
-        requests: items.map((i) => ({ custom_id: i.id, params: params(i.req, i.structured) })),
+        requests: items.map((i) => ({ custom_id: prefix + i.id, params: params(i.req, i.structured) })),
       });
       return batch.id;
+    },
+
+    async findBatch(idempotency, itemCount) {
+      // List and match: a recent batch of as many requests, created after the first attempt; one that ended
+      // must show the key in its custom_ids (an unfinished one cannot be read yet, so `since` decides).
+      const page = await client.messages.batches.list({ limit: FIND_BATCH_WINDOW });
+      const prefix = keyPrefix(idempotency.key);
+      for (const b of page.data) {
+        const c = b.request_counts;
+        const total = c.processing + c.succeeded + c.errored + c.canceled + c.expired;
+        if (total !== itemCount) continue;
+        if (b.processing_status === 'ended') {
+          let ours = true;
+          for await (const r of await client.messages.batches.results(b.id))
+            if (!r.custom_id.startsWith(prefix)) ours = false;
+          if (ours) return b.id;
+        } else if (idempotency.since !== undefined && Date.parse(b.created_at) >= idempotency.since - 60_000)
+          return b.id;
+      }
+      return null;
+    },
+
+    async cancelBatch(batchId) {
+      const b = await client.messages.batches.retrieve(batchId);
+      if (b.processing_status === 'in_progress') await client.messages.batches.cancel(batchId);
     },
 
     async batchStatus(batchId): Promise<BatchStatus> {
@@ -105,9 +138,10 @@ export function createAnthropicAdapter(opts: AnthropicAdapterOptions): ProviderA
     async batchResults(batchId) {
       const out = new Map<string, BatchItemResult>();
       for await (const r of await client.messages.batches.results(batchId)) {
-        if (r.result.type === 'succeeded') out.set(r.custom_id, toCompletion(r.result.message));
-        else if (r.result.type === 'errored') out.set(r.custom_id, { error: r.result.error.error.message });
-        else out.set(r.custom_id, { error: r.result.type });
+        const id = r.custom_id.replace(KEY_PREFIX, '');
+        if (r.result.type === 'succeeded') out.set(id, toCompletion(r.result.message));
+        else if (r.result.type === 'errored') out.set(id, { error: r.result.error.error.message });
+        else out.set(id, { error: r.result.type });
       }
       return out;
     },

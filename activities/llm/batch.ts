@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { addUsage, ZERO_USAGE, type Usage } from '../../common/types';
 import type { LlmRequest, StructuredResult } from './client';
 import { LlmError } from './errors';
-import type { BatchItemResult } from './provider';
+import type { BatchIdempotency, BatchItemResult } from './provider';
 import { defaultSleep, usageOf, type ServiceLlmClient } from './service-client';
 import { parseStructured, planStructured } from './structured';
 
@@ -35,6 +35,17 @@ export interface RunBatchOptions<T> {
   heartbeat?: (p: BatchProgress) => void;
   /** awaited right after a new batch is submitted, before the first poll: store the id durably here */
   onSubmitted?: (batchId: string) => Promise<void>;
+  /**
+   * Tags the submission; without a resume id, a batch submitted earlier with the same key is looked up (by
+   * listing the account's batches) and resumed before anything is submitted, so a worker killed between the
+   * provider accepting a batch and `onSubmitted` storing its id does not pay for the batch twice.
+   */
+  idempotency?: BatchIdempotency;
+  /**
+   * Asked when `signal` aborts while the batch runs: true cancels the provider batch (the run was cancelled
+   * or its workflow is gone), false leaves it for the next attempt (a worker shutting down).
+   */
+  cancelOnAbort?: () => boolean | Promise<boolean>;
   pollIntervalMs?: number;
   /** give up waiting after this long and retry the unfinished items synchronously; default 24 h */
   maxWaitMs?: number;
@@ -69,9 +80,21 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
   let batchId = opts.resumeBatchId;
   let raw: Map<string, BatchItemResult>;
   try {
+    if (!batchId && opts.idempotency) {
+      try {
+        batchId = (await client.adapter.findBatch(opts.idempotency, requests.length)) ?? undefined;
+      } catch (err) {
+        const e = client.classifyError(err);
+        throw new LlmError(e.reason, `batch lookup failed: ${e.message}`, e.retryable, e.status);
+      }
+      if (batchId) await opts.onSubmitted?.(batchId);
+    }
     if (!batchId) {
       try {
-        batchId = await client.adapter.submitBatch(requests.map((r) => ({ ...r, structured: plan.spec })));
+        batchId = await client.adapter.submitBatch(
+          requests.map((r) => ({ ...r, structured: plan.spec })),
+          opts.idempotency,
+        );
       } catch (err) {
         // classified like any call: an exhausted account or a bad key is not retried
         const e = client.classifyError(err);
@@ -82,6 +105,8 @@ export async function runBatch<T>(opts: RunBatchOptions<T>): Promise<BatchRunRes
     raw = await waitForResults(client, batchId, items.length, opts);
   } catch (err) {
     reservation?.cancel();
+    if (batchId && opts.signal?.aborted && (await opts.cancelOnAbort?.()))
+      await client.adapter.cancelBatch(batchId).catch(() => undefined); // best effort: it expires anyway
     throw err;
   }
 

@@ -9,6 +9,7 @@ import {
 } from '@google/genai';
 import type { LlmRequest } from './client';
 import {
+  FIND_BATCH_WINDOW,
   maxTokensOf,
   temperatureOf,
   turns,
@@ -87,7 +88,7 @@ export function createGoogleAdapter(opts: GoogleAdapterOptions): ProviderAdapter
       return toCompletion(r);
     },
 
-    async submitBatch(items) {
+    async submitBatch(items, idempotency) {
       const model = items[0]?.req.model.model;
       if (!model) throw new Error('a batch needs at least one item');
       const job = await ai.batches.create({
@@ -97,10 +98,31 @@ export function createGoogleAdapter(opts: GoogleAdapterOptions): ProviderAdapter
           config: config(i.req, i.structured),
           metadata: { key: i.id },
         })),
-        config: { displayName: `llamaduo-${items.length}` },
+        config: {
+          displayName: idempotency ? `llamaduo-${idempotency.key}` : `llamaduo-${items.length}`,
+        },
       });
       if (!job.name) throw new Error('Gemini batch create returned no name');
       return job.name;
+    },
+
+    async findBatch(idempotency) {
+      const pager = await ai.batches.list({ config: { pageSize: FIND_BATCH_WINDOW } });
+      const found = pager.page.find(
+        (j) =>
+          j.displayName === `llamaduo-${idempotency.key}` &&
+          (idempotency.since === undefined ||
+            !j.createTime ||
+            Date.parse(j.createTime) >= idempotency.since - 60_000),
+      );
+      return found?.name ?? null;
+    },
+
+    async cancelBatch(batchId) {
+      const job = await ai.batches.get({ name: batchId });
+      const s = job.state as string | undefined;
+      if (s === 'JOB_STATE_PENDING' || s === 'JOB_STATE_RUNNING' || s === 'JOB_STATE_QUEUED')
+        await ai.batches.cancel({ name: batchId });
     },
 
     async batchStatus(batchId): Promise<BatchStatus> {

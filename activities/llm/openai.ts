@@ -10,6 +10,7 @@ import {
   maxTokensOf,
   temperatureOf,
   turns,
+  FIND_BATCH_WINDOW,
   type BatchItemRequest,
   type BatchItemResult,
   type BatchStatus,
@@ -102,7 +103,7 @@ export function createOpenAiAdapter(opts: OpenAiAdapterOptions): ProviderAdapter
       return toCompletion(c);
     },
 
-    async submitBatch(items: BatchItemRequest[]) {
+    async submitBatch(items: BatchItemRequest[], idempotency) {
       const jsonl = items
         .map((i) =>
           JSON.stringify({
@@ -121,8 +122,25 @@ export function createOpenAiAdapter(opts: OpenAiAdapterOptions): ProviderAdapter
         input_file_id: file.id,
         endpoint: '/v1/chat/completions',
         completion_window: '24h',
+        ...(idempotency ? { metadata: { llamaduo_key: idempotency.key } } : {}),
       });
       return batch.id;
+    },
+
+    async findBatch(idempotency) {
+      const page = await client.batches.list({ limit: FIND_BATCH_WINDOW });
+      const found = page.data.find(
+        (b) =>
+          b.metadata?.llamaduo_key === idempotency.key &&
+          (idempotency.since === undefined || b.created_at * 1000 >= idempotency.since - 60_000),
+      );
+      return found?.id ?? null;
+    },
+
+    async cancelBatch(batchId) {
+      const b = await client.batches.retrieve(batchId);
+      if (b.status === 'validating' || b.status === 'in_progress' || b.status === 'finalizing')
+        await client.batches.cancel(batchId);
     },
 
     async batchStatus(batchId): Promise<BatchStatus> {

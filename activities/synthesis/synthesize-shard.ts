@@ -3,6 +3,7 @@
 // batch API), heartbeats on a timer, and writes the raw samples with lineage under a deterministic key. A
 // shard that already finished is reused; one that failed midway resumes from its checkpoint, and a batch it
 // submitted is picked up again by id, never submitted twice.
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceModel } from '../../common/config';
 import {
@@ -14,6 +15,8 @@ import {
 } from '../../common/types';
 import { runBatch, type BatchProgress } from '../llm/batch';
 import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/client';
+import type { BatchIdempotency } from '../llm/provider';
+import { runEnded } from '../llm/run-ended';
 import { LlmError, toActivityFailure } from '../llm/errors';
 import { ServiceLlmClient } from '../llm/service-client';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -53,11 +56,18 @@ const TRANSIENT: ReadonlySet<LlmFailureReason> = new Set(['rate-limited', 'serve
 /** After this many rounds ending with transient failures, requests still failing are counted as failed. */
 const TRANSIENT_ATTEMPTS = 3;
 
-/** The batch a shard submitted, stored right after submit: a retried attempt resumes it. */
+/**
+ * The batch a shard submits: stored before submit with its idempotency key (a retry that finds no id looks
+ * the batch up by the key, in case the worker died after the provider accepted it) and again with the id
+ * right after submit (a retried attempt resumes it).
+ */
 interface SubmittedBatch {
-  batchId: string;
+  batchId?: string;
   /** request indices in the batch */
   items: number[];
+  key?: string;
+  /** when the submit was first attempted (ms since the epoch) */
+  since?: number;
 }
 
 interface ShardMeta {
@@ -260,9 +270,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           ?.batchId;
         let items: number[];
         let resume: string | undefined;
+        let idempotency: BatchIdempotency | undefined;
         if (stored && stored.items.every((q) => todo.includes(q))) {
           items = stored.items;
           resume = stored.batchId;
+          if (stored.key) idempotency = { key: stored.key, since: stored.since };
         } else {
           // as many requests as the shard's share can pay for at the batch price, worst case
           const multiplier = c.price.batchMultiplier ?? 1;
@@ -277,6 +289,14 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           budgetSkipped += todo.length - items.length;
           resume = stored ? undefined : fromBeat;
           if (items.length === 0) return ZERO_USAGE;
+          if (!resume) {
+            const key = createHash('sha256')
+              .update(`${batchKey}:${items.join(',')}`)
+              .digest('hex')
+              .slice(0, 20);
+            idempotency = { key, since: Date.now() };
+            await store.writeJson(batchKey, { items, ...idempotency } satisfies SubmittedBatch);
+          }
         }
         const r = await runBatch({
           client: c,
@@ -284,8 +304,10 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
           schema: SyntheticBatch,
           name: 'synthetic_examples',
           resumeBatchId: resume,
+          idempotency,
+          cancelOnAbort: () => (ctx ? runEnded(ctx) : false),
           onSubmitted: async (batchId) => {
-            await store.writeJson(batchKey, { batchId, items } satisfies SubmittedBatch);
+            await store.writeJson(batchKey, { batchId, items, ...idempotency } satisfies SubmittedBatch);
             details.batch = { batchId, state: 'submitted', total: items.length };
             beat();
           },

@@ -1,7 +1,10 @@
 // The batch APIs through whole migrations. `synthesis.teacher.batch: true`: the teacher's synthesis requests
 // go out as provider batches, the provider server bills them at its own batch price, the migration's spend
 // equals the server's bill, and a worker SIGKILLed while a batch is queued at the provider resubmits nothing
-// (the retried shard resumes its batch by id). Judges with `batch: true`: every evaluation goes as batches.
+// (the retried shard resumes its batch by id), nor does one SIGKILLed after the provider accepted a batch but
+// before the worker heard its id (the retry finds the batch by its idempotency key). Judges with
+// `batch: true`: every evaluation goes as batches. A migration cancelled while its batch is queued cancels
+// the provider batch.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -34,10 +37,11 @@ describe('batch APIs in a migration', () => {
   let flow: FlowEnv;
   let server: StartedServer;
   let worker: ChildProcess;
+  let onBatchCreated: (batchId: string) => Promise<void> = async () => undefined;
   before(async () => {
     flow = await startFlowEnv();
     // A batch stays queued at the provider for 6 s: long enough to kill the worker while it waits.
-    server = await provider({ batchDelayMs: 6000 });
+    server = await provider({ batchDelayMs: 6000, onBatchCreated: (id) => onBatchCreated(id) });
     worker = await startWorker(flow);
   });
   after(async () => {
@@ -53,15 +57,27 @@ describe('batch APIs in a migration', () => {
       ...base,
       synthesis: { ...base.synthesis, teacher: { ...base.synthesis.teacher, batch: true } },
     };
+    // the first batch the provider accepts: the worker dies before it hears the batch's id
+    let killedAtSubmit = false;
+    onBatchCreated = async () => {
+      if (killedAtSubmit) return;
+      killedAtSubmit = true;
+      await stopWorker(worker, 'SIGKILL');
+    };
     const handle = await startMigration(flow, id, config);
+    await waitFor('the kill at submit', async () => (killedAtSubmit ? true : undefined));
+    const acceptedUnheard = server.stats.batchesCreated;
+    assert.ok(acceptedUnheard >= 1);
+    worker = await startWorker(flow);
 
     const synthDir = path.join(flow.artifacts, id, 'cycle-1', 'synth');
-    await waitFor('a submitted batch', async () =>
-      filesUnder(synthDir, '.batch.json').length ? true : undefined,
-    );
+    const submitted = () =>
+      filesUnder(synthDir, '.batch.json').filter(
+        (f) => (JSON.parse(readFileSync(f, 'utf8')) as { batchId?: string }).batchId,
+      );
+    await waitFor('a submitted batch', async () => (submitted().length ? true : undefined));
     const queued = server.stats.batchesCreated;
     assert.ok(queued >= 1);
-    assert.equal(server.stats.batchItems, 0, 'the provider has not run the batch yet');
     await stopWorker(worker, 'SIGKILL');
     worker = await startWorker(flow);
 
@@ -111,7 +127,7 @@ describe('batch APIs in a migration', () => {
       `spend ${result.spend.total.usd} vs bill ${server.stats.billedUsd}`,
     );
     console.log(
-      `batch: ${metas.length} shard batch(es), ${queued} queued at the kill, ${server.stats.batchesCreated} created in all; ` +
+      `batch: ${metas.length} shard batch(es), ${acceptedUnheard} accepted but unheard at the first kill, ${queued} queued at the second, ${server.stats.batchesCreated} created in all; ` +
         `synthesis ${synthesizeUsd.toFixed(6)} USD = server batch bill ${server.stats.batchUsd.toFixed(6)} USD ` +
         `(full price ${fullPrice.toFixed(6)}); spend ${result.spend.total.usd.toFixed(6)} = bill ${server.stats.billedUsd.toFixed(6)} USD`,
     );
@@ -153,6 +169,35 @@ describe('batch APIs in a migration', () => {
       );
     } finally {
       await judging.close();
+    }
+  });
+
+  it('a migration cancelled while its synthesis batch is queued at the provider cancels the provider batch', async () => {
+    const queued = await provider({ batchDelayMs: 600_000 });
+    try {
+      const id = 'batch-cancel';
+      const base = flowConfig(id, `${queued.url}/v1`);
+      const config = {
+        ...base,
+        // cycle 1 is the first to synthesize
+        synthesis: { ...base.synthesis, teacher: { ...base.synthesis.teacher, batch: true } },
+      };
+      const handle = await startMigration(flow, id, config);
+      await waitFor('a batch at the provider', async () => (queued.stats.batchesCreated ? true : undefined));
+      await handle.cancel();
+      await waitFor(
+        'every provider batch cancelled',
+        async () => (queued.stats.batchesCancelled === queued.stats.batchesCreated ? true : undefined),
+        60_000,
+      );
+      await assert.rejects(handle.result());
+      assert.equal((await handle.describe()).status.name, 'CANCELLED');
+      assert.equal(queued.stats.batchItems, 0, 'no batch item ran (nor was billed)');
+      console.log(
+        `batch cancel: ${queued.stats.batchesCancelled} of ${queued.stats.batchesCreated} batches cancelled`,
+      );
+    } finally {
+      await queued.close();
     }
   });
 });

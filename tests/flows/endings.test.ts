@@ -1,6 +1,7 @@
 // Every ending leaves a final LlamaduoStatus and a report, with the real activities on a real dev server:
 // a migration without its provider key, a trainer that rejects its spec, and a cancel while the (real, CPU)
-// trainer runs, which must also kill the trainer process.
+// trainer runs, which must also kill the trainer process. And a migration whose GPU workers are all gone:
+// its cleanup gives up the deletion once no GPU worker picked it up in time, and it still ends cancelled.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -90,5 +91,48 @@ describe('endings: final status and report on every path (real activities)', () 
     const desc = await assertEnded('cancel-local', 'cancelled', /cancelled in fine-tune/);
     assert.equal(desc.status.name, 'CANCELLED');
     assert.equal(await isAlive(rec), false, 'the trainer process was killed');
+  });
+});
+
+describe('endings with every GPU worker gone', () => {
+  let flow: FlowEnv;
+  before(async () => {
+    flow = await startFlowEnv({ queues: ['workflow', 'data', 'llm'] });
+  });
+  after(async () => {
+    await flow?.close();
+  });
+
+  it('a cancel ends the migration cancelled with a report; the cleanup leaves the GPU work to the reaper', async () => {
+    const id = 'no-gpu-worker';
+    const handle = await flow.env.client.workflow.start(migrationWorkflow, {
+      taskQueue: TASK_QUEUES.workflow,
+      workflowId: id,
+      args: [
+        {
+          migrationId: id,
+          config: flow.config(id),
+          tuning: { heartbeatTimeout: '5s', cleanupScheduleToStart: '3s' },
+        },
+      ],
+    });
+    // the base student's generate waits for a GPU worker that never comes
+    for (let i = 0; i < 600 && (await handle.query(progressQuery)).stage !== 'generate'; i++)
+      await sleep(200);
+    assert.equal((await handle.query(progressQuery)).stage, 'generate');
+    const t0 = Date.now();
+    await handle.cancel();
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const seconds = (Date.now() - t0) / 1000;
+    // the cleanup's 10 min schedule-to-close would be the bound without the schedule-to-start one
+    assert.ok(seconds < 60, `closed ${seconds.toFixed(0)} s after the cancel`);
+    const desc = await flow.env.client.workflow.getHandle(id).describe();
+    assert.equal(desc.status.name, 'CANCELLED');
+    assert.equal(desc.typedSearchAttributes.get(SA_STATUS), 'cancelled');
+    assert.match((await handle.query(progressQuery)).stageDetail, /cancelled in generate/);
+    assert.ok(await flow.store.find(`${id}/report.html`), 'report written');
+    const history = await handle.fetchHistory();
+    const timedOut = history.events?.filter((e) => e.activityTaskTimedOutEventAttributes) ?? [];
+    assert.equal(timedOut.length, 1, 'the GPU cleanup timed out waiting for a worker');
   });
 });

@@ -19,7 +19,8 @@ import {
 
 let runtimeInstalled = false;
 
-export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+/** `namespaces`: Temporal namespaces to register besides `default` */
+export async function startTestEnv(opts: { namespaces?: string[] } = {}): Promise<TestWorkflowEnvironment> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -29,7 +30,7 @@ export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
       executable: { type: 'existing-path', path: temporalCliPath() },
       ip: '127.0.0.1',
       searchAttributes: [SA_STATUS, SA_CYCLE, SA_BEST_SCORE, SA_BASE_MODEL, SA_TEACHER],
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...(opts.namespaces ?? []).flatMap((n) => ['--namespace', n])],
     },
   });
 }

@@ -15,6 +15,21 @@ describe('replay of recorded histories', () => {
   it('replays every recorded history without non-determinism', async () => {
     const files = (await readdir(HISTORIES)).filter((f) => f.endsWith('.json')).sort();
     assert.ok(files.length >= 5, `expected recorded histories in ${HISTORIES}`);
+    // recorded with the real activities (scripts/record-real-histories.ts): every scenario is in the corpus
+    for (const scenario of [
+      'v2-real-updates',
+      'v2-real-promoted-second',
+      'v2-real-failed',
+      'v2-real-cancelled',
+      'v3-real-budget-stop',
+      'v3-real-budget-stop%2Fsynthesis-1',
+      'v3-real-batch-wait',
+      'v3-real-batch-wait%2Fsynthesis-1',
+    ])
+      assert.ok(
+        files.some((f) => f.startsWith(`${scenario}@`)),
+        `no recorded history for ${scenario}`,
+      );
     const histories = await Promise.all(
       files.map(async (f) => ({
         workflowId: decodeURIComponent(f.slice(0, f.lastIndexOf('@'))),

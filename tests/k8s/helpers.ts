@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { GpuProgress } from '../../activities/gpu/backend';
 import { createKubernetesBackend } from '../../activities/gpu/kubernetes-backend';
 import type { KubernetesGpuConfig } from '../../activities/gpu/job-manifest';
-import { jobName } from '../../activities/gpu/names';
+import { jobName, type WorkflowOwner } from '../../activities/gpu/names';
 import { adminKubeConfig, NAMESPACE } from './env';
 
 export interface Run {
@@ -19,7 +19,7 @@ export function runStep(
   kc: k8s.KubeConfig,
   config: KubernetesGpuConfig,
   migrationId: string,
-  extra: { pollIntervalMs?: number } = {},
+  extra: { pollIntervalMs?: number; owner?: WorkflowOwner } = {},
 ): Run {
   const backend = createKubernetesBackend({
     kubeConfig: kc,
@@ -30,7 +30,7 @@ export function runStep(
   const stop = new AbortController();
   const id = { migrationId, cycle: 0, step: 'finetune' as const };
   const done = backend.run(
-    { ...id, specPath: '/artifacts/spec.json' },
+    { ...id, specPath: '/artifacts/spec.json', owner: extra.owner },
     { heartbeat: (p) => beats.push(p), signal: stop.signal },
   );
   return { beats, stop, done, job: jobName(id) };

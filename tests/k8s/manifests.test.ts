@@ -102,7 +102,7 @@ describe('manifests in k8s/', () => {
           body: { spec: { resourceAttributes: { verb, resource, subresource, namespace, group } } },
         })
       ).status!.allowed;
-    for (const verb of ['create', 'get', 'list', 'watch', 'delete'])
+    for (const verb of ['create', 'get', 'list', 'watch', 'patch', 'delete'])
       assert.equal(await can(verb, 'jobs', undefined, NAMESPACE, 'batch'), true, `jobs ${verb}`);
     for (const verb of ['get', 'list', 'watch']) assert.equal(await can(verb, 'pods'), true, `pods ${verb}`);
     assert.equal(await can('get', 'pods', 'log'), true, 'pods/log get');
@@ -132,8 +132,9 @@ describe('manifests in k8s/', () => {
         },
       }),
     );
-    await expectForbidden('update jobs', () =>
-      batch.patchNamespacedJob({
+    // Jobs may be patched (an adopted Job is re-annotated with its new run), pods may not
+    await expectForbidden('update pods', () =>
+      core.patchNamespacedPod({
         name: 'x',
         namespace: NAMESPACE,
         body: { metadata: { labels: { a: 'b' } } },

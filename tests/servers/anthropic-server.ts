@@ -99,7 +99,8 @@ interface Batch {
   id: string;
   createdAt: string;
   readyAt: number;
-  status: 'in_progress' | 'ended';
+  status: 'in_progress' | 'canceling' | 'ended';
+  cancelledAt: string | null;
   requests: { custom_id: string; params: MessagesBody }[];
   results: string[];
   counts: { processing: number; succeeded: number; errored: number; canceled: number; expired: number };
@@ -170,7 +171,7 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
       created_at: b.createdAt,
       expires_at: b.createdAt,
       ended_at: b.status === 'ended' ? new Date().toISOString() : null,
-      cancel_initiated_at: null,
+      cancel_initiated_at: b.cancelledAt,
       archived_at: null,
       results_url: b.status === 'ended' ? `${base}/v1/messages/batches/${b.id}/results` : null,
     };
@@ -220,12 +221,42 @@ export async function startAnthropicServer(opts: ServerOptions = {}): Promise<St
         createdAt: new Date().toISOString(),
         readyAt: Date.now() + (opts.batchDelayMs ?? 50),
         status: 'in_progress',
+        cancelledAt: null,
         requests: body.requests,
         results: [],
         counts: { processing: body.requests.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 },
       };
       batches.set(b.id, b);
       model.stats.batchesCreated++;
+      return sendJson(res, 200, batchBody(b, base));
+    }
+    if (req.method === 'GET' && p === '/v1/messages/batches') {
+      const limit = Number(url.searchParams.get('limit') ?? 20);
+      const data = [...batches.values()]
+        .reverse()
+        .slice(0, limit)
+        .map((b) => batchBody(b, base));
+      return sendJson(res, 200, {
+        data,
+        has_more: false,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+      });
+    }
+    const cancel = /^\/v1\/messages\/batches\/([^/]+)\/cancel$/.exec(p);
+    if (req.method === 'POST' && cancel) {
+      await readBody(req);
+      const b = batches.get(cancel[1]!);
+      if (!b) return sendJson(res, 404, error('not_found_error', 'batch not found'));
+      if (b.status === 'in_progress') {
+        // what has not run is canceled, never billed; the batch ends with canceled results
+        b.cancelledAt = new Date().toISOString();
+        for (const item of b.requests)
+          b.results.push(JSON.stringify({ custom_id: item.custom_id, result: { type: 'canceled' } }));
+        b.counts = { ...b.counts, processing: 0, canceled: b.requests.length };
+        b.status = 'ended';
+        model.stats.batchesCancelled++;
+      }
       return sendJson(res, 200, batchBody(b, base));
     }
     const m = /^\/v1\/messages\/batches\/([^/]+)(\/results)?$/.exec(p);

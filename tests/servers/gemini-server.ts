@@ -83,7 +83,7 @@ interface Batch {
   displayName: string;
   createTime: string;
   readyAt: number;
-  state: 'BATCH_STATE_PENDING' | 'BATCH_STATE_SUCCEEDED';
+  state: 'BATCH_STATE_PENDING' | 'BATCH_STATE_SUCCEEDED' | 'BATCH_STATE_CANCELLED';
   requests: { request: GenerateBody; metadata?: Record<string, unknown> }[];
   responses: unknown[];
 }
@@ -136,7 +136,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
   }
 
   function operation(b: Batch) {
-    const done = b.state === 'BATCH_STATE_SUCCEEDED';
+    const done = b.state !== 'BATCH_STATE_PENDING';
     return {
       name: b.name,
       metadata: {
@@ -147,7 +147,9 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
         state: b.state,
         createTime: b.createTime,
         updateTime: new Date().toISOString(),
-        ...(done ? { output: { inlinedResponses: { inlinedResponses: b.responses } } } : {}),
+        ...(b.state === 'BATCH_STATE_SUCCEEDED'
+          ? { output: { inlinedResponses: { inlinedResponses: b.responses } } }
+          : {}),
       },
       done,
     };
@@ -164,7 +166,7 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       );
       return;
     }
-    if (req.method === 'POST' && model.quotaRefused()) {
+    if (req.method === 'POST' && !url.pathname.endsWith(':cancel') && model.quotaRefused()) {
       await readBody(req);
       return sendJson(
         res,
@@ -215,7 +217,24 @@ export async function startGeminiServer(opts: ServerOptions = {}): Promise<Start
       model.stats.batchesCreated++;
       return sendJson(res, 200, operation(b));
     }
-    const get = /^\/v1(?:beta)?\/(batches\/[^/]+)$/.exec(p);
+    if (req.method === 'GET' && /^\/v1(?:beta)?\/batches$/.test(p)) {
+      const size = Number(url.searchParams.get('pageSize') ?? 50);
+      return sendJson(res, 200, {
+        operations: [...batches.values()].reverse().slice(0, size).map(operation),
+      });
+    }
+    const cancel = /^\/v1(?:beta)?\/(batches\/[^/:]+):cancel$/.exec(p);
+    if (req.method === 'POST' && cancel) {
+      await readBody(req);
+      const b = batches.get(cancel[1]!);
+      if (!b) return sendJson(res, 404, error(404, 'NOT_FOUND', 'batch not found'));
+      if (b.state === 'BATCH_STATE_PENDING') {
+        b.state = 'BATCH_STATE_CANCELLED';
+        model.stats.batchesCancelled++;
+      }
+      return sendJson(res, 200, {});
+    }
+    const get = /^\/v1(?:beta)?\/(batches\/[^/:]+)$/.exec(p);
     if (req.method === 'GET' && get) {
       const b = batches.get(get[1]!);
       if (!b) return sendJson(res, 404, error(404, 'NOT_FOUND', 'batch not found'));

@@ -91,7 +91,8 @@ interface Batch {
   inputFileId: string;
   createdAt: number;
   readyAt: number;
-  status: 'in_progress' | 'completed' | 'failed';
+  status: 'in_progress' | 'completed' | 'failed' | 'cancelled';
+  metadata: Record<string, string> | null;
   outputFileId: string | null;
   errorFileId: string | null;
   counts: { total: number; completed: number; failed: number };
@@ -186,7 +187,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       error_file_id: b.errorFileId,
       created_at: b.createdAt,
       request_counts: b.counts,
-      metadata: null,
+      metadata: b.metadata,
     };
   }
 
@@ -260,7 +261,11 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     if (req.method === 'POST' && p === '/v1/batches') {
-      const body = (await readJson(req)) as { input_file_id?: string; endpoint?: string };
+      const body = (await readJson(req)) as {
+        input_file_id?: string;
+        endpoint?: string;
+        metadata?: Record<string, string>;
+      };
       if (!body.input_file_id || !files.has(body.input_file_id))
         return sendJson(res, 400, error('input_file_id not found', 'invalid_request_error'));
       const b: Batch = {
@@ -269,6 +274,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
         createdAt: Math.floor(Date.now() / 1000),
         readyAt: Date.now() + (opts.batchDelayMs ?? 50),
         status: 'in_progress',
+        metadata: body.metadata ?? null,
         outputFileId: null,
         errorFileId: null,
         counts: {
@@ -282,6 +288,31 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       };
       batches.set(b.id, b);
       model.stats.batchesCreated++;
+      await opts.onBatchCreated?.(b.id);
+      return sendJson(res, 200, batchBody(b));
+    }
+    if (req.method === 'GET' && p === '/v1/batches') {
+      // newest first, as the API lists them
+      const limit = Number(url.searchParams.get('limit') ?? 20);
+      const data = [...batches.values()].reverse().slice(0, limit).map(batchBody);
+      return sendJson(res, 200, {
+        object: 'list',
+        data,
+        first_id: data[0]?.id ?? null,
+        last_id: data.at(-1)?.id ?? null,
+        has_more: false,
+      });
+    }
+    const cancel = /^\/v1\/batches\/([^/]+)\/cancel$/.exec(p);
+    if (req.method === 'POST' && cancel) {
+      await readBody(req);
+      const b = batches.get(cancel[1]!);
+      if (!b) return sendJson(res, 404, error('No such batch', 'invalid_request_error'));
+      if (b.status === 'in_progress') {
+        // the items not yet run are never run nor billed
+        b.status = 'cancelled';
+        model.stats.batchesCancelled++;
+      }
       return sendJson(res, 200, batchBody(b));
     }
     const getBatch = /^\/v1\/batches\/([^/]+)$/.exec(p);

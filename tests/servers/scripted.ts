@@ -54,6 +54,11 @@ export interface ServerOptions {
   /** How long a 'timeout' fault holds the request before answering 504 (the client should give up sooner). */
   timeoutHoldMs?: number;
   /** How long a submitted batch stays in progress. Default 50 ms. */
+  /**
+   * OpenAI server: awaited after a batch is created and before the client hears so (a test kills the client
+   * here: the provider has the batch, the client never learns its id).
+   */
+  onBatchCreated?: (batchId: string) => void | Promise<void>;
   batchDelayMs?: number;
   /** Shortest shared prefix (tokens) eligible for prompt caching. Default 1024. */
   cacheMinTokens?: number;
@@ -83,6 +88,8 @@ export interface ServerStats {
   badBodies: number;
   unauthorized: number;
   batchesCreated: number;
+  /** batches cancelled while in progress (their items are never run nor billed) */
+  batchesCancelled: number;
   batchItems: number;
   /** Tokens billed, sync and batch together; `batch*` is the batch share. */
   billedInputTokens: number;
@@ -125,6 +132,7 @@ export function emptyStats(): ServerStats {
     badBodies: 0,
     unauthorized: 0,
     batchesCreated: 0,
+    batchesCancelled: 0,
     batchItems: 0,
     billedInputTokens: 0,
     billedOutputTokens: 0,

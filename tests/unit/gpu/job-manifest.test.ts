@@ -8,7 +8,15 @@ import {
   buildJob,
   type KubernetesGpuConfig,
 } from '../../../activities/gpu/job-manifest';
-import { jobLabels, jobName, stepKeys, WORKFLOW_ANNOTATION } from '../../../activities/gpu/names';
+import {
+  jobLabels,
+  jobName,
+  NAMESPACE_ANNOTATION,
+  ownerOf,
+  RUN_ANNOTATION,
+  stepKeys,
+  WORKFLOW_ANNOTATION,
+} from '../../../activities/gpu/names';
 
 const cfg = (extra: object = {}) =>
   GpuBackendConfig.parse({
@@ -46,13 +54,18 @@ describe('trainer Job manifest', () => {
     assert.throws(() => jobName({ ...gen, tag: 'Promoted/../x' }), /invalid GPU work tag/);
   });
 
-  it('records the owning workflow on the Job for the reaper', () => {
-    assert.equal(
-      buildJob({ ...req, workflowId: 'llamaduo-support-2026' }, cfg()).metadata!.annotations![
-        WORKFLOW_ANNOTATION
-      ],
-      'llamaduo-support-2026',
-    );
+  it('records the owning run (namespace, workflow id, run id) on the Job for the reaper', () => {
+    const owner = { namespace: 'team-a', workflowId: 'llamaduo-support-2026', runId: 'r-1' };
+    const annotations = buildJob({ ...req, owner }, cfg()).metadata!.annotations!;
+    assert.equal(annotations[WORKFLOW_ANNOTATION], 'llamaduo-support-2026');
+    assert.equal(annotations[RUN_ANNOTATION], 'r-1');
+    assert.equal(annotations[NAMESPACE_ANNOTATION], 'team-a');
+    assert.deepEqual(ownerOf(annotations), owner);
+    assert.deepEqual(ownerOf({ [WORKFLOW_ANNOTATION]: 'old-job' }), {
+      workflowId: 'old-job',
+      namespace: undefined,
+      runId: undefined,
+    });
     assert.equal(buildJob(req, cfg()).metadata!.annotations, undefined);
   });
 

@@ -111,6 +111,68 @@ for (const p of PROVIDERS) {
         await srv.close();
       }
     });
+
+    it('a worker killed between submit and storing the id: the retry finds the batch by its key, pays once', async () => {
+      const { srv, client } = await harness(p, { respond, batchDelayMs: 100 });
+      try {
+        const idempotency = { key: 'shard0r1c2', since: Date.now() };
+        const base = { client, items, schema: Pair, name: 'pair', pollIntervalMs: 20, idempotency };
+        // the provider accepted the batch; the worker dies before the id is checkpointed
+        await assert.rejects(
+          runBatch({
+            ...base,
+            onSubmitted: () => Promise.reject(new Error('killed before the checkpoint')),
+          }),
+          /killed before the checkpoint/,
+        );
+        assert.equal(srv.stats.batchesCreated, 1);
+        const stored: string[] = [];
+        const r = await runBatch({ ...base, onSubmitted: async (id) => void stored.push(id) });
+        assert.equal(srv.stats.batchesCreated, 1, 'no second batch');
+        assert.deepEqual(stored, [r.batchId], 'the found batch is checkpointed');
+        assert.equal([...r.results.values()].filter((x) => x.ok).length, 6);
+        assert.ok(
+          [...r.results.keys()].every((id) => /^req-\d$/.test(id)),
+          'results keyed by the item ids',
+        );
+        // the same lookup once that batch ended still finds it; another key is another submission
+        const again = await runBatch({ ...base, onSubmitted: async () => undefined });
+        assert.equal(again.batchId, r.batchId);
+        await runBatch({ ...base, idempotency: { key: 'shard1r1c2', since: Date.now() } });
+        assert.equal(srv.stats.batchesCreated, 2);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('a cancelled run cancels its provider batch; a worker shutting down leaves it running', async () => {
+      const { srv, client } = await harness(p, { respond, batchDelayMs: 600_000 });
+      try {
+        const attempt = (cancel: boolean) => {
+          const stop = new AbortController();
+          return runBatch({
+            client,
+            items,
+            schema: Pair,
+            name: 'pair',
+            pollIntervalMs: 20,
+            signal: stop.signal,
+            cancelOnAbort: () => cancel,
+            heartbeat: (b) => {
+              if (b.state === 'running') stop.abort(new Error(cancel ? 'cancelled' : 'worker shutdown'));
+            },
+          });
+        };
+        await assert.rejects(attempt(false), /worker shutdown/);
+        assert.equal(srv.stats.batchesCancelled, 0, 'left for the next attempt');
+        await assert.rejects(attempt(true), /cancelled/);
+        assert.equal(srv.stats.batchesCreated, 2);
+        assert.equal(srv.stats.batchesCancelled, 1);
+        assert.equal(srv.stats.batchItems, 0, 'nothing of either batch ran');
+      } finally {
+        await srv.close();
+      }
+    });
   });
 }
 
