@@ -80,3 +80,12 @@ describe('study file', () => {
     assert.match(err.message, /same key/);
   });
 });
+
+describe('shipped study', () => {
+  it('examples/study-paper-table1.yaml: 4 students × 3 generators', async () => {
+    const { loadStudyFile } = await import('../../../client/study-file');
+    const s = await loadStudyFile('examples/study-paper-table1.yaml');
+    assert.equal(s.cells.length, 12);
+    assert.ok(s.cells.every((c) => c.config.inference.responsesPerPrompt === 4 && c.config.maxCycles === 8));
+  });
+});
