@@ -18,6 +18,7 @@ import { followMigration } from './follow';
 import { LiveView } from './live-view';
 import { LogFile, logFilePath } from './log-file';
 import { renderProgress } from './progress-view';
+import { registerStudyCommands } from './study-command';
 
 const program = new Command();
 program
@@ -244,6 +245,8 @@ program
     const file = await withClient((mc) => writeMigrationReport(mc, id, opts.out));
     print(`report written to ${file}`, { workflowId: id, report: file });
   });
+
+registerStudyCommands(program, print);
 
 program
   .command('server')

@@ -60,7 +60,7 @@ export function parseConfigText(file: string, text: string): MigrationConfig {
 }
 
 /** The deepest node along `path` (a missing field is reported at its parent). */
-function nodeAt(root: Node | null, path: (string | number)[]): Node | null {
+export function nodeAt(root: Node | null, path: (string | number)[]): Node | null {
   let node = root;
   for (const key of path) {
     if (isMap(node)) {

@@ -50,6 +50,7 @@ run_suite integration tsx --test --test-concurrency=1 'tests/integration/**/*.te
 run_suite trainer "$LLAMADUO_TOOLS/venv/bin/python" -m pytest k8s/trainer/tests -q
 run_suite durability tsx tests/durability/run.ts
 run_suite flows tsx tests/flows/run.ts
+run_suite study tsx tests/study/run.ts
 run_suite k8s tsx tests/k8s/run.ts
 run_suite metrics tsx --test --test-concurrency=1 tests/metrics/metrics.test.ts
 run_suite chaos tsx tests/chaos/run.ts

@@ -1,0 +1,126 @@
+// renderStudyReport: one self-contained HTML page for a study, in the migration report's styles: the grid's
+// cells, Table 1 per task and Figure 2's coverage lines per judge and data generator.
+import { BOOT_SCRIPT, chartJsSource } from './chart-runtime';
+import { color, type ChartSpec } from './charts';
+import { esc, fmtPct, fmtScore, fmtUsd, scriptJson } from './html';
+import { REPORT_CSS } from './styles';
+import type { StudyProgress } from '../workflows/study-messages';
+import { fig2Series, metricOf, STUDY_METRICS, table1, type Table1 } from './study-tables';
+
+function table1Html(t: Table1): string {
+  const judgeLabel = (j: string) => (j === 'all' ? 'mean of judges' : j);
+  const head1 = t.judges.map((j) => `<th colspan="2">${esc(judgeLabel(j))}</th>`).join('');
+  const head2 = t.judges.map(() => STUDY_METRICS.map((m) => `<th>${esc(m)}</th>`).join('')).join('');
+  const rows = t.rows.map((r) => {
+    const cells = t.judges
+      .map((j) =>
+        STUDY_METRICS.map((m) => {
+          const v = metricOf(r.evaluation, j, m);
+          if (!v) return '<td class="na">–</td>';
+          const c50 = v.coverage['50'];
+          return `<td>${fmtScore(v.mean)}${c50 === undefined ? '' : ` / ${fmtPct(c50)}`}</td>`;
+        }).join(''),
+      )
+      .join('');
+    const tag =
+      r.kind === 'service' ? '<span class="tag">service</span>' : '<span class="tag best">local</span>';
+    return `<tr class="${r.kind === 'service' ? 'teacher' : 'local'}" data-kind="${r.kind}"><th scope="row">${esc(r.model)} ${tag}<div class="note">${esc(r.source)}</div></th>${cells}</tr>`;
+  });
+  const matching = t.judges
+    .map((j) =>
+      STUDY_METRICS.map((m) => {
+        const v = t.matching[j]?.[m];
+        return `<td>${v === null || v === undefined ? '–' : fmtPct(v, 1)}</td>`;
+      }).join(''),
+    )
+    .join('');
+  rows.push(
+    `<tr class="matching"><th scope="row">Perf. Matching (best local ÷ best service)</th>${matching}</tr>`,
+  );
+  return `<table class="judges table1" data-task="${esc(t.task)}"><thead><tr><th rowspan="2">model</th>${head1}</tr><tr>${head2}</tr></thead><tbody>${rows.join('')}</tbody></table><p class="note">Cells: mean score (0-100) / % of test samples scoring ≥ 50. Service rows: each service LLM's own answers; local rows: each student's best cycle over data generators and volumes; all judged on the same test prompts.</p>`;
+}
+
+/** Figure 2: one chart per task, judge and data generator; a line per student and statistic (precision). */
+export function fig2Charts(progress: StudyProgress): ChartSpec[] {
+  const series = fig2Series(progress).filter((s) => s.metric === 'precision');
+  const groups = [...new Set(series.map((s) => `${s.task}|${s.judge}|${s.generator}`))];
+  return groups.map((g, gi) => {
+    const [task, judge, generator] = g.split('|') as [string, string, string];
+    const inGroup = series.filter((s) => `${s.task}|${s.judge}|${s.generator}` === g);
+    const volumes = [...new Set(inGroup.flatMap((s) => s.points.map((p) => p.volume)))].sort((a, b) => a - b);
+    const datasets = inGroup.flatMap((s, si) =>
+      (['mean', 'coverage50', 'coverage70'] as const).map((stat, k) => ({
+        label: `${s.student} · ${stat === 'mean' ? 'mean' : `coverage ≥ ${stat.slice(8)}`}`,
+        data: volumes.map((v) => s.points.find((p) => p.volume === v)?.[stat] ?? null),
+        borderColor: color(si),
+        backgroundColor: color(si),
+        borderDash: k === 0 ? [] : k === 1 ? [6, 4] : [2, 3],
+        pointRadius: 4,
+      })),
+    );
+    return {
+      id: `fig2-${gi}`,
+      title: `${task}: precision vs synthetic volume, judged by ${judge === 'all' ? 'mean of judges' : judge}, data by ${generator}`,
+      config: {
+        type: 'line',
+        data: { labels: volumes.map(String), datasets },
+        options: { scales: { y: { min: 0, max: 100 } } },
+      },
+    } as ChartSpec;
+  });
+}
+
+function cellsTable(progress: StudyProgress): string {
+  const rows = progress.cells
+    .map(
+      (c) =>
+        `<tr data-status="${esc(c.status)}"><th scope="row">${esc(c.key)}</th><td>${esc(c.student)}</td><td>${esc(c.generator)}</td><td>${c.volume}</td><td>${esc(c.status)}</td><td>${fmtUsd(c.spentUsd)}</td><td>${esc(c.workflowId)}</td></tr>`,
+    )
+    .join('');
+  return `<table class="cells"><thead><tr><th>cell</th><th>student</th><th>data generator</th><th>volume</th><th>status</th><th>USD</th><th>workflow</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export function renderStudyReport(progress: StudyProgress, generatedAt: string): string {
+  const tables = table1(progress);
+  const charts = fig2Charts(progress);
+  const title = `llamaduo study: ${progress.name}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<style>${REPORT_CSS}</style>
+</head>
+<body>
+<header>
+  <h1>${esc(progress.name)} <span class="status ${esc(progress.status)}">${esc(progress.status)}</span></h1>
+  <div class="meta">${progress.cells.length} cells · ${fmtUsd(progress.spentUsd)} of ${fmtUsd(progress.maxUsd)} budget · generated ${esc(generatedAt)}</div>
+</header>
+<main>
+${tables
+  .map(
+    (t) => `<section id="table1-${esc(t.task)}">
+  <h2>Table 1: ${esc(t.task)}</h2>
+  <p class="lead">Service LLMs and the best fine-tuned local model per student, per judge and metric (the paper's Table 1).</p>
+  <div class="scroll">${table1Html(t)}</div>
+</section>`,
+  )
+  .join('\n')}
+<section id="fig2">
+  <h2>Figure 2: coverage vs synthetic volume</h2>
+  <p class="lead">Precision mean (solid), coverage ≥ 50 (dashed) and ≥ 70 (dotted) per student, per judge and data generator.</p>
+  ${charts.length ? `<div class="grid">${charts.map((c) => `<figure><figcaption>${esc(c.title)}</figcaption><div class="chart"><canvas id="${esc(c.id)}" role="img" aria-label="${esc(c.title)}"></canvas></div></figure>`).join('')}</div>` : '<p class="note">No cell has been evaluated yet.</p>'}
+</section>
+<section id="cells">
+  <h2>Cells</h2>
+  <div class="scroll">${cellsTable(progress)}</div>
+</section>
+</main>
+<script type="application/json" id="report-charts">${scriptJson(charts)}</script>
+<script>${chartJsSource()}</script>
+<script>${BOOT_SCRIPT}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,201 @@
+// npm run test:study: a 2 × 2 study (two built-in students, two teachers that are also the judges, on the local
+// OpenAI-protocol server) on a real dev server with the real activities (local GPU backend, CPU trainer).
+// The workflow worker runs as its own process and is SIGKILLed while the cells run: the study resumes and
+// every cell runs exactly once. The collated report has Table 1 with two service and two local rows and
+// Figure 2's lines, checked in headless Chromium. Cancelling a study cancels its running cell.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { WorkflowFailedError } from '@temporalio/client';
+import { chromium } from 'playwright-core';
+import { getStudyProgress, startStudy } from '../../client/study';
+import { parseStudyText } from '../../client/study-file';
+import { renderStudyReport } from '../../report/study-render';
+import { table1 } from '../../report/study-tables';
+import { studyProgressQuery } from '../../workflows/study-messages';
+import { startFlowEnv, type FlowEnv } from '../flows/harness';
+import { startWorker, stopWorker, waitFor, type FlowEnv as ProcEnv } from '../flows/llm-flow-harness';
+import { writeWorkflowBundle } from '../helpers/bundle-file';
+import { DOLLY } from '../helpers/test-config';
+import { chromiumPath } from '../unit/report/chromium';
+
+const OUT = path.resolve('test-results');
+
+/** The study file: the flow tests' one-cycle CPU migration as the base, a 2 × 2 grid. */
+function studyYaml(name: string, url: string, opts: { students?: string[]; epochs?: number } = {}): string {
+  const model = (m: string) =>
+    `{ provider: openai, model: ${m}, baseURL: "${url}", rpm: 100000, tpm: 100000000 }`;
+  const students = opts.students ?? ['builtin:tiny-random-llama', 'builtin:small-random-llama'];
+  return `name: ${name}
+maxConcurrent: 2
+budget: { maxUsd: 20 }
+students: [${students.map((s) => `"${s}"`).join(', ')}]
+generators:
+  - ${model('gpt-4o')}
+  - ${model('gpt-4o-mini')}
+base:
+  dataset: { path: "${DOLLY}", categories: [open_qa], limit: 40 }
+  split: { testRatio: 0.1, seed: 11 }
+  trainer: { method: lora, epochs: ${opts.epochs ?? 1}, batchSize: ${opts.epochs ? 1 : 8}, maxSeqLength: 96, learningRate: 0.001, seed: 5 }
+  inference: { responsesPerPrompt: 1, maxNewTokens: 12, temperature: 1, seed: 5 }
+  evaluation: { repeats: 1, pairwise: false, judgeCallsPerShard: 8 }
+  target: { metric: precision, statistic: mean, atLeast: 100 }
+  synthesis: { samplesPerRequest: 3, initialVolume: 6, requestsPerShard: 2 }
+  maxCycles: 1
+  gpu: { kind: local, device: cpu }
+`;
+}
+
+describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figure 2 (real activities)', () => {
+  let flow: FlowEnv;
+  let proc: ProcEnv;
+  let worker: ChildProcess;
+  const startWorkflowWorker = () =>
+    startWorker(proc, { LLAMADUO_QUEUES: 'workflow', LLAMADUO_ARTIFACTS: flow.store.root });
+
+  before(async () => {
+    // activities in this process (the judge scores by whose adapter wrote an answer); workflows in a child
+    // process this test can SIGKILL
+    flow = await startFlowEnv({ queues: ['data', 'llm', 'gpu'] });
+    const dir = path.dirname(flow.store.root);
+    proc = {
+      env: flow.env,
+      dir,
+      artifacts: flow.store.root,
+      bundle: await writeWorkflowBundle(dir),
+      log: path.join(dir, 'workflow-worker.log'),
+      close: async () => undefined,
+    };
+    worker = await startWorkflowWorker();
+    // the teachers' own answers 80; the small student's 60, the tiny one's 40
+    flow.scoreOf = (owner) => (owner === null ? 80 : owner.includes('small-random') ? 60 : 40);
+  });
+  after(async () => {
+    if (worker) await stopWorker(worker, 'SIGKILL');
+    await flow?.close();
+  });
+
+  it('runs every cell once through a workflow-worker kill; Table 1 has two service and two local rows', async () => {
+    const input = parseStudyText('grid.yaml', studyYaml('grid', `${flow.provider.url}/v1`));
+    assert.equal(input.cells.length, 4);
+    const handle = await startStudy(flow.env.client, input, 'study-grid');
+
+    // kill the workflow worker once the first cells run their migrations, then start a new one
+    await waitFor(
+      'two running cells',
+      async () => {
+        const p = await handle.query(studyProgressQuery);
+        return p.cells.filter((c) => c.status === 'running').length === 2 ? true : undefined;
+      },
+      300_000,
+    );
+    await stopWorker(worker, 'SIGKILL');
+    worker = await startWorkflowWorker();
+
+    const result = await handle.result();
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(
+      result.cells.map((c) => c.status),
+      ['target-not-met', 'target-not-met', 'target-not-met', 'target-not-met'],
+    );
+    // one child per cell, each run once: unique ids, one execution each
+    const ids = result.cells.map((c) => c.workflowId);
+    assert.equal(new Set(ids).size, 4);
+    for (const id of ids) {
+      const runs = [];
+      for await (const w of flow.env.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(w);
+      assert.equal(runs.length, 1, `${id}: one execution`);
+    }
+    let starts = 0;
+    for (const e of (await handle.fetchHistory()).events ?? [])
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes) starts++;
+    assert.equal(starts, 4, 'four child starts in the study history');
+    // one budget: every cell got a share, and the study spent no more than it had
+    assert.ok(result.cells.every((c) => c.budgetUsd > 0 && c.budgetUsd <= 20));
+    assert.ok(result.spentUsd > 0 && result.spentUsd <= 20, `spent ${result.spentUsd}`);
+
+    // Table 1: both teachers' baselines, each student's best, Perf. Matching = 60 / 80
+    const [t] = table1(await getStudyProgress(flow.env.client, 'study-grid'));
+    assert.ok(t);
+    assert.deepEqual(
+      t.rows.filter((r) => r.kind === 'service').map((r) => r.model),
+      ['openai/gpt-4o', 'openai/gpt-4o-mini'],
+    );
+    assert.deepEqual(
+      t.rows.filter((r) => r.kind === 'local').map((r) => r.model),
+      ['builtin:tiny-random-llama', 'builtin:small-random-llama'],
+    );
+    assert.deepEqual(t.judges, ['openai/gpt-4o', 'openai/gpt-4o-mini', 'all']);
+    assert.equal(t.matching.all!.precision, 75);
+
+    // the HTML report in headless Chromium: the tables as built, Figure 2's charts drawn
+    await mkdir(OUT, { recursive: true });
+    const file = path.join(OUT, 'study-grid.html');
+    await writeFile(file, renderStudyReport(result, new Date().toISOString()));
+    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      const seen = await page.evaluate(() => {
+        const doc = (
+          globalThis as unknown as {
+            document: {
+              querySelectorAll(s: string): { length: number; [i: number]: { textContent: string } };
+            };
+          }
+        ).document;
+        const Chart = (
+          globalThis as unknown as { Chart: { instances: Record<string, { data: { datasets: unknown[] } }> } }
+        ).Chart;
+        return {
+          service: doc.querySelectorAll('table.table1 tr[data-kind="service"]').length,
+          local: doc.querySelectorAll('table.table1 tr[data-kind="local"]').length,
+          matching: doc.querySelectorAll('table.table1 tr.matching')[0]?.textContent ?? '',
+          charts: Object.values(Chart.instances).map((c) => c.data.datasets.length),
+        };
+      });
+      assert.deepEqual(errors, []);
+      assert.equal(seen.service, 2);
+      assert.equal(seen.local, 2);
+      assert.match(seen.matching, /75\.0%/);
+      // a chart per judge (two and their mean) and data generator, a mean and two coverage lines per student
+      assert.equal(seen.charts.length, 6);
+      assert.ok(seen.charts.every((n) => n === 6));
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('cancelling a study cancels its running cell and starts no more', async () => {
+    const input = parseStudyText(
+      'cancel.yaml',
+      studyYaml('cancel', `${flow.provider.url}/v1`, {
+        students: ['builtin:tiny-random-llama'],
+        epochs: 400,
+      }),
+    );
+    const handle = await startStudy(flow.env.client, { ...input, maxConcurrent: 1 }, 'study-cancel');
+    const first = await waitFor('a running cell', async () => {
+      const p = await handle.query(studyProgressQuery);
+      return p.cells.find((c) => c.status === 'running');
+    });
+    // wait until its migration reaches the trainer
+    await waitFor('fine-tune', async () => {
+      const d = await flow.env.client.workflow.getHandle(first.workflowId).describe();
+      return d.status.name === 'RUNNING' ? true : undefined;
+    });
+    await handle.cancel();
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const child = flow.env.client.workflow.getHandle(first.workflowId);
+    await assert.rejects(child.result(), WorkflowFailedError);
+    assert.equal((await child.describe()).status.name, 'CANCELLED');
+    const p = await handle.query(studyProgressQuery);
+    assert.equal(p.status, 'cancelled');
+    assert.equal(p.cells.filter((c) => c.status === 'pending').length, 1, 'the second cell never started');
+  });
+});
