@@ -93,7 +93,9 @@ async function loadRepo(id: string, opts: HubRepoOptions): Promise<Repo> {
     const size = (await stat(full)).size;
     files.push({ name, full, size, lfs: isLfs(name), ...(await hashFile(full, size)) });
   }
-  const main = createHash('sha1').update(`commit ${id} ${files.map((f) => f.blobId).join()}`).digest('hex');
+  const main = createHash('sha1')
+    .update(`commit ${id} ${files.map((f) => f.blobId).join()}`)
+    .digest('hex');
   return { id, opts, files, refs: opts.refs ?? { main } };
 }
 
@@ -225,7 +227,8 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
   }
 
   const guarded =
-    (fn: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => {
+    (fn: (req: IncomingMessage, res: ServerResponse) => void) =>
+    (req: IncomingMessage, res: ServerResponse) => {
       try {
         fn(req, res);
       } catch (err) {
@@ -297,6 +300,9 @@ function modelInfo(repo: Repo, sha: string) {
 
 function json(res: ServerResponse, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)) });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(data)),
+  });
   res.end(data);
 }
