@@ -74,7 +74,6 @@ const trainerEnv = (extra: Record<string, string> = {}) => ({
 });
 
 const cdnGets = () => hub.log.filter((r) => r.path.startsWith('/cdn/') && r.method === 'GET');
-const resolves = () => hub.log.filter((r) => r.path.includes('/resolve/'));
 const revisionLookups = () => hub.log.filter((r) => /^\/api\/models\/.+\/revision\//.test(r.path));
 
 function activities() {
