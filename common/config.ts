@@ -1,6 +1,7 @@
 // The one schema that describes a migration. Pure (zod only): imported by the client, the CLI,
 // activities and the workflow bundle alike. docs/config.schema.json is generated from it.
 import { z } from 'zod';
+import { parseModelSource } from './model-source';
 
 export const ProviderName = z.enum(['openai', 'anthropic', 'google', 'openai-compatible']);
 export type ProviderName = z.infer<typeof ProviderName>;
@@ -205,6 +206,14 @@ export const SynthesisConfig = z
   })
   .strict();
 
+/** How the trainer reaches the Hugging Face Hub (or a mirror) for a `baseModel` given as a Hub id. */
+const HubAccess = {
+  /** A mirror or proxy of the Hub (sets HF_ENDPOINT); default: huggingface.co, or the worker's HF_ENDPOINT. */
+  endpoint: z.url().optional(),
+  /** Forbid Hub requests (HF_HUB_OFFLINE=1): the model must be pinned to a commit sha and already cached. */
+  offline: z.boolean().default(false),
+};
+
 export const GpuBackendConfig = z.discriminatedUnion('kind', [
   z
     .object({
@@ -212,6 +221,8 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
       /** Python interpreter that has the trainer package installed. */
       python: z.string().optional(),
       device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+      /** The trainer process inherits the worker's environment, HF_TOKEN included. */
+      hub: z.object(HubAccess).strict().optional(),
     })
     .strict(),
   z
@@ -237,6 +248,18 @@ export const GpuBackendConfig = z.discriminatedUnion('kind', [
       kueueQueue: z.string().optional(),
       artifactsPvc: z.string().min(1).default('llamaduo-artifacts'),
       secretName: z.string().optional(),
+      hub: z
+        .object({
+          ...HubAccess,
+          /** The Kubernetes Secret (and key in it) whose value the Job gets as HF_TOKEN, for gated or
+           * private models. The token never enters the migration's config, history or logs. */
+          tokenSecret: z
+            .object({ name: z.string().min(1), key: z.string().min(1).default('HF_TOKEN') })
+            .strict()
+            .optional(),
+        })
+        .strict()
+        .optional(),
       /** Runs the trainer under this service account: with an S3 store, its cloud identity (IRSA on EKS,
        * Workload Identity on GKE) can grant bucket access without a key in a Secret. */
       serviceAccountName: z.string().optional(),
@@ -285,7 +308,15 @@ export const MigrationConfig = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and dashes, at most 48'),
     dataset: DatasetSource,
     split: SplitConfig.default({ testRatio: 0.06, seed: 42, stratifyBy: 'category' }),
-    baseModel: z.string().min(1),
+    /** A Hugging Face Hub id (`org/name` or `org/name@revision`), an absolute model directory or .gguf file
+     * on the trainer's node, an `s3://` prefix or .gguf object, or `builtin:<name>`. */
+    baseModel: z
+      .string()
+      .min(1)
+      .superRefine((v, ctx) => {
+        const s = parseModelSource(v);
+        if ('error' in s) ctx.addIssue({ code: 'custom', message: s.error });
+      }),
     trainer: TrainerConfig.default(TrainerConfig.parse({})),
     inference: InferenceConfig.default(InferenceConfig.parse({})),
     evaluation: EvaluationConfig,

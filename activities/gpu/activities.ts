@@ -12,11 +12,22 @@ import type { ArtifactStore } from '../store/artifact-store';
 import { LocalArtifactStore } from '../store/local-store';
 import { s3TrainerEnv } from '../store/s3-config';
 import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
-import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
+import {
+  ResultManifest,
+  type Device,
+  type FinetuneSpec,
+  type GenerateSpec,
+  type GpuStep,
+  type ModelCacheFields,
+} from './contract';
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
 import { stepKeys, type GpuWorkId, type StepKeys } from './names';
 import { noopMetrics, type MetricsSink } from '../metrics/sink';
+import { needsModelCache } from '../../common/model-source';
+
+/** Store key under which Hub and GGUF base models are cached (migration ids cannot start with '_'). */
+export const MODEL_CACHE_KEY = '_models';
 
 export interface GpuActivityDeps {
   store: ArtifactStore;
@@ -111,15 +122,26 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
   async function runStep<S extends object>(
     id: GpuWorkId,
     gpu: GpuBackendConfig,
-    spec: (at: (uri: string) => string, outputDir: string) => S,
+    spec: (
+      at: (uri: string) => string,
+      outputDir: string,
+      modelCache: (baseModel: string) => ModelCacheFields,
+    ) => S,
   ) {
     const keys = stepKeys(id);
     const backend = backendFor(gpu);
     const root = backend.artifactsRoot;
+    const modelCache = (baseModel: string): ModelCacheFields =>
+      needsModelCache(baseModel)
+        ? {
+            modelCache: joinRoot(root, MODEL_CACHE_KEY),
+            baseModelLock: joinRoot(root, `${id.migrationId}/base-model.json`),
+          }
+        : {};
     let manifest = await finishedResult(keys);
     if (!manifest) {
       const at = (uri: string) => joinRoot(root, store.keyOf(uri));
-      await store.writeJson(keys.spec, spec(at, joinRoot(root, keys.output)));
+      await store.writeJson(keys.spec, spec(at, joinRoot(root, keys.output), modelCache));
       const hooks = temporalHooks();
       const metrics = deps.metrics ?? noopMetrics;
       const labels = { step: id.step, backend: gpu.kind };
@@ -199,8 +221,9 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       const { manifest, manifestRef, output } = await runStep(
         work(input, 'finetune'),
         input.gpu,
-        (at, outputDir): FinetuneSpec => ({
+        (at, outputDir, modelCache): FinetuneSpec => ({
           baseModel: input.baseModel,
+          ...modelCache(input.baseModel),
           datasets: input.datasets.map((d) => at(d.uri)),
           outputDir,
           method: t.method,
@@ -234,8 +257,9 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
       const { manifest, manifestRef, output } = await runStep(
         work(input, 'generate'),
         input.gpu,
-        (at, outputDir): GenerateSpec => ({
+        (at, outputDir, modelCache): GenerateSpec => ({
           baseModel: input.baseModel,
+          ...modelCache(input.baseModel),
           ...(input.adapter ? { adapterDir: at(input.adapter.uri) } : {}),
           prompts: at(input.test.uri),
           outputDir,

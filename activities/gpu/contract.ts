@@ -16,7 +16,14 @@ export const NON_RETRIABLE_EXIT_CODES = [EXIT_BAD_SPEC] as const;
 export type Device = 'auto' | 'cpu' | 'cuda';
 
 /** Paths are absolute, as the runner (Job container or local process) sees them. */
-export interface FinetuneSpec {
+/** Where a base model downloaded from the Hub or converted from GGUF is cached, and where the migration
+ * records the commit its revision resolved to (set only for such sources). */
+export interface ModelCacheFields {
+  modelCache?: string;
+  baseModelLock?: string;
+}
+
+export interface FinetuneSpec extends ModelCacheFields {
   baseModel: string;
   datasets: string[];
   outputDir: string;
@@ -38,7 +45,7 @@ export interface FinetuneSpec {
   device: Device;
 }
 
-export interface GenerateSpec {
+export interface GenerateSpec extends ModelCacheFields {
   baseModel: string;
   /** none: the base model alone */
   adapterDir?: string;

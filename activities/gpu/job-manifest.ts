@@ -1,5 +1,5 @@
 // Builds the batch/v1 Job that runs one trainer step on a GPU node, from the migration's GPU config.
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
 import { NON_RETRIABLE_EXIT_CODES } from './contract';
 import { jobLabels, jobName, LABELS, ownerAnnotations, type GpuWorkId, type WorkflowOwner } from './names';
@@ -36,6 +36,20 @@ export interface RemoteArtifacts {
   /** non-secret settings the trainer needs to reach it (endpoint, region); credentials come from the
    * Secret in `secretName` or the service account's cloud identity (IRSA, Workload Identity) */
   env: Record<string, string>;
+}
+
+/** Hub access for the trainer: the token only as a reference to a Secret, never as a value. */
+function hubEnv(cfg: KubernetesGpuConfig): V1EnvVar[] {
+  const hub = cfg.hub;
+  const env: V1EnvVar[] = [{ name: 'HF_HUB_DISABLE_PROGRESS_BARS', value: '1' }];
+  if (hub?.endpoint) env.push({ name: 'HF_ENDPOINT', value: hub.endpoint });
+  env.push({ name: 'HF_HUB_OFFLINE', value: hub?.offline ? '1' : '0' });
+  if (hub?.tokenSecret)
+    env.push({
+      name: 'HF_TOKEN',
+      valueFrom: { secretKeyRef: { name: hub.tokenSecret.name, key: hub.tokenSecret.key } },
+    });
+  return env;
 }
 
 export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: RemoteArtifacts): V1Job {
@@ -138,6 +152,7 @@ export function buildJob(req: JobRequest, cfg: KubernetesGpuConfig, remote?: Rem
                 { name: 'HOME', value: HOME_MOUNT },
                 { name: 'HF_HOME', value: `${HOME_MOUNT}/.cache/huggingface` },
                 { name: 'TRITON_CACHE_DIR', value: `${HOME_MOUNT}/.triton` },
+                ...hubEnv(cfg),
                 ...(remote
                   ? [
                       { name: 'LLAMADUO_WORK_DIR', value: WORK_MOUNT },

@@ -111,6 +111,9 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
         LLAMADUO_ARTIFACTS: store.location,
         LLAMADUO_DEVICE: config.device,
         PYTHONUNBUFFERED: '1',
+        HF_HUB_DISABLE_PROGRESS_BARS: '1',
+        ...(config.hub?.endpoint ? { HF_ENDPOINT: config.hub.endpoint } : {}),
+        ...(config.hub?.offline ? { HF_HUB_OFFLINE: '1' } : {}),
       };
 
       let origin: GpuProgress['origin'] = 'created';

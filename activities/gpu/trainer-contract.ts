@@ -15,6 +15,10 @@ export const FinetuneSpec = z
     /** A model directory (safetensors + tokenizer with a chat template) or `builtin:tiny-random-llama` /
      * `builtin:small-random-llama` (randomly initialised, for tests and the CPU demo). */
     baseModel: z.string().min(1),
+    /** Hub and GGUF base models are cached here for the cluster (directory or s3:// prefix). */
+    modelCache: absolutePath.optional(),
+    /** The migration's record of the commit a Hub revision resolved to. */
+    baseModelLock: absolutePath.optional(),
     /** JSONL files: split records {id, category, instruction, context, response} or chat {messages}. */
     datasets: z.array(absolutePath).nonempty(),
     outputDir: absolutePath,
@@ -60,6 +64,8 @@ export type FinetuneSpec = z.input<typeof FinetuneSpec>;
 export const GenerateSpec = z
   .object({
     baseModel: z.string().min(1),
+    modelCache: absolutePath.optional(),
+    baseModelLock: absolutePath.optional(),
     /** The adapter folder a finetune run wrote (result.json outputs.adapterDir); none = the base model. */
     adapterDir: absolutePath.nullable().default(null),
     /** JSONL of prompts: split records (instruction + context) or chat {messages}; a final

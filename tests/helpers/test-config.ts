@@ -10,7 +10,7 @@ export function testConfig(overrides: Partial<MigrationConfigInput> = {}): Migra
     name: 'test-migration',
     dataset: { path: DOLLY, categories: ['classification'], limit: 120 },
     split: { testRatio: 0.1, seed: 7 },
-    baseModel: 'tiny-random-llama',
+    baseModel: 'builtin:tiny-random-llama',
     evaluation: {
       judges: [
         { provider: 'openai', model: 'gpt-4o' },

@@ -24,7 +24,7 @@ function configFor(dataFile: string) {
   return {
     name: 'bad-input',
     dataset: { path: path.join(DIR, dataFile) },
-    baseModel: 'tiny-random-llama',
+    baseModel: 'builtin:tiny-random-llama',
     evaluation: { judges: [{ provider: 'openai', model: 'gpt-4o' }] },
     target: { atLeast: 80 },
     synthesis: { teacher: { provider: 'openai', model: 'gpt-4o' } },

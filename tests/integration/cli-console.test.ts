@@ -53,7 +53,7 @@ describe('llamaduo start, embedded: what the console shows', () => {
     name: 'console-test',
     dataset: { path: DATA },
     split: { testRatio: 0.25, seed: 1 },
-    baseModel: 'tiny-random-llama',
+    baseModel: 'builtin:tiny-random-llama',
     evaluation: { judges: [model], repeats: 1 },
     target: { metric: 'precision', atLeast: 70 },
     synthesis: { teacher: model, initialVolume: 10 },

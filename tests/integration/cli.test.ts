@@ -46,7 +46,7 @@ describe('llamaduo CLI (real dev server)', () => {
     name: 'cli-test',
     dataset: { path: DOLLY, categories: ['classification'], limit: 60 },
     split: { testRatio: 0.1, seed: 3 },
-    baseModel: 'tiny-random-llama',
+    baseModel: 'builtin:tiny-random-llama',
     evaluation: { judges: [{ provider: 'openai', model: 'gpt-4o' }], repeats: 1 },
     target: { metric: 'precision', atLeast: 70 },
     synthesis: { teacher: { provider: 'openai', model: 'gpt-4o' }, initialVolume: 50, requestsPerShard: 10 },

@@ -124,7 +124,7 @@ describe('secrets never reach history, artifacts or logs (real LLM activities, r
       name: 'secrets',
       dataset: { path: DOLLY, categories: ['closed_qa'], limit: 40 },
       split: { testRatio: 0.2, seed: 7 },
-      baseModel: 'tiny-random-llama',
+      baseModel: 'builtin:tiny-random-llama',
       evaluation: {
         judges: [
           teacher,

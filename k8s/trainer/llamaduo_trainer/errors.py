@@ -21,3 +21,8 @@ class StoreError(ValueError):
     def __init__(self, uri: str, message: str) -> None:
         super().__init__(f"{uri}: {message}")
         self.uri = uri
+
+
+class ModelError(StoreError):
+    """The base model cannot be had for a reason retrying cannot fix: unknown id or revision, gated without a
+    token, no chat template, offline and not cached. Exit 2, like a store refusal."""

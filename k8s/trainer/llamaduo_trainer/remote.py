@@ -167,6 +167,18 @@ def exists(src: S3Path) -> bool:
         raise classify(e, str(src), "head") from e
 
 
+def head_metadata(src: S3Path) -> dict[str, str] | None:
+    """The object's user metadata (sha256, bytes, lines when this project wrote it), or None if it is absent."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client().head_object(Bucket=src.bucket, Key=src.key).get("Metadata", {})
+    except ClientError as e:
+        if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+            return None
+        raise classify(e, str(src), "head") from e
+
+
 def check_bucket(src: S3Path) -> None:
     """A missing bucket answers HeadObject with a bare 404; ask once, up front, to report it as such."""
     from botocore.exceptions import ClientError
@@ -209,11 +221,14 @@ def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
     os.replace(tmp, local)
 
 
-def download_prefix(prefix: S3Path, local_dir: str) -> int:
-    """Every object under prefix/ into local_dir; returns how many. Zero objects is not an error here."""
+def download_prefix(prefix: S3Path, local_dir: str, verify: bool = False) -> int:
+    """Every object under prefix/ into local_dir; returns how many. Zero objects is not an error here.
+    With verify, an object whose metadata carries a sha256 is checked against it."""
     keys = list_keys(prefix)
     for rel in keys:
-        download_file(prefix.child(rel), os.path.join(local_dir, rel))
+        src = prefix.child(rel)
+        sha256 = (head_metadata(src) or {}).get("sha256") if verify else None
+        download_file(src, os.path.join(local_dir, rel), sha256=sha256)
     return len(keys)
 
 

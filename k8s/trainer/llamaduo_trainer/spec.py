@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from . import model_source
 from .errors import SpecError
 
 
@@ -27,6 +28,15 @@ def _absolute(value: str) -> str:
 
 
 AbsPath = Annotated[str, AfterValidator(_absolute)]
+
+
+def _model_source(value: str) -> str:
+    model_source.parse(value)
+    return value
+
+
+# builtin:<name>, an absolute directory or .gguf file, s3://…, or a Hub id org/name[@revision].
+BaseModel_ = Annotated[str, Field(min_length=1), AfterValidator(_model_source)]
 
 
 class LoraParams(_Strict):
@@ -57,7 +67,11 @@ class TrainParams(_Strict):
 
 
 class FinetuneSpec(_Strict):
-    baseModel: str = Field(min_length=1)
+    baseModel: BaseModel_
+    # Where downloaded and dequantized base models are cached for the cluster (directory or s3:// prefix).
+    modelCache: AbsPath | None = None
+    # The migration's record of the commit a Hub revision resolved to (JSON file or s3:// object).
+    baseModelLock: AbsPath | None = None
     datasets: list[AbsPath] = Field(min_length=1)
     outputDir: AbsPath
     method: Literal["qlora", "lora"] = "qlora"
@@ -81,7 +95,9 @@ class SamplingParams(_Strict):
 
 
 class GenerateSpec(_Strict):
-    baseModel: str = Field(min_length=1)
+    baseModel: BaseModel_
+    modelCache: AbsPath | None = None
+    baseModelLock: AbsPath | None = None
     adapterDir: AbsPath | None = None
     prompts: AbsPath
     outputDir: AbsPath

@@ -13,8 +13,9 @@ import re
 import shutil
 import tempfile
 
-from . import checkpoints, remote
+from . import base_model, checkpoints, model_source, remote
 from .errors import SpecError
+from .manifest import write_json_atomic
 from .progress import log
 from .remote import S3Path
 from .spec import FinetuneSpec, GenerateSpec
@@ -24,7 +25,9 @@ CHECKPOINT_MANIFEST = "manifest.json"
 
 
 def needs_staging(spec: FinetuneSpec | GenerateSpec) -> bool:
-    paths = [spec.outputDir, spec.baseModel]
+    if model_source.parse(spec.baseModel).kind not in ("builtin", "dir"):
+        return True
+    paths = [spec.outputDir]
     if isinstance(spec, FinetuneSpec):
         paths += list(spec.datasets)
     else:
@@ -40,6 +43,7 @@ class Staging:
         if parent:
             os.makedirs(parent, exist_ok=True)
         self.work = tempfile.mkdtemp(prefix="llamaduo-trainer-", dir=parent)
+        self.base_revision: str | None = None
         self.remote_out = S3Path.parse(spec.outputDir) if remote.is_remote(spec.outputDir) else None
         self.local_out = os.path.join(self.work, "out") if self.remote_out else spec.outputDir
         if self.remote_out:
@@ -73,9 +77,10 @@ class Staging:
         """The spec with every s3:// location replaced by a local copy (outputs: a local folder)."""
         s = self.spec
         update: dict = {"outputDir": self.local_out}
-        base = self._dir(s.baseModel, "base-model", "baseModel")
-        if base != s.baseModel:
-            update["baseModel"] = base
+        fetched = base_model.fetch(model_source.parse(s.baseModel), self.work, s.modelCache, s.baseModelLock)
+        self.base_revision = fetched.revision
+        if fetched.path != s.baseModel:
+            update["baseModel"] = fetched.path
         if isinstance(s, FinetuneSpec):
             update["datasets"] = [
                 self._file(d, f"dataset-{i}-{os.path.basename(d)}", f"datasets.{i}") for i, d in enumerate(s.datasets)
@@ -130,14 +135,12 @@ class Staging:
 
     def publish(self) -> None:
         """Uploads the outputs, then result.json with its paths rewritten to s3:// locations."""
-        if not self.remote_out:
-            return
-        remote.upload_dir(self.local_out, self.remote_out, skip=("checkpoints", "result.json"))
+        if self.remote_out:
+            remote.upload_dir(self.local_out, self.remote_out, skip=("checkpoints", "result.json"))
         self.publish_result()
 
     def publish_result(self) -> None:
-        if not self.remote_out:
-            return
+        """result.json names the spec's own locations (not the local copies) and the base model's revision."""
         path = os.path.join(self.local_out, "result.json")
         if not os.path.isfile(path):
             return
@@ -147,6 +150,11 @@ class Staging:
         for field in ("baseModel", "adapterDir"):
             if field in body:
                 body[field] = getattr(self.spec, field)
+        if self.base_revision and body.get("status") != "failed":
+            body["baseModelRevision"] = self.base_revision
+        if not self.remote_out:
+            write_json_atomic(path, body)
+            return
         remote.upload_bytes(json.dumps(body, indent=2).encode() + b"\n", self.remote_out.child("result.json"))
 
     def close(self) -> None:

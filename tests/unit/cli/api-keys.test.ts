@@ -8,7 +8,7 @@ const config = (teacher: object, judges: object[]) =>
   MigrationConfig.parse({
     name: 'keys',
     dataset: { path: 'data.jsonl' },
-    baseModel: 'tiny-random-llama',
+    baseModel: 'builtin:tiny-random-llama',
     evaluation: { judges },
     target: { metric: 'precision', atLeast: 50 },
     synthesis: { teacher },

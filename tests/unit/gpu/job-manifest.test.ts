@@ -32,6 +32,24 @@ const req = {
 };
 
 describe('trainer Job manifest', () => {
+  it('gives the trainer the Hub token only as a Secret reference, the mirror, and offline mode only when asked', () => {
+    const env = (extra: object) => buildJob(req, cfg(extra)).spec!.template.spec!.containers[0]!.env!;
+    const plain = env({});
+    assert.equal(plain.find((e) => e.name === 'HF_HUB_OFFLINE')?.value, '0');
+    assert.equal(
+      plain.find((e) => e.name === 'HF_TOKEN'),
+      undefined,
+    );
+    const hub = env({
+      hub: { endpoint: 'https://hf-mirror.internal', offline: true, tokenSecret: { name: 'hf-token' } },
+    });
+    assert.equal(hub.find((e) => e.name === 'HF_ENDPOINT')?.value, 'https://hf-mirror.internal');
+    assert.equal(hub.find((e) => e.name === 'HF_HUB_OFFLINE')?.value, '1');
+    const token = hub.find((e) => e.name === 'HF_TOKEN')!;
+    assert.equal(token.value, undefined);
+    assert.deepEqual(token.valueFrom, { secretKeyRef: { name: 'hf-token', key: 'HF_TOKEN' } });
+  });
+
   it('names Jobs deterministically per migration, cycle and step', () => {
     assert.equal(jobName(req), 'llamaduo-support-bot-c2-finetune');
     assert.equal(jobName(req), jobName({ ...req }));
