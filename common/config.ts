@@ -69,6 +69,7 @@ export const SplitConfig = z
 
 export const LoraStep = z
   .object({
+    /** the tier applies while the synthetic samples so far are at most this many */
     upToSamples: z.number().int().positive(),
     rank: z.number().int().positive(),
     alpha: z.number().positive(),
@@ -287,7 +288,7 @@ export const MigrationConfig = z
 export type MigrationConfig = z.infer<typeof MigrationConfig>;
 export type MigrationConfigInput = z.input<typeof MigrationConfig>;
 
-/** LoRA rank/alpha for a training volume, from the (paper Table 5) schedule. */
+/** LoRA rank/alpha for a synthetic-data volume, from the (paper Table 5) schedule. */
 export function loraForVolume(trainer: TrainerConfig, samples: number): { rank: number; alpha: number } {
   const step = trainer.loraSchedule.find((s) => samples <= s.upToSamples) ?? trainer.loraSchedule.at(-1)!;
   return { rank: step.rank, alpha: step.alpha };
