@@ -12,7 +12,13 @@ import type { ArtifactStore } from '../store/artifact-store';
 import { LocalArtifactStore } from '../store/local-store';
 import { s3TrainerEnv } from '../store/s3-config';
 import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
-import { ResultManifest, type Device, type FinetuneSpec, type GenerateSpec, type GpuStep } from './contract';
+import {
+  ResultManifest,
+  type Device,
+  type FinetuneSpec,
+  type GenerateSpec,
+  type GpuStep,
+} from './trainer-contract';
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
 import { stepKeys, type GpuWorkId, type StepKeys } from './names';
