@@ -95,9 +95,14 @@ export const TrainerConfig = z
     loraDropout: z.number().min(0).max(1).default(0.05),
     loraSchedule: z.array(LoraStep).nonempty().default(DEFAULT_LORA_SCHEDULE),
     packing: z.boolean().default(true),
-    gradientCheckpointing: z.boolean().default(false),
+    /** unset: on for QLoRA, off for LoRA (the trainer decides) */
+    gradientCheckpointing: z.boolean().optional(),
     checkpointEverySteps: z.number().int().positive().default(200),
     seed: z.number().int().nonnegative().default(42),
+    /** Every fine-tune also saves the merged model (base + adapter, safetensors) next to its adapter. */
+    mergeWeights: z.boolean().default(false),
+    /** Every fine-tune also writes a GGUF file of the merged model and an Ollama Modelfile (llama.cpp, Ollama). */
+    exportGguf: z.boolean().default(false),
   })
   .strict();
 export type TrainerConfig = z.infer<typeof TrainerConfig>;

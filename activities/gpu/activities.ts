@@ -198,10 +198,12 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
             batchSize: t.batchSize,
             gradientAccumulation: t.gradientAccumulation,
             packing: t.packing,
-            gradientCheckpointing: t.gradientCheckpointing,
+            gradientCheckpointing: t.gradientCheckpointing ?? null,
             checkpointEverySteps: t.checkpointEverySteps,
             seed: t.seed,
           },
+          mergeWeights: t.mergeWeights,
+          exportGguf: t.exportGguf,
           device: device(input.gpu),
         }),
       );

@@ -57,14 +57,18 @@ export const FinetuneSpec = z
         batchSize: z.number().int().positive().default(4),
         gradientAccumulation: z.number().int().positive().default(2),
         packing: z.boolean().default(true),
-        gradientCheckpointing: z.boolean().default(false),
+        /** null: on for QLoRA (memory is what is short there), off for LoRA */
+        gradientCheckpointing: z.boolean().nullable().default(null),
         checkpointEverySteps: z.number().int().positive().default(200),
         seed: z.number().int().nonnegative().default(42),
         maxGradNorm: z.number().positive().default(1),
       })
       .strict()
       .prefault({}),
+    /** Also save base + adapter merged (safetensors); QLoRA runs merge into the base reloaded in bf16. */
     mergeWeights: z.boolean().default(false),
+    /** Also write a GGUF file of the merged model (llama.cpp, Ollama) and an Ollama Modelfile; implies the merge. */
+    exportGguf: z.boolean().default(false),
     device: TrainerDevice.default('auto'),
     attnImplementation: z.enum(['sdpa', 'eager', 'flex_attention', 'flash_attention_2']).default('sdpa'),
   })
@@ -158,7 +162,7 @@ const FinetuneRun = {
   baseModel: z.string(),
   device: z.string(),
   dtype: z.string(),
-  /** bfloat16 when a CPU run computes under torch.autocast (AVX-512 BF16 / AMX); null otherwise */
+  /** bfloat16 when the run computes under torch.autocast (CUDA bf16, or a CPU with AVX-512 BF16 / AMX) */
   autocast: z.string().nullable().optional(),
   /** intra-op threads of a CPU run */
   threads: z.number().int().nullable().optional(),
@@ -178,10 +182,33 @@ const FinetuneRun = {
   tokensPerSecond: z.number().nullable(),
   durations: Durations,
   resumedFromStep: z.number().int().nullable(),
-  outputs: z.object({ adapterDir: z.string().optional(), mergedDir: z.string().optional() }),
+  outputs: z.object({
+    adapterDir: z.string().optional(),
+    mergedDir: z.string().optional(),
+    ggufFile: z.string().optional(),
+    modelfile: z.string().optional(),
+  }),
   lora: z.object({ rank: z.number(), alpha: z.number(), dropout: z.number() }),
   packing: z.boolean(),
-  mergeSkipped: z.string().optional(),
+  /** Why exportGguf wrote no GGUF file (an architecture or tokenizer the exporter does not cover). */
+  ggufSkipped: z.string().optional(),
+  /** What the run trained with: the spec's settings, or a rung down after CUDA ran out of memory. */
+  fit: z
+    .object({
+      gradientCheckpointing: z.boolean(),
+      batchSize: z.number().int().positive(),
+      gradientAccumulation: z.number().int().positive(),
+      oomRetries: z.array(
+        z.object({
+          step: z.number().int().positive(),
+          error: z.string(),
+          gradientCheckpointing: z.boolean(),
+          batchSize: z.number().int().positive(),
+          gradientAccumulation: z.number().int().positive(),
+        }),
+      ),
+    })
+    .optional(),
 };
 
 const FinetuneResult = z.object({ ...FinetuneRun, status: z.enum(['succeeded', 'preempted']) });

@@ -35,6 +35,11 @@ def normalise(node, defs):
             if key == "default" and isinstance(value, dict):
                 continue  # nested objects: their fields' defaults are compared one by one
             out[key] = normalise(value, defs)
+        any_of = out.get("anyOf")
+        if any_of and all(set(v) == {"type"} and isinstance(v["type"], str) for v in any_of):
+            out["type"] = [v["type"] for v in out.pop("anyOf")]  # pydantic's anyOf of bare types = zod's type list
+        if isinstance(out.get("type"), list):
+            out["type"] = sorted(out["type"])
         if out.get("type") == "object" and "properties" in out:
             out.setdefault("required", [])
         return out
