@@ -70,6 +70,7 @@ export const SplitConfig = z
 
 export const LoraStep = z
   .object({
+    /** the tier applies while the synthetic samples so far are at most this many */
     upToSamples: z.number().int().positive(),
     rank: z.number().int().positive(),
     alpha: z.number().positive(),
@@ -95,9 +96,14 @@ export const TrainerConfig = z
     loraDropout: z.number().min(0).max(1).default(0.05),
     loraSchedule: z.array(LoraStep).nonempty().default(DEFAULT_LORA_SCHEDULE),
     packing: z.boolean().default(true),
-    gradientCheckpointing: z.boolean().default(false),
+    /** unset: on for QLoRA, off for LoRA (the trainer decides) */
+    gradientCheckpointing: z.boolean().optional(),
     checkpointEverySteps: z.number().int().positive().default(200),
     seed: z.number().int().nonnegative().default(42),
+    /** Every fine-tune also saves the merged model (base + adapter, safetensors) next to its adapter. */
+    mergeWeights: z.boolean().default(false),
+    /** Every fine-tune also writes a GGUF file of the merged model and an Ollama Modelfile (llama.cpp, Ollama). */
+    exportGguf: z.boolean().default(false),
   })
   .strict();
 export type TrainerConfig = z.infer<typeof TrainerConfig>;
@@ -349,7 +355,7 @@ export const MigrationConfig = z
 export type MigrationConfig = z.infer<typeof MigrationConfig>;
 export type MigrationConfigInput = z.input<typeof MigrationConfig>;
 
-/** LoRA rank/alpha for a training volume, from the (paper Table 5) schedule. */
+/** LoRA rank/alpha for a synthetic-data volume, from the (paper Table 5) schedule. */
 export function loraForVolume(trainer: TrainerConfig, samples: number): { rank: number; alpha: number } {
   const step = trainer.loraSchedule.find((s) => samples <= s.upToSamples) ?? trainer.loraSchedule.at(-1)!;
   return { rank: step.rank, alpha: step.alpha };

@@ -1,5 +1,7 @@
 // One cycle's GPU work: fine-tune the base model on the coverage train split plus all synthetic data so far
-// (LoRA rank from the data volume), then generate the student's answers to the test prompts.
+// (LoRA rank from the synthetic volume, as in the paper's Table 5), then generate the student's answers to
+// the test prompts.
+import { patched } from '@temporalio/workflow';
 import { loraForVolume } from '../common/config';
 import type { FineTuneResult, GenerateResult } from '../common/types';
 import { activityProxies } from './activity-proxies';
@@ -17,7 +19,10 @@ export async function fineTuneAndGenerate(run: MigrationRun): Promise<StudentOut
   const cycle = state.cycle;
   const samples = (state.ingest.train.count ?? 0) + state.syntheticCount;
   run.setStage('fine-tune', `${samples} samples`);
-  const lora = loraForVolume(config.trainer, samples);
+  // Table 5 keys the rank/alpha tier on the synthetic volume (8/16 up to 16k, 16/32 at 32k, 32/64 from 64k);
+  // histories from before the fix looked it up with train + synthetic and must replay with that.
+  const tierVolume = patched('lora-tier-by-synthetic-volume') ? state.syntheticCount : samples;
+  const lora = loraForVolume(config.trainer, tierVolume);
   const tuned = await gpu.fineTune.executeWithOptions(
     { summary: `fine-tune ${config.baseModel} on ${samples} samples (r=${lora.rank})` },
     [

@@ -19,7 +19,7 @@ import {
   type GenerateSpec,
   type GpuStep,
   type ModelCacheFields,
-} from './contract';
+} from './trainer-contract';
 import { createKubernetesBackend } from './kubernetes-backend';
 import { createLocalBackend } from './local-backend';
 import { stepKeys, type GpuWorkId, type StepKeys } from './names';
@@ -236,10 +236,12 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
             batchSize: t.batchSize,
             gradientAccumulation: t.gradientAccumulation,
             packing: t.packing,
-            gradientCheckpointing: t.gradientCheckpointing,
+            gradientCheckpointing: t.gradientCheckpointing ?? null,
             checkpointEverySteps: t.checkpointEverySteps,
             seed: t.seed,
           },
+          mergeWeights: t.mergeWeights,
+          exportGguf: t.exportGguf,
           device: device(input.gpu),
         }),
       );

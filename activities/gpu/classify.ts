@@ -1,7 +1,7 @@
 // Reads a Job and its pods and says where the work stands: queued, pending, running, succeeded, or failed
 // with a classified reason. Pure, so every failure class is testable without a cluster.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { NON_RETRIABLE_EXIT_CODES } from './contract';
+import { NON_RETRIABLE_EXIT_CODES } from './trainer-contract';
 import { looksLikeCudaOom, tailLines, type GpuFailure } from './failures';
 import { TRAINER_CONTAINER } from './job-manifest';
 

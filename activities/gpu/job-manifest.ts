@@ -1,7 +1,7 @@
 // Builds the batch/v1 Job that runs one trainer step on a GPU node, from the migration's GPU config.
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { GpuBackendConfig } from '../../common/config';
-import { NON_RETRIABLE_EXIT_CODES } from './contract';
+import { NON_RETRIABLE_EXIT_CODES } from './trainer-contract';
 import { jobLabels, jobName, LABELS, ownerAnnotations, type GpuWorkId, type WorkflowOwner } from './names';
 
 export type KubernetesGpuConfig = Extract<GpuBackendConfig, { kind: 'kubernetes' }>;

@@ -15,7 +15,7 @@ import {
   type GpuRunRequest,
   type RunHooks,
 } from './backend';
-import { EXIT_PREEMPTED, NON_RETRIABLE_EXIT_CODES } from './contract';
+import { EXIT_PREEMPTED, NON_RETRIABLE_EXIT_CODES } from './trainer-contract';
 import { looksLikeCudaOom, toApplicationFailure, type GpuFailure } from './failures';
 import {
   isAlive,

@@ -2,7 +2,7 @@
 // Job name and process key, whatever the activity attempt, so a retry adopts instead of duplicating.
 import { createHash } from 'node:crypto';
 import { ArtifactStore } from '../store/artifact-store';
-import type { GpuStep } from './contract';
+import type { GpuStep } from './trainer-contract';
 
 export const LABELS = {
   app: 'app.kubernetes.io/name',

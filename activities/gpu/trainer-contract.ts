@@ -1,14 +1,27 @@
-// The contract with the trainer package (k8s/trainer, see its CONTRACT.md): the JSON specs the GPU
-// backends write, the JSON lines the trainer prints on stdout, and the result.json manifest it leaves
-// in the output directory. The Python side validates the specs with the same field names (pydantic).
+// The one description of the trainer's contract (k8s/trainer, see its CONTRACT.md): the JSON specs the GPU
+// backends write, the JSON lines the trainer prints on stdout, the result.json manifest it leaves in the
+// output directory, and its exit codes. The Python side (pydantic, llamaduo_trainer/spec.py) is checked
+// against the JSON schema exported from here (k8s/trainer/contract-schema.json, scripts/gen-trainer-contract.ts)
+// by k8s/trainer/tests/test_contract_schema.py: same fields, same defaults, and every manifest and event the
+// trainer writes in its tests validates.
 import { z } from 'zod';
 
+export const GPU_STEPS = ['finetune', 'generate'] as const;
+export type GpuStep = (typeof GPU_STEPS)[number];
+
+/** Process exit codes of `python -m llamaduo_trainer`. */
+export const TRAINER_EXIT = { ok: 0, failed: 1, badSpec: 2, preempted: 3 } as const;
+/** 2 = bad spec or dataset: retrying cannot help. */
+export const EXIT_BAD_SPEC = TRAINER_EXIT.badSpec;
+/** 3 = preempted after a checkpoint: run the same spec again to resume. */
+export const EXIT_PREEMPTED = TRAINER_EXIT.preempted;
+export const NON_RETRIABLE_EXIT_CODES = [EXIT_BAD_SPEC] as const;
+
 /** An absolute path on a shared volume, or an `s3://bucket/key` location the trainer reads and writes itself. */
-const absolutePath = z
-  .string()
-  .refine((p) => p.startsWith('/') || /^s3:\/\/[^/]+/.test(p), 'must be an absolute path or an s3:// URI');
+const absolutePath = z.string().regex(/^(\/|s3:\/\/[^/])/, 'must be an absolute path or an s3:// URI');
 
 export const TrainerDevice = z.enum(['auto', 'cpu', 'cuda']);
+export type Device = z.infer<typeof TrainerDevice>;
 
 export const FinetuneSpec = z
   .object({
@@ -16,9 +29,9 @@ export const FinetuneSpec = z
      * `builtin:small-random-llama` (randomly initialised, for tests and the CPU demo). */
     baseModel: z.string().min(1),
     /** Hub and GGUF base models are cached here for the cluster (directory or s3:// prefix). */
-    modelCache: absolutePath.optional(),
+    modelCache: absolutePath.nullable().default(null),
     /** The migration's record of the commit a Hub revision resolved to. */
-    baseModelLock: absolutePath.optional(),
+    baseModelLock: absolutePath.nullable().default(null),
     /** JSONL files: split records {id, category, instruction, context, response} or chat {messages}. */
     datasets: z.array(absolutePath).nonempty(),
     outputDir: absolutePath,
@@ -33,28 +46,33 @@ export const FinetuneSpec = z
         targetModules: z.union([z.array(z.string()), z.literal('all-linear')]).default('all-linear'),
       })
       .strict()
-      .optional(),
+      .prefault({}),
+    /** Paper Table 5 defaults; every one can be overridden. */
     train: z
       .object({
-        epochs: z.number().positive(),
-        maxSteps: z.number().int().positive(),
-        learningRate: z.number().positive(),
-        lrScheduler: z.enum(['cosine', 'linear', 'constant']),
-        warmupRatio: z.number().min(0).lt(1),
-        weightDecay: z.number().min(0),
-        maxSeqLength: z.number().int().gt(8),
-        batchSize: z.number().int().positive(),
-        gradientAccumulation: z.number().int().positive(),
-        packing: z.boolean(),
-        gradientCheckpointing: z.boolean(),
-        checkpointEverySteps: z.number().int().positive(),
-        seed: z.number().int().nonnegative(),
-        maxGradNorm: z.number().positive(),
+        epochs: z.number().positive().default(1),
+        maxSteps: z.number().int().positive().nullable().default(null),
+        learningRate: z.number().positive().default(2e-4),
+        lrScheduler: z.enum(['cosine', 'linear', 'constant']).default('cosine'),
+        warmupRatio: z.number().min(0).lt(1).default(0.03),
+        weightDecay: z.number().min(0).default(0),
+        maxSeqLength: z.number().int().gt(8).default(1024),
+        /** Sequences per micro-batch when unpacked; packed, one row holds batchSize * maxSeqLength tokens. */
+        batchSize: z.number().int().positive().default(4),
+        gradientAccumulation: z.number().int().positive().default(2),
+        packing: z.boolean().default(true),
+        /** null: on for QLoRA (memory is what is short there), off for LoRA */
+        gradientCheckpointing: z.boolean().nullable().default(null),
+        checkpointEverySteps: z.number().int().positive().default(200),
+        seed: z.number().int().nonnegative().default(42),
+        maxGradNorm: z.number().positive().default(1),
       })
-      .partial()
       .strict()
-      .optional(),
+      .prefault({}),
+    /** Also save base + adapter merged (safetensors); QLoRA runs merge into the base reloaded in bf16. */
     mergeWeights: z.boolean().default(false),
+    /** Also write a GGUF file of the merged model (llama.cpp, Ollama) and an Ollama Modelfile; implies the merge. */
+    exportGguf: z.boolean().default(false),
     device: TrainerDevice.default('auto'),
     attnImplementation: z.enum(['sdpa', 'eager', 'flex_attention', 'flash_attention_2']).default('sdpa'),
   })
@@ -64,8 +82,8 @@ export type FinetuneSpec = z.input<typeof FinetuneSpec>;
 export const GenerateSpec = z
   .object({
     baseModel: z.string().min(1),
-    modelCache: absolutePath.optional(),
-    baseModelLock: absolutePath.optional(),
+    modelCache: absolutePath.nullable().default(null),
+    baseModelLock: absolutePath.nullable().default(null),
     /** The adapter folder a finetune run wrote (result.json outputs.adapterDir); none = the base model. */
     adapterDir: absolutePath.nullable().default(null),
     /** JSONL of prompts: split records (instruction + context) or chat {messages}; a final
@@ -74,22 +92,25 @@ export const GenerateSpec = z
     outputDir: absolutePath,
     sampling: z
       .object({
-        responsesPerPrompt: z.number().int().positive().max(64),
-        temperature: z.number().min(0).max(2),
-        topP: z.number().gt(0).max(1),
-        maxNewTokens: z.number().int().positive(),
-        seed: z.number().int().nonnegative(),
-        batchSize: z.number().int().positive(),
+        responsesPerPrompt: z.number().int().positive().max(64).default(3),
+        temperature: z.number().min(0).max(2).default(0.7),
+        topP: z.number().gt(0).max(1).default(0.95),
+        maxNewTokens: z.number().int().positive().default(512),
+        seed: z.number().int().nonnegative().default(42),
+        /** Prompts per forward pass (each expands to responsesPerPrompt rows). */
+        batchSize: z.number().int().positive().default(16),
       })
-      .partial()
       .strict()
-      .optional(),
+      .prefault({}),
     maxPromptTokens: z.number().int().positive().default(1024),
     device: TrainerDevice.default('auto'),
     engine: z.enum(['auto', 'transformers']).default('auto'),
   })
   .strict();
 export type GenerateSpec = z.input<typeof GenerateSpec>;
+
+/** Set only for Hub and GGUF base models: where the cluster's copy is cached, and the revision record. */
+export type ModelCacheFields = Pick<FinetuneSpec, 'modelCache' | 'baseModelLock'>;
 
 /** One line of stdout. Unknown events are kept (passthrough) so a newer trainer does not break a worker. */
 export const TrainerEvent = z.discriminatedUnion('event', [
@@ -124,13 +145,9 @@ export function parseTrainerEvent(line: string): TrainerEvent | undefined {
   }
 }
 
-/** Process exit codes of `python -m llamaduo_trainer`. */
-export const TRAINER_EXIT = { ok: 0, failed: 1, badSpec: 2, preempted: 3 } as const;
-
 const Durations = z.record(z.string(), z.number().nonnegative());
-const Versions = z.record(z.string(), z.string()).refine((v) => 'torch' in v && 'trainer' in v, {
-  message: 'versions must name torch and trainer',
-});
+/** Package versions; torch and trainer always. */
+const Versions = z.object({ trainer: z.string(), torch: z.string() }).catchall(z.string());
 
 const ResultBase = {
   schemaVersion: z.literal(1),
@@ -139,7 +156,7 @@ const ResultBase = {
 
 const FailedResult = z.object({
   ...ResultBase,
-  command: z.enum(['finetune', 'generate']),
+  command: z.enum(GPU_STEPS),
   status: z.literal('failed'),
   error: z.object({ kind: z.enum(['spec', 'runtime']), message: z.string() }),
 });
@@ -154,7 +171,7 @@ const FinetuneRun = {
   baseModel: z.string(),
   device: z.string(),
   dtype: z.string(),
-  /** bfloat16 when a CPU run computes under torch.autocast (AVX-512 BF16 / AMX); null otherwise */
+  /** bfloat16 when the run computes under torch.autocast (CUDA bf16, or a CPU with AVX-512 BF16 / AMX) */
   autocast: z.string().nullable().optional(),
   /** intra-op threads of a CPU run */
   threads: z.number().int().nullable().optional(),
@@ -174,10 +191,33 @@ const FinetuneRun = {
   tokensPerSecond: z.number().nullable(),
   durations: Durations,
   resumedFromStep: z.number().int().nullable(),
-  outputs: z.object({ adapterDir: z.string().optional(), mergedDir: z.string().optional() }),
+  outputs: z.object({
+    adapterDir: z.string().optional(),
+    mergedDir: z.string().optional(),
+    ggufFile: z.string().optional(),
+    modelfile: z.string().optional(),
+  }),
   lora: z.object({ rank: z.number(), alpha: z.number(), dropout: z.number() }),
   packing: z.boolean(),
-  mergeSkipped: z.string().optional(),
+  /** Why exportGguf wrote no GGUF file (an architecture or tokenizer the exporter does not cover). */
+  ggufSkipped: z.string().optional(),
+  /** What the run trained with: the spec's settings, or a rung down after CUDA ran out of memory. */
+  fit: z
+    .object({
+      gradientCheckpointing: z.boolean(),
+      batchSize: z.number().int().positive(),
+      gradientAccumulation: z.number().int().positive(),
+      oomRetries: z.array(
+        z.object({
+          step: z.number().int().positive(),
+          error: z.string(),
+          gradientCheckpointing: z.boolean(),
+          batchSize: z.number().int().positive(),
+          gradientAccumulation: z.number().int().positive(),
+        }),
+      ),
+    })
+    .optional(),
 };
 
 const FinetuneResult = z.object({ ...FinetuneRun, status: z.enum(['succeeded', 'preempted']) });
@@ -210,3 +250,36 @@ export const GenerationRecord = z
   .object({ promptId: z.string(), sample: z.number().int().nonnegative(), text: z.string() })
   .strict();
 export type GenerationRecord = z.infer<typeof GenerationRecord>;
+
+/**
+ * The part of result.json the GPU activities read. Looser than TrainerResult on purpose: a worker must not
+ * fail a finished step because a newer trainer added or renamed a field it does not use.
+ */
+export const ResultManifest = z
+  .object({
+    command: z.enum(GPU_STEPS),
+    status: z.enum(['succeeded', 'failed', 'preempted']),
+    /** absolute paths as the runner saw them: finetune -> adapterDir, generate -> generations */
+    outputs: z.record(z.string(), z.string().min(1)).default({}),
+    method: z.string().optional(),
+    tokensPerSecond: z.number().nullish(),
+    metrics: z.object({ trainLoss: z.number().nullish() }).loose().optional(),
+    durations: z.object({ totalSeconds: z.number() }).loose().optional(),
+  })
+  .loose();
+export type ResultManifest = z.infer<typeof ResultManifest>;
+
+/** The JSON schemas the Python side is tested against (k8s/trainer/contract-schema.json). */
+export function trainerContractJsonSchema(): Record<string, unknown> {
+  const input = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' });
+  const output = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'output' });
+  return {
+    $comment:
+      'Generated from activities/gpu/trainer-contract.ts by scripts/gen-trainer-contract.ts; do not edit.',
+    exitCodes: TRAINER_EXIT,
+    specs: { finetune: input(FinetuneSpec), generate: input(GenerateSpec) },
+    result: output(TrainerResult),
+    event: output(TrainerEvent),
+    generationRecord: output(GenerationRecord),
+  };
+}

@@ -121,6 +121,42 @@ describe('migration workflow (real dev server)', () => {
     assert.equal(ingestReport.result.train.count + ingestReport.result.test.count, 120);
   });
 
+  it('picks the LoRA rank/alpha tier by the synthetic volume, not train + synthetic (paper Table 5)', async () => {
+    fakeOptions = {};
+    const id = 'lora-tier';
+    const trainer = testConfig().trainer;
+    trainer.loraSchedule = [
+      { upToSamples: 100, rank: 2, alpha: 4 },
+      { upToSamples: 200, rank: 4, alpha: 8 },
+      { upToSamples: Number.MAX_SAFE_INTEGER, rank: 8, alpha: 16 },
+    ];
+    const handle = await start(id, {
+      trainer,
+      maxCycles: 4,
+      target: { metric: 'precision', statistic: 'mean', atLeast: 99 },
+    });
+    const result = await handle.result();
+    assert.deepEqual(
+      result.cycles.map((c) => c.syntheticSamples),
+      [0, 100, 200, 400],
+    );
+    const tiers = [];
+    for (const c of result.cycles) {
+      const adapter = await store.readJson<{ samples: number; lora: { rank: number; alpha: number } }>(
+        `${id}/cycle-${c.cycle}/adapter.json`,
+      );
+      // every cycle also trains on the ~108-sample train split, which would push each one a tier up
+      assert.ok(adapter.samples > c.syntheticSamples + 100);
+      tiers.push([adapter.lora.rank, adapter.lora.alpha]);
+    }
+    assert.deepEqual(tiers, [
+      [2, 4],
+      [2, 4],
+      [4, 8],
+      [8, 16],
+    ]);
+  });
+
   it('measures the base student before cycle 0 and records the reference metric everywhere', async () => {
     fakeOptions = {};
     const config = testConfig({ name: 'base-first', maxCycles: 2 });

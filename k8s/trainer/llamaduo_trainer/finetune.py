@@ -6,6 +6,7 @@ resume that replays the exact seeded batch order are each a few lines here and a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -15,7 +16,7 @@ import torch
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from transformers import get_scheduler
 
-from . import batching, checkpoints, cpu_speed, loading, token_cache
+from . import batching, checkpoints, cpu_speed, exports, fit, loading, token_cache
 from .chat_tokens import IGNORE, require_examples, tokenize_conversation
 from .manifest import device_name, write_result
 from .progress import Eta, emit, log
@@ -49,11 +50,11 @@ def load_examples(spec: FinetuneSpec, tokenizer, spec_path: str = "spec"):
     return examples, dropped
 
 
-def attach_lora(model, spec: FinetuneSpec, quantized: bool):
+def attach_lora(model, spec: FinetuneSpec, quantized: bool, compute_dtype: torch.dtype, checkpointing: bool):
     if quantized:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.train.gradientCheckpointing)
-    elif spec.train.gradientCheckpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+        fit.cast_frozen_to(model, compute_dtype)
+    fit.set_gradient_checkpointing(model, checkpointing)
     config = LoraConfig(
         r=spec.lora.rank,
         lora_alpha=spec.lora.alpha,
@@ -107,20 +108,28 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     model = loading.load_base_model(
         spec.baseModel, spec_path, device, choice.method == "qlora", spec.attnImplementation
     )
-    model = attach_lora(model, spec, choice.method == "qlora")
+    settings = fit.initial_settings(spec, choice.method)
+    dtype = loading.compute_dtype(device)
+    model = attach_lora(model, spec, choice.method == "qlora", dtype, settings.gradientCheckpointing)
     model.train()
     load_s = time.monotonic() - t0
 
-    plans = [
-        batching.plan_epoch(examples, hp.seed, e, hp.packing, hp.batchSize, hp.maxSeqLength)
-        for e in range(math.ceil(hp.epochs))
-    ]
-    stream = [(e, idx) for e, plan in enumerate(plans) for idx in plan]
-    stream = stream[: math.ceil(len(plans[0]) * hp.epochs)] if plans else stream
-    total_steps = hp.maxSteps or max(1, math.ceil(len(stream) / hp.gradientAccumulation))
+    def stream_for(s: fit.FitSettings):
+        plans = [
+            batching.plan_epoch(examples, hp.seed, e, hp.packing, s.batchSize, hp.maxSeqLength)
+            for e in range(math.ceil(hp.epochs))
+        ]
+        stream = [(e, idx) for e, plan in enumerate(plans) for idx in plan]
+        return stream[: math.ceil(len(plans[0]) * hp.epochs)] if plans else stream
+
+    stream = stream_for(settings)
+    total_steps = hp.maxSteps or max(1, math.ceil(len(stream) / settings.gradientAccumulation))
 
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=hp.learningRate, weight_decay=hp.weightDecay)
+    # The fused kernel is one launch per step instead of one per parameter tensor (CUDA only).
+    optimizer = torch.optim.AdamW(
+        params, lr=hp.learningRate, weight_decay=hp.weightDecay, fused=device.type == "cuda" or None
+    )
     scheduler = get_scheduler(
         hp.lrScheduler if hp.lrScheduler != "constant" else "constant_with_warmup",
         optimizer,
@@ -128,12 +137,18 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         num_training_steps=total_steps,
     )
 
-    state = {"step": 0, "tokens": 0, "trainedTokens": 0, "losses": []}
+    state = {"step": 0, "tokens": 0, "trainedTokens": 0, "losses": [], "oomRetries": []}
     resumed_from = None
     ckpt = checkpoints.latest(spec.outputDir)
     if ckpt:
         state = checkpoints.load(ckpt, model, optimizer, scheduler)
+        state.setdefault("oomRetries", [])
         resumed_from = state["step"]
+        if "fit" in state and fit.FitSettings(**state["fit"]) != settings:
+            # the run stepped down after an out-of-memory error: do not climb back up into it
+            settings = fit.FitSettings(**state["fit"])
+            fit.set_gradient_checkpointing(model, settings.gradientCheckpointing)
+            stream = stream_for(settings)
         log(f"resuming from {ckpt} (step {resumed_from} of {total_steps})")
         emit("resume", step=resumed_from, total_steps=total_steps)
 
@@ -144,24 +159,50 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
     preempted = False
     while state["step"] < total_steps:
         step = state["step"]
-        window = [stream[(step * hp.gradientAccumulation + k) % len(stream)] for k in range(hp.gradientAccumulation)]
-        batches = [
-            batching.collate(examples, idx, hp.packing, pad_id, spec.attnImplementation).to(device) for _, idx in window
-        ]
-        window_trained = sum(b.trained_tokens for b in batches)
-        loss_sum = 0.0
-        for b in batches:
-            with cpu_speed.autocast(device):
-                loss = micro_batch_loss(model, b, window_trained)
-            loss.backward()
-            loss_sum += float(loss.detach())
-        torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
-        lr = scheduler.get_last_lr()[0]
-        optimizer.step()
+        ga = settings.gradientAccumulation
+        window = [stream[(step * ga + k) % len(stream)] for k in range(ga)]
+        out_of_memory = None
+        try:
+            batches = [
+                batching.collate(examples, idx, hp.packing, pad_id, spec.attnImplementation).to(device)
+                for _, idx in window
+            ]
+            window_trained = sum(b.trained_tokens for b in batches)
+            loss_sum = 0.0
+            for b in batches:
+                with cpu_speed.autocast(device), fit.autocast(device, dtype):
+                    loss = micro_batch_loss(model, b, window_trained)
+                loss.backward()
+                loss_sum += float(loss.detach())
+            torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
+            lr = scheduler.get_last_lr()[0]
+            optimizer.step()
+        except Exception as e:  # noqa: BLE001 - only an out-of-memory error is handled, the rest re-raised
+            if not fit.is_oom(e):
+                raise
+            out_of_memory = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+        if out_of_memory:
+            # Outside the except block, so the failed step's frames (and their activations) are freed.
+            batches = loss = None
+            optimizer.zero_grad(set_to_none=True)
+            fit.release_memory()
+            smaller = fit.after_oom(settings)
+            if smaller is None:
+                raise torch.OutOfMemoryError(
+                    f"{out_of_memory} at step {step + 1}, with gradient checkpointing on and one row per"
+                    " micro-batch: use a shorter maxSeqLength, a smaller model or a larger GPU"
+                )
+            state["oomRetries"].append({"step": step + 1, "error": out_of_memory, **dataclasses.asdict(settings)})
+            log(f"out of memory at step {step + 1} ({settings}); retrying the step with {smaller}")
+            settings = smaller
+            fit.set_gradient_checkpointing(model, settings.gradientCheckpointing)
+            stream = stream_for(settings)
+            continue
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
 
         state["step"] = step + 1
+        state["fit"] = dataclasses.asdict(settings)
         state["tokens"] += sum(b.tokens for b in batches)
         state["trainedTokens"] += window_trained
         state["losses"].append(round(loss_sum, 6))
@@ -192,11 +233,13 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         model.save_pretrained(adapter_dir)
         tokenizer.save_pretrained(adapter_dir)
         outputs["adapterDir"] = adapter_dir
-        if spec.mergeWeights and choice.method == "lora":
-            merged_dir = os.path.join(spec.outputDir, "merged")
-            model.merge_and_unload().save_pretrained(merged_dir)
-            tokenizer.save_pretrained(merged_dir)
-            outputs["mergedDir"] = merged_dir
+        # A LoRA run merges the weights it trained in memory; a QLoRA run's are 4-bit, and merging into those
+        # rounds the adapter away, so exports.py reloads the base in bf16 and applies the saved adapter.
+        model_for_merge = model if choice.method == "lora" else None
+        if spec.mergeWeights or spec.exportGguf:
+            model = optimizer = None  # the QLoRA path reloads the base: free the training copy first
+            fit.release_memory()
+            outputs.update(exports.write_exports(spec, spec_path, adapter_dir, tokenizer, trained=model_for_merge))
     trained_now = state["tokens"] - tokens_at_start
     losses = state["losses"]
     body = dict(
@@ -205,8 +248,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         methodReason=choice.reason,
         baseModel=spec.baseModel,
         device=device_name(device),
-        dtype=str(loading.compute_dtype(device)).replace("torch.", ""),
-        autocast=str(autocast_dtype).replace("torch.", "") if autocast_dtype else None,
+        dtype=str(dtype).replace("torch.", ""),
+        autocast="bfloat16" if autocast_dtype or (device.type == "cuda" and dtype == torch.bfloat16) else None,
         threads=threads if device.type == "cpu" else None,
         metrics={
             "steps": state["step"],
@@ -230,9 +273,11 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         outputs=outputs,
         lora={"rank": spec.lora.rank, "alpha": spec.lora.alpha, "dropout": spec.lora.dropout},
         packing=hp.packing,
+        # What the run trained with: the spec's settings, or a rung down after CUDA ran out of memory.
+        fit={**dataclasses.asdict(settings), "oomRetries": state["oomRetries"]},
     )
-    if spec.mergeWeights and choice.method == "qlora":
-        body["mergeSkipped"] = "merging into 4-bit weights is lossy; merge offline from the adapter"
+    if "ggufSkipped" in outputs:
+        body["ggufSkipped"] = outputs.pop("ggufSkipped")
     status = "preempted" if preempted else "succeeded"
     write_result(spec.outputDir, "finetune", status, **body)
     emit("done", status=status, result=os.path.join(spec.outputDir, "result.json"))

@@ -50,7 +50,7 @@ def choose_method(requested: str, base_model: str, device: torch.device) -> Meth
 def load_tokenizer(base_model: str, spec_path: str):
     if builtin_models.is_builtin(base_model):
         return builtin_models.byte_tokenizer()
-    _require_dir(base_model, spec_path)
+    require_model_dir(base_model, spec_path)
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(base_model)
@@ -70,7 +70,7 @@ def load_base_model(base_model: str, spec_path: str, device: torch.device, quant
             raise SpecError(spec_path, str(e.args[0]), field="baseModel") from e
         model.config._attn_implementation = attn
         return model.to(device)
-    _require_dir(base_model, spec_path)
+    require_model_dir(base_model, spec_path)
     from transformers import AutoModelForCausalLM
 
     kwargs: dict = {"dtype": dtype, "attn_implementation": attn}
@@ -88,7 +88,7 @@ def load_base_model(base_model: str, spec_path: str, device: torch.device, quant
     return model if quantize_4bit else model.to(device)
 
 
-def _require_dir(path: str, spec_path: str) -> None:
+def require_model_dir(path: str, spec_path: str) -> None:
     if not os.path.isdir(path):
         builtins = ", ".join(builtin_models.PREFIX + k for k in builtin_models.SHAPES)
         raise SpecError(

@@ -60,7 +60,8 @@ class TrainParams(_Strict):
     batchSize: int = Field(4, gt=0)
     gradientAccumulation: int = Field(2, gt=0)
     packing: bool = True
-    gradientCheckpointing: bool = False
+    # None: on for QLoRA, off for LoRA (fit.initial_settings).
+    gradientCheckpointing: bool | None = None
     checkpointEverySteps: int = Field(200, gt=0)
     seed: int = Field(42, ge=0)
     maxGradNorm: float = Field(1.0, gt=0)
@@ -80,6 +81,8 @@ class FinetuneSpec(_Strict):
     lora: LoraParams = LoraParams()
     train: TrainParams = TrainParams()
     mergeWeights: bool = False
+    # A GGUF file (llama.cpp, Ollama) of the merged model, with an Ollama Modelfile; implies the merge.
+    exportGguf: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     attnImplementation: Literal["sdpa", "eager", "flex_attention", "flash_attention_2"] = "sdpa"
 

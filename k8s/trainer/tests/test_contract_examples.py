@@ -5,6 +5,8 @@ LLAMADUO_UPDATE_CONTRACT_EXAMPLES=1 rewrites them."""
 import json
 import os
 
+from test_contract_schema import validate_event, validate_result
+
 from conftest import finetune_spec, learnable_records, save_spec, write_jsonl
 from llamaduo_trainer.__main__ import main
 
@@ -24,6 +26,11 @@ def shape(value):
 
 
 def check(name, data):
+    if name.endswith("result.json"):
+        validate_result(data)  # against the TypeScript contract itself, not only the committed example's shape
+    if name == "events.jsonl":
+        for event in data:
+            validate_event(event)
     path = os.path.join(EXAMPLES, name)
     if UPDATE:
         os.makedirs(EXAMPLES, exist_ok=True)

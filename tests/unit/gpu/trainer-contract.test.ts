@@ -10,6 +10,7 @@ import {
   GenerationRecord,
   parseTrainerEvent,
   TrainerResult,
+  trainerContractJsonSchema,
 } from '../../../activities/gpu/trainer-contract';
 
 const dir = join(import.meta.dirname, '../../../k8s/trainer/contract-examples');
@@ -56,6 +57,17 @@ test('specs: defaults fill in, relative paths and unknown fields are refused', (
   assert.equal(spec.method, 'qlora');
   assert.equal(FinetuneSpec.safeParse({ ...spec, datasets: ['a/train.jsonl'] }).success, false);
   assert.equal(FinetuneSpec.safeParse({ ...spec, train: { lr: 1 } }).success, false);
+  assert.equal(spec.train.batchSize, 4);
+  assert.equal(spec.train.maxSteps, null);
   const gen = GenerateSpec.parse({ baseModel: 'x', prompts: '/a/test.jsonl', outputDir: '/a/gen' });
   assert.equal(gen.adapterDir, null);
+});
+
+test('k8s/trainer/contract-schema.json (what the Python tests check against) is current', () => {
+  const committed = json('../contract-schema.json');
+  assert.deepEqual(
+    committed,
+    JSON.parse(JSON.stringify(trainerContractJsonSchema())),
+    'run: bash scripts/node-env.sh tsx scripts/gen-trainer-contract.ts',
+  );
 });

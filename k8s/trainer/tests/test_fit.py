@@ -1,0 +1,137 @@
+"""QLoRA that fits: bf16 compute after prepare_model_for_kbit_training, checkpointing on by default for QLoRA,
+and the out-of-memory ladder. CUDA's out-of-memory error is raised on CPU from a forward hook, the way a
+too-large micro-batch raises it on a GPU; the 4-bit load itself needs CUDA and is not run here."""
+
+import json
+
+import pytest
+import torch
+from test_contract_schema import validate_result
+
+from conftest import TINY, finetune_spec, learnable_records, save_spec, write_jsonl
+from llamaduo_trainer import builtin_models, finetune
+from llamaduo_trainer.__main__ import main
+from llamaduo_trainer.fit import FitSettings, after_oom, initial_settings
+from llamaduo_trainer.spec import FinetuneSpec
+
+
+def test_the_ladder_turns_checkpointing_on_then_halves_the_micro_batch():
+    s = FitSettings(False, 4, 2)
+    rungs = []
+    while s is not None:
+        rungs.append(s)
+        s = after_oom(s)
+    assert rungs == [
+        FitSettings(False, 4, 2),
+        FitSettings(True, 4, 2),
+        FitSettings(True, 2, 4),
+        FitSettings(True, 1, 8),
+    ]
+
+
+def test_checkpointing_defaults_on_for_qlora_only(tmp_path):
+    raw = finetune_spec(tmp_path, ["/d/t.jsonl"])
+    spec = FinetuneSpec.model_validate(raw)
+    assert spec.train.gradientCheckpointing is None
+    assert initial_settings(spec, "qlora").gradientCheckpointing is True
+    assert initial_settings(spec, "lora").gradientCheckpointing is False
+    raw["train"]["gradientCheckpointing"] = False
+    assert initial_settings(FinetuneSpec.model_validate(raw), "qlora").gradientCheckpointing is False
+
+
+def test_the_qlora_path_computes_in_bf16_with_checkpointing(tmp_path):
+    """prepare_model_for_kbit_training upcasts frozen weights to fp32; attach_lora casts them back."""
+    model, _ = builtin_models.build(TINY, torch.bfloat16)
+    spec = FinetuneSpec.model_validate(finetune_spec(tmp_path, ["/d/t.jsonl"]))
+    peft_model = finetune.attach_lora(model, spec, True, torch.bfloat16, True)
+    frozen = {p.dtype for p in peft_model.parameters() if not p.requires_grad}
+    assert frozen == {torch.bfloat16}
+    assert peft_model.get_base_model().is_activation_checkpointing
+    ids = torch.randint(0, 200, (1, 16))
+    out = peft_model(input_ids=ids, labels=ids, use_cache=False)
+    assert out.logits.dtype == torch.bfloat16
+    out.loss.backward()
+    assert all(p.grad is not None for p in peft_model.parameters() if p.requires_grad)
+
+    # without the cast the same call leaves them in fp32 (what the issue found)
+    model2, _ = builtin_models.build(TINY, torch.bfloat16)
+    from peft import prepare_model_for_kbit_training
+
+    assert {p.dtype for p in prepare_model_for_kbit_training(model2, False).parameters()} == {torch.float32}
+
+
+def inject_oom(monkeypatch, fits):
+    """Raises CUDA's out-of-memory error in the embedding's forward unless fits(rows, checkpointing)."""
+    seen = []
+    original = finetune.attach_lora
+
+    def attach(model, *args):
+        peft_model = original(model, *args)
+        base = peft_model.get_base_model()
+
+        def hook(_module, args):
+            rows, on = args[0].shape[0], base.is_activation_checkpointing
+            seen.append((rows, on))
+            if not fits(rows, on):
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+        base.model.embed_tokens.register_forward_pre_hook(hook)
+        return peft_model
+
+    monkeypatch.setattr(finetune, "attach_lora", attach)
+    return seen
+
+
+def test_out_of_memory_steps_down_and_the_manifest_says_so(tmp_path, monkeypatch):
+    seen = inject_oom(monkeypatch, lambda rows, on: rows == 1 and on)
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(16))
+    raw = finetune_spec(tmp_path, [train], maxSteps=3, packing=False, batchSize=4, gradientAccumulation=1)
+    raw["train"]["checkpointEverySteps"] = 1
+    result = finetune.run_finetune(FinetuneSpec.model_validate(raw), "spec.json", should_stop=lambda s: s == 2)
+    assert result["status"] == "preempted" and result["metrics"]["steps"] == 2
+    assert result["fit"]["gradientCheckpointing"] is True
+    assert (result["fit"]["batchSize"], result["fit"]["gradientAccumulation"]) == (1, 4)
+    retries = result["fit"]["oomRetries"]
+    assert [(r["step"], r["gradientCheckpointing"], r["batchSize"]) for r in retries] == [
+        (1, False, 4),
+        (1, True, 4),
+        (1, True, 2),
+    ]
+    assert "CUDA out of memory" in retries[0]["error"]
+    assert seen[:3] == [(4, False), (4, True), (2, True)] and set(seen[3:]) == {(1, True)}
+    manifest = json.load(open(tmp_path / "out" / "result.json"))
+    validate_result(manifest)
+    assert manifest["fit"] == result["fit"]
+
+    # the resumed run keeps the rung it stepped down to rather than running out of memory again
+    seen.clear()
+    resumed = finetune.run_finetune(FinetuneSpec.model_validate(raw), "spec.json")
+    assert resumed["status"] == "succeeded" and resumed["metrics"]["steps"] == 3
+    assert set(seen) == {(1, True)} and len(seen) == 4
+    assert len(resumed["fit"]["oomRetries"]) == 3
+
+
+def test_out_of_memory_on_the_last_rung_fails_with_advice(tmp_path, monkeypatch):
+    inject_oom(monkeypatch, lambda rows, on: False)
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    raw = finetune_spec(tmp_path, [train], maxSteps=2, packing=False, batchSize=2)
+    assert main(["finetune", "--spec", save_spec(tmp_path, raw)]) == 1
+    manifest = json.load(open(tmp_path / "out" / "result.json"))
+    validate_result(manifest)
+    assert manifest["status"] == "failed"
+    assert "one row per micro-batch" in manifest["error"]["message"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError("shape mismatch"), ValueError("bad")])
+def test_other_errors_are_not_retried(tmp_path, monkeypatch, error):
+    calls = []
+
+    def boom(*_a, **_k):
+        calls.append(1)
+        raise error
+
+    monkeypatch.setattr(finetune, "micro_batch_loss", boom)
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    with pytest.raises(type(error)):
+        finetune.run_finetune(FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], maxSteps=2)), "s")
+    assert len(calls) == 1
