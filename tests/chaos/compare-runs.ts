@@ -49,9 +49,10 @@ async function compareFiles(
   chaos: LocalArtifactStore,
   match: RegExp,
   digest: (file: string) => string,
+  migrationId: string,
 ): Promise<Comparison> {
   const keys = new Set(
-    [...(await calm.list('')), ...(await chaos.list(''))].filter((k) =>
+    [...(await calm.list(migrationId)), ...(await chaos.list(migrationId))].filter((k) =>
       match.test(k.split(path.sep).join('/')),
     ),
   );
@@ -70,6 +71,7 @@ export async function compareRuns(
   chaosRoot: string,
   chaosResult: MigrationResult,
 ): Promise<Comparison[]> {
+  const id = calmResult.migrationId;
   const calm = new LocalArtifactStore(calmRoot);
   const chaos = new LocalArtifactStore(chaosRoot);
   const out: Comparison[] = [];
@@ -80,6 +82,7 @@ export async function compareRuns(
       chaos,
       /generations\.jsonl$/,
       (f) => sha(readFileSync(f, 'utf8')),
+      id,
     ),
   );
   out.push(
@@ -89,11 +92,17 @@ export async function compareRuns(
       chaos,
       /\/eval\/[^/]+\/judgments\.jsonl$/,
       (f) => sha(JSON.stringify(rows<JudgmentRecord>(f).map(said))),
+      id,
     ),
   );
   out.push(
-    await compareFiles('per-sample scores (every evaluation)', calm, chaos, /per-sample\.jsonl$/, (f) =>
-      sha(readFileSync(f, 'utf8')),
+    await compareFiles(
+      'per-sample scores (every evaluation)',
+      calm,
+      chaos,
+      /per-sample\.jsonl$/,
+      (f) => sha(readFileSync(f, 'utf8')),
+      id,
     ),
   );
   const cycleScores = (r: MigrationResult) =>
