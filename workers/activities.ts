@@ -13,6 +13,7 @@ import { openArtifactStore } from '../activities/store/open-store';
 import { createSynthesisDataActivities } from '../activities/synthesis/curate-synthesis';
 import { createSynthesisActivities } from '../activities/synthesis/synthesize-shard';
 import type { MetricsSink } from '../activities/metrics/sink';
+import { heartbeatWhileRunning } from './heartbeat-timer';
 import type { WorkerEnv } from './worker-config';
 
 export function createActivities(
@@ -55,11 +56,19 @@ export function createActivities(
           runStateDir: path.join(processEnv.LLAMADUO_HOME ?? '.llamaduo', 'gpu-runs'),
         })
       : k8sOrLocal(gpu);
+  const evaluation = createEvalActivities({ store, llm: clientFor, estimateUsd, batchPollMs });
+  const ingest = createIngestActivities({ store });
+  const report = createReportActivities({ store });
   return {
-    ...createIngestActivities({ store }),
+    ...ingest,
     ...createPromotionActivities({ store }),
-    ...createReportActivities({ store }),
-    ...createEvalActivities({ store, llm: clientFor, estimateUsd, batchPollMs }),
+    ...report,
+    ...evaluation,
+    // data activities that do not heartbeat themselves
+    ingestCoverage: heartbeatWhileRunning(ingest.ingestCoverage),
+    writeReport: heartbeatWhileRunning(report.writeReport),
+    planEvaluation: heartbeatWhileRunning(evaluation.planEvaluation),
+    summarizeEvaluation: heartbeatWhileRunning(evaluation.summarizeEvaluation),
     ...createSynthesisActivities({ store, llm: clientFor, batchPollMs }),
     ...createSynthesisDataActivities({ store, estimateUsd }),
     ...createGpuActivities({ store, backendFor, metrics }),

@@ -3,7 +3,7 @@
 // written by the wrapper shell once the trainer ends. A restarted worker reads them to adopt the process.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile, open } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface ProcessRecord {
@@ -15,6 +15,8 @@ export interface ProcessRecord {
 export function stateFiles(dir: string) {
   return {
     pid: path.join(dir, 'pid.json'),
+    /** written by the wrapper shell itself before the trainer starts (see startDetached) */
+    shellPid: path.join(dir, 'shell-pid'),
     log: path.join(dir, 'trainer.log'),
     exit: path.join(dir, 'exit-code'),
   };
@@ -45,10 +47,20 @@ export async function isAlive(rec: ProcessRecord): Promise<boolean> {
 }
 
 export async function readRecord(dir: string): Promise<ProcessRecord | null> {
+  const files = stateFiles(dir);
   try {
-    return JSON.parse(await readFile(stateFiles(dir).pid, 'utf8')) as ProcessRecord;
+    return JSON.parse(await readFile(files.pid, 'utf8')) as ProcessRecord;
   } catch {
-    return null;
+    // The worker died between starting the shell and writing pid.json: the shell's own record still
+    // names the running trainer, so the next attempt adopts it instead of starting a second one.
+    try {
+      const pid = Number.parseInt((await readFile(files.shellPid, 'utf8')).trim(), 10);
+      if (!Number.isInteger(pid) || pid <= 0) return null;
+      const { mtime } = await stat(files.shellPid);
+      return { pid, startTicks: null, startedAt: mtime.toISOString() };
+    } catch {
+      return null;
+    }
   }
 }
 
@@ -73,13 +85,17 @@ export async function startDetached(
   await mkdir(dir, { recursive: true });
   const files = stateFiles(dir);
   await rm(files.exit, { force: true });
+  await rm(files.shellPid, { force: true });
   const out = openSync(files.log, 'a');
+  // The shell records its own pid before anything else, so a worker killed before it wrote pid.json
+  // leaves a trainer that the next attempt can still find (readRecord).
   const script =
+    'echo $$ > "$PID_FILE.tmp" && mv "$PID_FILE.tmp" "$PID_FILE"; ' +
     '"$@"; code=$?; echo $code > "$EXIT_FILE.tmp" && mv "$EXIT_FILE.tmp" "$EXIT_FILE"; exit $code';
   const child = spawn('/bin/sh', ['-c', script, 'trainer', ...argv], {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...env, EXIT_FILE: files.exit },
+    env: { ...env, EXIT_FILE: files.exit, PID_FILE: files.shellPid },
   });
   closeSync(out);
   const pid = child.pid;

@@ -3,8 +3,10 @@
 // teacher and judge, the CPU trainer through the local GPU backend), run twice with the same seeds: calm, then
 // under all faults at once: the worker process SIGKILLed at random points, the dev server stopped and
 // restarted on its sqlite file, provider faults (429, 5xx, timeouts, malformed JSON) and one trainer step
-// preempted once. Checks: the migration completes; its datasets equal the calm run's; no trainer step and no
-// artifact output was produced twice; its spend accounting against what the test server billed.
+// preempted once. Checks: the migration completes; its datasets, generations, judgments, per-sample scores,
+// cycle scores and per-cycle decisions (continue/stop and the reason) equal the calm run's (compare-runs.ts);
+// no trainer step and no artifact output was produced twice; its spend accounting against what the test
+// server billed.
 // Last line: `chaos: <faults> faults, <completed>/<started> completed, <lost> lost, <duplicated> duplicated`.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,6 +27,7 @@ import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { writeWorkflowBundle } from '../helpers/bundle-file';
 import { DOLLY } from '../helpers/test-config';
 import { startOpenAiServer, type ServedRequest, type StartedServer } from '../servers';
+import { compareRuns } from './compare-runs';
 import { scriptedTeacher } from './scripted-teacher';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 2026);
@@ -373,6 +376,13 @@ try {
       if (!same) lost++;
     }
     if (got.length > want.length) lost += got.length - want.length;
+    for (const c of await compareRuns(calm.run.artifacts, calmResult, chaos.run.artifacts, chaosResult)) {
+      console.log(
+        `${c.what}: ${c.items} compared, ${c.differing.length ? `${c.differing.length} DIFFERENT` : 'all the same'}`,
+      );
+      for (const d of c.differing.slice(0, 5)) console.error(`  differs: ${d}`);
+      lost += c.differing.length;
+    }
     for (const [name, o, r] of [
       ['calm', calm, calmResult],
       ['chaos', chaos, chaosResult],

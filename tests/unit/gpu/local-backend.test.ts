@@ -1,7 +1,7 @@
 // The local-process backend through the real activity functions and Temporal's activity context: the
 // trainer is a real child process (fixtures/fake-trainer.mjs) honouring the spec/result.json contract.
 import { strict as assert } from 'node:assert';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -178,6 +178,30 @@ describe('local GPU backend', () => {
     assert.equal(second.beats[0]?.origin, 'adopted');
     assert.equal(res.adapter.uri, 'artifact://m-adopt/cycle-0/finetune/out/adapter');
     assert.equal((await starts(store, 'm-adopt', 'finetune')).length, 1, 'exactly one trainer process ran');
+  });
+
+  it('adopts a trainer whose worker died before writing pid.json (the shell recorded its own pid)', async () => {
+    const store = await tempStore();
+    const first = recordingEnv();
+    const input = await fineTuneInput(store, 'm-early-kill');
+    const run = fineTune(first.env, activities(store, 'ok', 1500), input);
+    await waitFor(async () => first.beats.some((b) => b.phase === 'running'));
+    first.env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
+    await assert.rejects(run);
+    // as if SIGKILL had come between starting the shell and writing pid.json
+    const dir = store.path('m-early-kill/cycle-0/finetune/run');
+    await rm(path.join(dir, 'pid.json'));
+    const rec = await readRecord(dir);
+    assert.ok(rec && (await isAlive(rec)), "the shell's own pid names the running trainer");
+
+    const second = recordingEnv();
+    await fineTune(second.env, activities(store, 'ok'), input);
+    assert.equal(second.beats[0]?.origin, 'adopted');
+    assert.equal(
+      (await starts(store, 'm-early-kill', 'finetune')).length,
+      1,
+      'exactly one trainer process ran',
+    );
   });
 
   it('restarts cleanly when the recorded process is gone without an exit code', async () => {
