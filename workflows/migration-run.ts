@@ -57,6 +57,8 @@ export class MigrationRun {
   stageDetail = '';
   shardsDone = 0;
   shardsTotal = 0;
+  /** set while generate/evaluate run for the base student; setStage clears it */
+  baseStudent = false;
   /** the synthesis child while it runs, so budget changes and stops reach it */
   readonly synthesis: SynthesisLink = newSynthesisLink();
   /**
@@ -102,6 +104,7 @@ export class MigrationRun {
       stageDetail: this.stageDetail,
       shardsDone: this.shardsDone,
       shardsTotal: this.shardsTotal,
+      baseStudent: this.baseStudent,
       cycles: state.cycles,
       syntheses: state.syntheses,
       decisions: state.decisions,
@@ -122,6 +125,7 @@ export class MigrationRun {
     this.stageDetail = detail;
     this.shardsDone = 0;
     this.shardsTotal = 0;
+    this.baseStudent = false;
     setCurrentDetails(`**cycle ${this.state.cycle}** · ${s}${detail ? ` · ${detail}` : ''}`);
   }
 
