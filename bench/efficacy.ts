@@ -84,6 +84,7 @@ for (const seed of seeds) {
   const minutes = (Date.now() - t0) / 60_000;
   if (code !== 0) throw new Error(`seed ${seed}: the demo exited ${code} (state in ${home})`);
   const data = await readReport(home);
+  // the order the workflow promotes by (common/best-cycle): judge score, then exact match, then the later cycle
   const best = bestCycle(data);
   if (!data.base || !best) throw new Error(`seed ${seed}: the report has no base row or no cycle`);
   const ref = (s: ReportData['base']) => s?.reference?.mean ?? NaN;

@@ -46,7 +46,9 @@ export async function followMigration(
     }
     if (progress.stage !== 'done') workingStage = progress.stage;
     if (ended && progress.status === 'running') progress = { ...progress, status: ended };
-    if (!opts.json) opts.view.update(renderProgress(progress), progressLine(progress));
+    // a stage whose activity keeps failing and backing off shows that, instead of a frame that never moves
+    const retrying = ended || opts.json ? [] : await mc.retrying(id).catch(() => []);
+    if (!opts.json) opts.view.update(renderProgress(progress, retrying), progressLine(progress, retrying));
   };
 
   let settled = false;

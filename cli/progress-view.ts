@@ -1,10 +1,13 @@
 // Renders a migration's progress for a terminal: one bar per stage of the current cycle, scores, spend.
+import type { RetryingActivity } from '../client/retrying';
 import type { Progress } from '../common/progress';
 import type { EvaluationSummary } from '../common/types';
 
+/** The workflow's stages, with the base student's measurement (its generate and evaluate) as a row of its own. */
 const STAGES = [
   'ingest',
   'teacher-baseline',
+  'base-student',
   'fine-tune',
   'generate',
   'evaluate',
@@ -20,25 +23,40 @@ export function bar(done: number, total: number, width = 24): string {
   return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.round(frac * 100)).padStart(3)}%`;
 }
 
-export function renderProgress(p: Progress): string {
+function currentRow(p: Progress): number {
+  return STAGES.indexOf(p.baseStudent ? 'base-student' : (p.stage as (typeof STAGES)[number]));
+}
+
+/** One line for an activity the server is retrying, so a slow stage does not look stuck. */
+function retryLine(a: RetryingActivity): string {
+  return `retrying ${a.activity}: attempt ${a.attempt}${a.lastFailure ? `, last failure: ${a.lastFailure}` : ''}`;
+}
+
+export function renderProgress(p: Progress, retrying: readonly RetryingActivity[] = []): string {
   const lines: string[] = [];
   const target = p.cycles.at(-1)?.target ?? p.target.atLeast;
   lines.push(
     `migration ${p.migrationId}  status ${p.status}  cycle ${p.cycle + 1}/${p.maxCycles}  run ${p.runs}`,
   );
   lines.push(`cycles     ${bar(p.cycles.length, p.maxCycles)}  ${p.cycles.length} evaluated`);
-  const current = STAGES.indexOf(p.stage as (typeof STAGES)[number]);
+  const current = currentRow(p);
   for (const [i, s] of STAGES.entries()) {
     if (s === 'done' || (s === 'promote' && p.stage !== 'promote')) continue;
-    if ((s === 'ingest' || s === 'teacher-baseline') && p.cycle > 0) continue;
+    if ((s === 'ingest' || s === 'teacher-baseline' || s === 'base-student') && p.cycle > 0) continue;
+    // runs from before the base student was measured never have that row
+    if (s === 'base-student' && !p.baseStudent && !p.base && i < current) continue;
+    // the base student's stage row names the step it is in (generate, evaluate), not "base student"
+    const detail = p.baseStudent
+      ? `${p.stage}${p.shardsTotal > 0 ? ` ${p.stageDetail}` : ''}`
+      : p.stageDetail;
     let state: string;
     if (i < current || p.stage === 'done') state = bar(1, 1);
     else if (i === current)
-      state =
-        p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[${p.status}] ${p.stageDetail}`.trimEnd();
+      state = p.shardsTotal > 0 ? bar(p.shardsDone, p.shardsTotal) : `[${p.status}] ${detail}`.trimEnd();
     else state = bar(0, 1);
-    lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${p.stageDetail}` : ''}`);
+    lines.push(`${s.padEnd(17)}${state}${i === current && p.shardsTotal > 0 ? `  ${detail}` : ''}`);
   }
+  for (const a of retrying) lines.push(`  ${retryLine(a)}`);
   const ref = (e: EvaluationSummary) =>
     e.reference ? `  ${e.reference.metric} ${e.reference.mean.toFixed(1)}` : '';
   if (p.base) lines.push(`  base (no adapter): score ${p.base.score.toFixed(1)}${ref(p.base.evaluation)}`);
@@ -65,10 +83,12 @@ export function renderProgress(p: Progress): string {
 }
 
 /** One line for logs that are not a terminal: printed whenever it changes. */
-export function progressLine(p: Progress): string {
+export function progressLine(p: Progress, retrying: readonly RetryingActivity[] = []): string {
   const shards = p.shardsTotal > 0 ? ` ${p.shardsDone}/${p.shardsTotal}` : '';
   const detail = p.stageDetail ? ` (${p.stageDetail})` : '';
+  const stage = p.baseStudent ? `base-student ${p.stage}` : p.stage;
   const last = p.cycles.at(-1);
   const score = last ? `  cycle ${last.cycle} score ${last.score.toFixed(1)}/${last.target.toFixed(1)}` : '';
-  return `[${p.status}] cycle ${p.cycle + 1}/${p.maxCycles}  ${p.stage}${shards}${detail}${score}  $${p.spend.total.usd.toFixed(2)}/$${p.budgetUsd.toFixed(2)}`;
+  const retries = retrying.map((a) => `  ${retryLine(a)}`).join('');
+  return `[${p.status}] cycle ${p.cycle + 1}/${p.maxCycles}  ${stage}${shards}${detail}${score}  $${p.spend.total.usd.toFixed(2)}/$${p.budgetUsd.toFixed(2)}${retries}`;
 }

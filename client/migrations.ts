@@ -14,6 +14,7 @@ import { migrationWorkflow, type MigrationInput } from '../workflows/migration-w
 import { progressQuery, setBudgetUpdate, setTargetUpdate, stopAfterCycleSignal } from '../workflows/messages';
 import { SA_BASE_MODEL, SA_STATUS, SA_TEACHER } from '../workflows/search-attributes';
 import { formatConfigIssues } from './config-errors';
+import { retryingActivities, type RetryingActivity } from './retrying';
 import { access } from 'node:fs/promises';
 import { DatasetErrors } from '../activities/data/ingest/coverage-record';
 import { loadCoverage, resolveDatasetPath } from '../activities/data/ingest/ingest-activity';
@@ -142,6 +143,12 @@ export class MigrationClient {
 
   async getProgress(workflowId: string): Promise<Progress> {
     return this.handle(workflowId).query(progressQuery);
+  }
+
+  /** Activities of the migration's current run that the server is retrying (attempt > 1). */
+  async retrying(workflowId: string): Promise<RetryingActivity[]> {
+    const d = await this.handle(workflowId).describe();
+    return retryingActivities(d.raw.pendingActivities);
   }
 
   async result(workflowId: string): Promise<MigrationResult> {

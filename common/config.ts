@@ -64,7 +64,8 @@ export const SplitConfig = z
   .object({
     testRatio: z.number().gt(0).lt(1).default(0.06),
     seed: z.number().int().nonnegative().default(42),
-    stratifyBy: z.enum(['category', 'none']).default('category'),
+    /** 'response': by the reference answer, for label tasks scored by exact match (every label in both sets) */
+    stratifyBy: z.enum(['category', 'response', 'none']).default('category'),
   })
   .strict();
 

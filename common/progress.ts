@@ -93,6 +93,8 @@ export interface Progress {
   /** shards done / total in the current fan-out */
   shardsDone: number;
   shardsTotal: number;
+  /** the current stage (generate or evaluate) measures the base student (no adapter), before cycle 0 */
+  baseStudent?: boolean;
   cycles: CycleRecord[];
   syntheses: SynthesisRecord[];
   decisions: Decision[];

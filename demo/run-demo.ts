@@ -45,7 +45,8 @@ try {
     // 160 of the 300 records (drawn with the seed), 16 of them held out for testing: sized so that two
     // cycles of LoRA on 2 CPU cores and ~64 judge calls to a 135M model fit in about 15 minutes
     dataset: { path: DATASET, limit: Number(process.env.DEMO_RECORDS ?? 160) },
-    split: { testRatio: 0.1, seed },
+    // by label: the 16 test prompts hold every request type in proportion, not as the draw falls
+    split: { testRatio: 0.1, seed, stratifyBy: 'response' },
     baseModel: student,
     trainer: {
       method: 'lora',

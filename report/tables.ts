@@ -1,4 +1,5 @@
 // The report's tables: the numbers behind each chart, readable without JavaScript.
+import { pickBestCycle } from '../common/best-cycle';
 import type { EvaluationSummary, JudgeSummary, MetricSummary, Usage } from '../common/types';
 import { costTable } from './break-even';
 import { METRICS, STAGE_ORDER, cycleLabel, judgesOf } from './charts';
@@ -15,13 +16,16 @@ export function coverageKey(data: ReportData): string | null {
   return [...keys].sort((a, b) => Number(b) - Number(a))[0] ?? null;
 }
 
-/** The cycle whose target metric and statistic (mean over judges) is highest. */
+/**
+ * The cycle whose target metric and statistic (mean over judges) is highest; ties go to the reference
+ * metric, then the later cycle (common/best-cycle, the order the workflow promotes by).
+ */
 export function bestCycle(data: ReportData): CycleReport | null {
-  const value = (c: CycleReport) => targetValue(c.evaluation, data);
-  return data.cycles.reduce<CycleReport | null>(
-    (best, c) => (best === null || (value(c) ?? -1) > (value(best) ?? -1) ? c : best),
-    null,
-  );
+  return pickBestCycle(data.cycles, (c) => ({
+    cycle: c.cycle,
+    score: targetValue(c.evaluation, data),
+    reference: c.evaluation.reference?.mean,
+  }));
 }
 
 export function targetValue(summary: EvaluationSummary, data: ReportData): number | undefined {

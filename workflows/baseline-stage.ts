@@ -67,7 +67,10 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
       target: state.target,
       remainingUsd: run.remainingUsd(),
       tuning: run.tuning,
-      onStage: (s) => run.setStage(s, 'base student'),
+      onStage: (s) => {
+        run.setStage(s, 'base student');
+        run.baseStudent = true;
+      },
       onShard: run.onShard,
       onSpend: (u) => run.spend('evaluate', u),
     });

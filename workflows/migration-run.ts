@@ -1,7 +1,8 @@
 // The state one run of the migration workflow works on, and the bookkeeping every stage shares: the current
 // stage (for the progress query and the UI), spend accounting, and the search attributes that `llamaduo list`
 // filters by. Carried across continue-as-new as MigrationState.
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { pickBestCycle } from '../common/best-cycle';
 import type { MigrationConfig } from '../common/config';
 import type { MigrationState, Progress, Spend } from '../common/progress';
 import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } from '../common/types';
@@ -57,8 +58,16 @@ export class MigrationRun {
   stageDetail = '';
   shardsDone = 0;
   shardsTotal = 0;
+  /** set while generate/evaluate run for the base student; setStage clears it */
+  baseStudent = false;
   /** the synthesis child while it runs, so budget changes and stops reach it */
   readonly synthesis: SynthesisLink = newSynthesisLink();
+  /**
+   * Whether ties on the judge score go to the reference metric, then the later cycle (common/best-cycle).
+   * Runs recorded before that kept the first of tied cycles, and which adapter is promoted depends on it.
+   * Read once here, in the workflow's own code, as best() also answers the progress query.
+   */
+  readonly bestByTiebreak: boolean;
 
   constructor(readonly input: MigrationInput) {
     this.config = input.config;
@@ -68,14 +77,22 @@ export class MigrationRun {
     this.state = input.state ?? initialState(input.config);
     this.state.runs++;
     observeMigration(this.migrationId, this.state.cycle);
+    this.bestByTiebreak = patched('best-cycle-reference-tiebreak');
   }
 
   best(): Best {
-    return this.state.cycles.reduce<Best>(
-      (b, c) =>
-        b === null || c.score > b.score ? { cycle: c.cycle, score: c.score, adapter: c.adapter } : b,
-      null,
-    );
+    if (!this.bestByTiebreak)
+      return this.state.cycles.reduce<Best>(
+        (b, c) =>
+          b === null || c.score > b.score ? { cycle: c.cycle, score: c.score, adapter: c.adapter } : b,
+        null,
+      );
+    const c = pickBestCycle(this.state.cycles, (c) => ({
+      cycle: c.cycle,
+      score: c.score,
+      reference: c.evaluation.reference?.mean,
+    }));
+    return c && { cycle: c.cycle, score: c.score, adapter: c.adapter };
   }
 
   progress(): Progress {
@@ -89,6 +106,7 @@ export class MigrationRun {
       stageDetail: this.stageDetail,
       shardsDone: this.shardsDone,
       shardsTotal: this.shardsTotal,
+      baseStudent: this.baseStudent,
       cycles: state.cycles,
       syntheses: state.syntheses,
       decisions: state.decisions,
@@ -111,6 +129,7 @@ export class MigrationRun {
     this.stageDetail = detail;
     this.shardsDone = 0;
     this.shardsTotal = 0;
+    this.baseStudent = false;
     setCurrentDetails(`**cycle ${this.state.cycle}** · ${s}${detail ? ` · ${detail}` : ''}`);
   }
 

@@ -1,6 +1,6 @@
 // One GGUF model in llama.cpp (CPU), answering one chat request at a time: on 2 cores parallel sequences
 // only split the same compute, so requests queue here and each gets the whole machine.
-import os from 'node:os';
+import { availableCores } from '../../activities/cpu-cores';
 import { ApiError } from './chat-request';
 import { toGrammarSchema, UnsupportedSchemaError } from './json-schema-grammar';
 import {
@@ -46,7 +46,7 @@ export interface GenerationResult {
  * 0.8 tokens/s where 1 thread generated 17 (docs/demo-model.md).
  */
 export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism() - 1);
+  return Math.max(1, availableCores() - 1);
 }
 
 export class LocalChatModel {

@@ -1,6 +1,6 @@
 // Splits a feature computation over worker threads. Below a few thousand records the thread start-up
 // costs more than it saves, so small batches are computed inline.
-import { availableParallelism } from 'node:os';
+import { availableCores } from '../../cpu-cores';
 import { Worker } from 'node:worker_threads';
 import {
   computeFeatures,
@@ -20,7 +20,7 @@ const WORKER_URL = new URL(
 );
 
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(4, availableParallelism()));
+  return Math.max(1, Math.min(4, availableCores()));
 }
 
 export async function computeFeaturesParallel(

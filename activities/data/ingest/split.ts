@@ -1,11 +1,13 @@
-// Seeded train/test split, stratified by category so every task family is represented in both.
+// Seeded train/test split, stratified by category so every task family is represented in both — or, for a
+// task whose answers are labels from a fixed set (scored by exact match), by the answer, so every label is.
 import { seededRandom, shuffled } from '../../../common/random';
+import { normalizeAnswer } from '../../eval/reference-metrics';
 import { DatasetError, DatasetErrors, type CoverageRecord } from './coverage-record';
 
 export interface SplitOptions {
   testRatio: number;
   seed: number;
-  stratifyBy: 'category' | 'none';
+  stratifyBy: 'category' | 'response' | 'none';
   /** keep at most this many records, chosen with the seed, before splitting */
   limit?: number;
 }
@@ -24,12 +26,25 @@ export function splitCoverage(file: string, records: CoverageRecord[], opts: Spl
   );
   if (opts.limit !== undefined) pool = pool.slice(0, opts.limit);
 
-  const groups = new Map<string, CoverageRecord[]>();
+  const keyOf = (r: CoverageRecord) =>
+    opts.stratifyBy === 'category'
+      ? `c:${r.category}`
+      : opts.stratifyBy === 'response'
+        ? `r:${normalizeAnswer(r.response)}`
+        : '*';
+  const byKey = new Map<string, CoverageRecord[]>();
   for (const r of pool) {
-    const key = opts.stratifyBy === 'category' ? r.category : '*';
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
+    const key = keyOf(r);
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = []));
     g.push(r);
+  }
+  // Answers seen once (free text under 'response') cannot be on both sides: they share one stratum.
+  const groups = new Map<string, CoverageRecord[]>();
+  for (const [key, g] of byKey) {
+    if (opts.stratifyBy === 'response' && g.length < 2) {
+      groups.set('~single', [...(groups.get('~single') ?? []), ...g]);
+    } else groups.set(key, g);
   }
   const train: CoverageRecord[] = [];
   const test: CoverageRecord[] = [];

@@ -32,12 +32,38 @@ def cpu_has_bf16(flags: set[str] | None = None, env: dict[str, str] | None = Non
     return any(f in (flags if flags is not None else cpu_flags()) for f in BF16_FLAGS)
 
 
-def available_cores() -> int:
-    """CPUs this process may run on (affinity and cgroup cpusets included), at least 1."""
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup") -> int | None:
+    """The CPU quota of this process's cgroup in whole cores (rounded up), None when unlimited or unknown.
+
+    A Kubernetes CPU limit is a CFS quota, not a cpuset: the affinity mask still lists every core of the
+    node, and one thread per node core on a 2-core limit only makes the threads wait for each other."""
+    for quota_file, period_file in (("cpu.max", None), ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:
+            with open(os.path.join(root, quota_file), encoding="utf-8") as f:
+                fields = f.read().split()
+            if period_file is not None:  # cgroup v1: quota and period in two files, -1 for unlimited
+                with open(os.path.join(root, period_file), encoding="utf-8") as f:
+                    fields.append(f.read().strip())
+        except OSError:
+            continue
+        if len(fields) < 2 or fields[0] in ("max", "-1"):
+            return None
+        try:
+            quota, period = int(fields[0]), int(fields[1])
+        except ValueError:
+            return None
+        return max(1, -(-quota // period)) if quota > 0 and period > 0 else None
+    return None
+
+
+def available_cores(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity (cpusets included), capped by the cgroup CPU quota; at least 1."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    limit = cgroup_cpu_limit(cgroup_root)
+    return min(cores, limit) if limit is not None else cores
 
 
 def configure_threads(device: torch.device) -> int:

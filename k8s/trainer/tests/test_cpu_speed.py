@@ -25,12 +25,33 @@ def test_cpuinfo_flags_are_read_from_the_flags_line(tmp_path):
     assert cpu_speed.cpu_flags(str(tmp_path / "missing")) == set()
 
 
+def test_cgroup_cpu_quota_caps_the_cores(tmp_path):
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cpu_speed.cgroup_cpu_limit(str(v2)) == 2  # 1.5 cores: two threads, one of them half busy
+    (v2 / "cpu.max").write_text("50000 100000\n")
+    assert cpu_speed.cgroup_cpu_limit(str(v2)) == 1
+    assert cpu_speed.available_cores(str(v2)) == 1
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cpu_speed.cgroup_cpu_limit(str(v2)) is None
+    assert cpu_speed.available_cores(str(v2)) == len(os.sched_getaffinity(0))
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("300000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert cpu_speed.cgroup_cpu_limit(str(tmp_path / "v1")) == 3
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cpu_speed.cgroup_cpu_limit(str(tmp_path / "v1")) is None
+    assert cpu_speed.cgroup_cpu_limit(str(tmp_path / "none")) is None
+
+
 def test_threads_follow_the_cores_unless_omp_says_otherwise(monkeypatch):
     before = torch.get_num_threads()
     try:
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-        assert cpu_speed.configure_threads(torch.device("cpu")) == len(os.sched_getaffinity(0))
-        assert torch.get_num_threads() == len(os.sched_getaffinity(0))
+        assert cpu_speed.configure_threads(torch.device("cpu")) == cpu_speed.available_cores()
+        assert torch.get_num_threads() == cpu_speed.available_cores()
         torch.set_num_threads(1)
         monkeypatch.setenv("OMP_NUM_THREADS", "1")
         assert cpu_speed.configure_threads(torch.device("cpu")) == 1

@@ -56,6 +56,31 @@ describe('train/test split', () => {
     assert.equal(train.length + test.length, 20);
   });
 
+  it("stratifies by the normalized answer with 'response', every label on both sides", () => {
+    // one category, answers from a skewed label set as exact match sees them (case, trailing period)
+    const labels = [...Array(30).fill('Open_QA'), ...Array(8).fill('brainstorming.'), ...Array(2).fill('x')];
+    const labelled = labels.map((label: string, i) => ({ ...rec(i, 'task'), response: label }));
+    labelled.push(
+      { ...rec(90, 'task'), response: 'open_qa' },
+      { ...rec(91, 'task'), response: 'unique answer' },
+    );
+    const { train, test } = splitCoverage('f', labelled, { testRatio: 0.1, seed: 3, stratifyBy: 'response' });
+    const count = (rs: CoverageRecord[], l: string) =>
+      rs.filter((r) => r.response.toLowerCase().replace(/\.$/, '') === l).length;
+    assert.deepEqual(
+      ['open_qa', 'brainstorming', 'x'].map((l) => count(test, l)),
+      [3, 1, 1],
+    );
+    assert.deepEqual(
+      ['open_qa', 'brainstorming', 'x'].map((l) => count(train, l)),
+      [28, 7, 1],
+    );
+    assert.equal(train.length + test.length, labelled.length);
+    // by category the same records are one stratum: the label mix of the test set is left to chance
+    const byCategory = splitCoverage('f', labelled, { testRatio: 0.1, seed: 3, stratifyBy: 'category' });
+    assert.equal(byCategory.test.length, 4);
+  });
+
   it('refuses a coverage set too small for the split', () => {
     assert.throws(
       () => splitCoverage('cov.jsonl', [rec(1, 'a')], { testRatio: 0.1, seed: 1, stratifyBy: 'category' }),

@@ -52,3 +52,20 @@ test('Table 1: matching ratio is best cycle / teacher per judge and metric', () 
 test('histogram bins: [0,10) ... [90,100], clamped', () => {
   assert.deepEqual(histogram([0, 9.9, 10, 55, 99, 100, 120, -3]), [3, 1, 0, 0, 0, 1, 0, 0, 0, 3]);
 });
+
+test('best cycle: a judge tie goes to the reference metric, then the later cycle', () => {
+  const data = reportFixture();
+  const m = data.target.metric;
+  for (const c of data.cycles)
+    c.evaluation.judges = c.evaluation.judges.map((j) => ({ ...j, [m]: { ...j[m], mean: 50 } }));
+  data.cycles.forEach((c, i) => {
+    c.evaluation.reference = { metric: 'exact-match', mean: i === 1 ? 80 : 40, samples: 10, perfect: 40 };
+  });
+  assert.equal(bestCycle(data)!.cycle, data.cycles[1]!.cycle);
+  for (const c of data.cycles) delete c.evaluation.reference;
+  assert.equal(bestCycle(data)!.cycle, data.cycles.at(-1)!.cycle);
+  assert.match(
+    judgeTable(data),
+    new RegExp(`cycle ${data.cycles.at(-1)!.cycle}[^<]*<span class="tag best">`),
+  );
+});
