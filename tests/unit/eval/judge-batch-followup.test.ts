@@ -1,6 +1,7 @@
 // judgeViaBatch when a resumed batch covers only part of a judge's calls: the rest goes out as a follow-up
 // batch, whose id replaces the first one's in the batch record. The first batch's answers must be
 // checkpointed before that submit, so a worker killed during the follow-up's wait never submits them again.
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,7 +56,8 @@ it('a kill while a follow-up batch waits does not submit the resumed batch’s c
     let firstBatch: string | undefined;
     first.on('heartbeat', (d: Beat) => {
       firstBatch ??= d.batches['0-single']?.batchId;
-      if (firstBatch) first.cancel('WORKER_SHUTDOWN');
+      if (firstBatch)
+        first.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
     });
     await assert.rejects(first.run(() => judge(store, calls.slice(0, 4))));
     assert.ok(firstBatch);
@@ -67,7 +69,7 @@ it('a kill while a follow-up batch waits does not submit the resumed batch’s c
       const id = d.batches['0-single']?.batchId;
       if (id && id !== firstBatch) {
         worker.kill();
-        second.cancel('WORKER_SHUTDOWN');
+        second.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
       }
     });
     await assert.rejects(second.run(() => judge(worker.store, calls)));

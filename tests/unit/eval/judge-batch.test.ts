@@ -2,6 +2,7 @@
 // shard's calls go out as one batch per judge and kind of call (single grade, pairwise verdict), the
 // records equal what the synchronous path would store, the spend equals the servers' bill at their batch
 // price, and an attempt that dies while the batches are queued is resumed without a second submit.
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,8 @@ describe('batch judging', () => {
       let last: unknown;
       first.on('heartbeat', (d: { batches: Record<string, unknown> }) => {
         last = d;
-        if (Object.keys(d.batches).length === 4) first.cancel('WORKER_SHUTDOWN');
+        if (Object.keys(d.batches).length === 4)
+          first.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
       });
       await assert.rejects(first.run(acts.judgeShard, { ...input, shard: 0, shards: 1 }));
       assert.equal(a.srv.stats.batchesCreated + b.srv.stats.batchesCreated, 4);

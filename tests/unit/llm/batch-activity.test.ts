@@ -1,5 +1,6 @@
 // runBatch inside a Temporal activity context: the heartbeat details carry the batch id, and a retried
 // attempt (given those details, as Temporal does) resumes the same batch rather than paying for another.
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
@@ -45,7 +46,8 @@ describe('batch in a Temporal activity', () => {
       const beats: BatchProgress[] = [];
       first.on('heartbeat', (d: BatchProgress) => {
         beats.push(d);
-        if (d.state === 'running') first.cancel('WORKER_SHUTDOWN');
+        if (d.state === 'running')
+          first.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
       });
       await assert.rejects(first.run(labelActivity(client)));
       const last = beats.at(-1)!;

@@ -2,6 +2,7 @@
 // requests go out as one batch billed at the server's batch price, the batch id is stored right after
 // submit, and an attempt that dies while the batch is queued is resumed by the next one without a second
 // submit. Transient failures inside the batch are retried, not stored.
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -38,7 +39,8 @@ for (const p of PROVIDERS)
         first.on('heartbeat', (d: { batch?: { batchId: string; state: string } }) => {
           lastBeat = d;
           // the worker dies while the provider still holds the batch
-          if (d.batch?.batchId) first.cancel('WORKER_SHUTDOWN');
+          if (d.batch?.batchId)
+            first.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
         });
         await assert.rejects(first.run(acts.synthesizeShard, input));
         assert.equal(srv.stats.batchesCreated, 1);

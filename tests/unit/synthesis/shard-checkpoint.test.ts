@@ -2,6 +2,7 @@
 // requests loses none of the answers it was billed for (none is asked again on resume, and the shard's usage
 // equals the server's bill), and transient failures are retried for a number of rounds counted in the
 // checkpoint, not by the activity's attempt number (which worker crashes raise too).
+import { ActivityCancellationDetails } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -36,7 +37,7 @@ test('a worker killed after some answers loses none of them: no prompt is asked 
       first.on('heartbeat', (d: { finished: number }) => {
         if (d.finished >= 3) {
           worker.kill(); // SIGKILL: nothing after this point is written
-          first.cancel('WORKER_SHUTDOWN');
+          first.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
         }
       });
       await assert.rejects(
