@@ -89,7 +89,7 @@ describe('llamaduo CLI (real dev server)', () => {
   it('validate: accepts a good config and names file, line and field of a bad one (exit 2)', async () => {
     const ok = await cli('validate', configFile);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /valid \(cli-test: tiny-random-llama/);
+    assert.match(ok.stdout, /valid \(cli-test: builtin:tiny-random-llama, 4 cycles max/);
     const bad = path.join(dir, 'bad.yaml');
     await writeFile(bad, stringify(config({ maxCycles: -1, budget: { maxUsd: 'lots' } })));
     const r = await cli('validate', bad);

@@ -9,6 +9,7 @@
 //                                                  a second port (another origin, as on the Hub), so the
 //                                                  client reads the metadata off the 302 and sends no token
 // Errors carry X-Error-Code (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo), as the Hub does.
+// Faults for the client's retries: dropOnceFile cuts a weight download halfway, failOnceFile answers 500 once.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -33,6 +34,8 @@ export interface HubServerOptions {
   tokens?: string[];
   /** cut the connection halfway through the first download of this file (once) */
   dropOnceFile?: string;
+  /** answer the first request for this file (HEAD or GET on /resolve/) with a 500 (once) */
+  failOnceFile?: string;
 }
 
 export interface HubRequest {
@@ -116,6 +119,7 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
   const tokens = new Set(options.tokens ?? []);
   const log: HubRequest[] = [];
   let dropPending = options.dropOnceFile;
+  let failPending = options.failOnceFile;
   let base = '';
   let cdnBase = '';
 
@@ -178,6 +182,10 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
     const name = rest.slice(4).join('/');
     const file = repo.files.find((f) => f.name === name);
     if (!file) return fail(res, 404, 'EntryNotFound', `${name} does not exist on "${rest[3]}"`);
+    if (failPending === file.name) {
+      failPending = undefined;
+      return fail(res, 500, 'Internal', 'injected fault');
+    }
     const headers: Record<string, string> = { 'X-Repo-Commit': sha, 'Accept-Ranges': 'bytes' };
     if (file.lfs) {
       res.writeHead(302, {

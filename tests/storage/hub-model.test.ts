@@ -25,6 +25,7 @@ const REPO = path.resolve(import.meta.dirname, '..', '..');
 const TOOLS = process.env.LLAMADUO_TOOLS ?? path.join(REPO, '.tools');
 const PYTHON = path.join(TOOLS, 'venv', 'bin', 'python');
 const STUDENT = path.join(TOOLS, 'demo-student');
+const FORKED = path.join(import.meta.dirname, 'trainer_cli_forked.py');
 const MODEL = 'llamaduo-test/smol';
 const TOKEN = 'hf_test_token_5b1d0c';
 
@@ -55,9 +56,13 @@ before(async () => {
     },
     tokens: [TOKEN],
     dropOnceFile: 'model.safetensors',
+    failOnceFile: 'config.json',
   });
+  // started now, so its torch import overlaps the first test
+  forked = startForkedCli();
 });
 after(async () => {
+  await forked?.close();
   await hub?.close();
   await rm(scratch, { recursive: true, force: true });
 });
@@ -113,13 +118,64 @@ function runCli(spec: object, label: string, extraEnv: Record<string, string> = 
   })();
 }
 
+// The trainer CLI run by children forked from one Python process that imported torch once
+// (trainer_cli_forked.py): the same main(), environment and exit code as `python -m llamaduo_trainer`, without
+// a torch import per run. Runs go one at a time, so a test can read the Hub log between them.
+function startForkedCli() {
+  const child = spawn(PYTHON, [FORKED], {
+    env: { ...process.env, ...trainerEnv() },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  let buffered = '';
+  const waiting: ((line: string) => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      waiting.shift()?.(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  let seq = 0;
+  return {
+    async run(spec: object, label: string, env: Record<string, string> = {}) {
+      const file = path.join(scratch, `${label}.json`);
+      await writeFile(file, JSON.stringify(spec));
+      const out = path.join(scratch, `${label}-${seq++}`);
+      const line = new Promise<string>((resolve, reject) => {
+        waiting.push(resolve);
+        void exited.then((c) => reject(new Error(`trainer_cli_forked.py exited ${c}`)));
+      });
+      child.stdin.write(
+        JSON.stringify({
+          argv: ['generate', '--spec', file],
+          env,
+          stdout: `${out}.stdout`,
+          stderr: `${out}.stderr`,
+        }) + '\n',
+      );
+      const { code } = JSON.parse(await line) as { code: number };
+      return {
+        code,
+        stdout: await readFile(`${out}.stdout`, 'utf8'),
+        stderr: await readFile(`${out}.stderr`, 'utf8'),
+      };
+    },
+    async close() {
+      child.stdin.end();
+      assert.equal(await exited, 0, 'trainer_cli_forked.py failed');
+    },
+  };
+}
+let forked: ReturnType<typeof startForkedCli>;
+
 describe('base models from the Hugging Face Hub API', () => {
-  it('fine-tunes and generates `org/name@main`: resolved once, downloaded once (resumed), cached in S3', async () => {
+  it('fine-tunes and generates `org/name@main`: resolved once, downloaded once (resumed, a 500 retried), cached in S3', async () => {
     const { gpu, acts, env } = activities();
     const sha = hub.commits[MODEL]!;
     const baseModel = `${MODEL}@main`;
     const train = await store.writeJsonl('m1/data/train.jsonl', records(4));
-    const test = await store.writeJsonl('m1/data/test.jsonl', records(2, 10));
+    const test = await store.writeJsonl('m1/data/test.jsonl', records(1, 10));
     const tuned = (await env.run(acts.fineTune, {
       migrationId: 'm1',
       cycle: 0,
@@ -153,6 +209,14 @@ describe('base models from the Hugging Face Hub API', () => {
       hub.log.every((r) => !r.path.startsWith('/cdn/') || !r.authorized),
       'no token sent to the CDN',
     );
+    // The Hub answered 500 once for config.json: the trainer retried and went on.
+    const faults = hub.log.filter((r) => r.status === 500);
+    assert.equal(faults.length, 1, JSON.stringify(faults));
+    assert.match(faults[0]!.path, /\/resolve\/[^/]+\/config\.json$/);
+    assert.ok(
+      hub.log.some((r) => r.path === faults[0]!.path && r.status === 200 && r.method === 'GET'),
+      'config.json was fetched after the 500',
+    );
     const entry = `${MODEL_CACHE_KEY}/hub/${MODEL}/${sha}`;
     const manifest = await store.readJson<{ revision: string; files: Record<string, { sha256: string }> }>(
       `${entry}/manifest.json`,
@@ -173,11 +237,11 @@ describe('base models from the Hugging Face Hub API', () => {
       baseModel,
       adapter: tuned.adapter,
       test,
-      inference: InferenceConfig.parse({ responsesPerPrompt: 1, temperature: 0, maxNewTokens: 4 }),
+      inference: InferenceConfig.parse({ responsesPerPrompt: 1, temperature: 0, maxNewTokens: 1 }),
       gpu,
     })) as GenerateResult;
     assert.deepEqual(hub.log.slice(before), [], 'the second step made no Hub request');
-    assert.equal(generated.generations.count, 2);
+    assert.equal(generated.generations.count, 1);
     const genManifest = await store.readJson<{ baseModelRevision: string }>(
       stepKeys({ migrationId: 'm1', cycle: 0, step: 'generate' }).result,
     );
@@ -203,11 +267,11 @@ describe('base models from the Hugging Face Hub API', () => {
         : {}),
       prompts,
       outputDir: path.join(scratch, label, 'out'),
-      sampling: { responsesPerPrompt: 1, temperature: 0, maxNewTokens: 2 },
+      sampling: { responsesPerPrompt: 1, temperature: 0, maxNewTokens: 1 },
       device: 'cpu',
     });
     const before = hub.log.length;
-    const pinned = await runCli(spec(`${MODEL}@${sha}`, 'pinned'), 'pinned');
+    const pinned = await forked.run(spec(`${MODEL}@${sha}`, 'pinned'), 'pinned');
     assert.equal(pinned.code, 0, pinned.stderr);
     assert.deepEqual(hub.log.slice(before), [], 'a pinned, cached model makes no Hub request');
     assert.match(pinned.stderr, /from the cache/);
@@ -218,7 +282,9 @@ describe('base models from the Hugging Face Hub API', () => {
     assert.match(denied.stderr, /llamaduo-test\/gated .*gated.*accept its license.*tokenSecret/);
     assert.ok(hub.log.some((r) => r.path.includes(gated) && r.status === 401 && !r.authorized));
 
-    const allowed = await runCli(spec(gated, 'gated-allowed', false), 'gated-allowed', { HF_TOKEN: TOKEN });
+    const allowed = await forked.run(spec(gated, 'gated-allowed', false), 'gated-allowed', {
+      HF_TOKEN: TOKEN,
+    });
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.ok(hub.log.some((r) => r.path.includes(gated) && r.status === 200 && r.authorized));
     const result = await readFile(path.join(scratch, 'gated-allowed', 'out', 'result.json'), 'utf8');
@@ -267,7 +333,7 @@ describe('base models from the Hugging Face Hub API', () => {
       ],
     ];
     for (const [i, [baseModel, extra, env, expected]] of cases.entries()) {
-      const run = await runCli(spec(baseModel, extra), `error-${i}`, env);
+      const run = await forked.run(spec(baseModel, extra), `error-${i}`, env);
       assert.equal(run.code, 2, `${baseModel}: ${run.stderr}`);
       assert.match(run.stderr, expected);
       assert.ok(

@@ -137,8 +137,11 @@ export async function startSeaweed(): Promise<SeaweedServer> {
       `-s3.config=${config}`,
       // Tests reach nothing outside loopback.
       '-master.telemetry=false',
+      // Every bucket is a collection that grows its own volumes (several at a time), and the Hub test stores a
+      // 270 MB model: 32 volumes ran out by the fourth test file and writes answered 500. Volumes are sparse
+      // files, so a higher cap costs no disk until used.
       '-master.volumeSizeLimitMB=64',
-      '-volume.max=32',
+      '-volume.max=128',
     ],
     { stdio: ['ignore', fd, fd], cwd: dir },
   );
