@@ -45,8 +45,13 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
   }
   run.status = ending.status;
   run.setStage('done', ending.status);
+  // The final status goes out before the report: a report write that keeps retrying (store down, a bug fixed by
+  // a new build) must not leave `llamaduo list` showing a finished migration as running. Histories from before
+  // this published it after the report.
+  const statusFirst = patched('final-status-before-report');
+  if (statusFirst) run.publish();
   const report = await writeReport(run);
-  run.publish();
+  if (!statusFirst) run.publish();
   return {
     migrationId: run.migrationId,
     status: run.status,

@@ -61,7 +61,17 @@ export async function reapOrphanedJobs(deps: ReaperDeps): Promise<string[]> {
       // another namespace's Job: a reaper with a client for that namespace judges it
       if (!client) continue;
       const key = `${client.options.namespace}/${owner.workflowId}/${owner.runId ?? ''}`;
-      if (!running.has(key)) running.set(key, await isRunning(client, owner.workflowId, owner.runId));
+      if (!running.has(key)) {
+        try {
+          running.set(key, await isRunning(client, owner.workflowId, owner.runId));
+        } catch (err) {
+          // Cannot tell (no permission, that namespace's frontend down): keep the Job, judge the others.
+          running.set(key, true);
+          deps.log?.(
+            `GPU reaper: cannot describe ${key} for Job ${namespace}/${name}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
       if (running.get(key)) continue;
       const which = `${client.options.namespace}/${owner.workflowId}${owner.runId ? ` run ${owner.runId}` : ''}`;
       try {
