@@ -10,6 +10,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { availableCores } from '../activities/cpu-cores';
 import { parseReportData } from '../report/report-schema';
 import { bestCycle, targetValue } from '../report/tables';
 import type { ReportData } from '../report/report-data';
@@ -128,6 +129,7 @@ console.log(
       ),
     },
     judge: summary((r) => r.judge),
-    cores: os.cpus().length,
+    // the cores this process may use (cgroup CPU quota included), not the host's count
+    cores: availableCores(),
   }),
 );

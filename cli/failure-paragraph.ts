@@ -1,6 +1,7 @@
 // Turns the failure chain a failed migration throws at the client (WorkflowFailedError -> ChildWorkflowFailure
 // -> ActivityFailure -> ApplicationFailure ...) into one paragraph a person can act on: what failed, the root
 // cause's own message, what to do. Stack traces never go here; they go to the log file (see log-file.ts).
+import { WorkflowFailedError } from '@temporalio/client';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -110,6 +111,23 @@ export function failureParagraph(err: unknown, ctx: FailureContext = {}): string
     ? `Migration ${ctx.workflowId} failed in ${s.what}`
     : `${cap(s.what)} failed`;
   return `${subject}: ${cause} ${s.advice}`;
+}
+
+/**
+ * Any error that ends a command (not only a migration's failure: a dev server that would not start, a start
+ * the server refused): a failed workflow gets failureParagraph; anything else its own message's gist on one
+ * line, and where the whole error is. A message that opens with "...:" and then carries a process's output
+ * (the dev server's) gets that opening and its last line, which is where such output says what went wrong.
+ */
+export function errorParagraph(err: unknown, logFile?: string): string {
+  if (err instanceof WorkflowFailedError) return failureParagraph(err, { logFile });
+  const lines = String((err as Error)?.message ?? err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  let gist = lines[0] ?? String(err);
+  if (gist.endsWith(':') && lines.length > 1) gist = `${gist} ${lines.at(-1)!}`;
+  return `error: ${oneLine(gist, 400)}${logFile ? ` (details: ${logFile})` : ''}`;
 }
 
 function adviceFor(root: unknown, type: string | undefined, ctx: FailureContext): string {

@@ -1,7 +1,7 @@
 // The `llamaduo` command line. Exit codes: 0 ok, 1 migration failed or not finished well, 2 invalid input,
 // 3 not found, 4 Temporal unreachable.
 import { Command, Option } from 'commander';
-import { WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { loadConfigFile } from '../client/config-file';
 import { checkDataset, InvalidConfigError, MigrationClient } from '../client/migrations';
 import {
@@ -13,7 +13,7 @@ import {
   triggerSchedule,
 } from '../client/schedules';
 import { CliError, connect, temporalAddress, uiUrl } from './connect';
-import { failureParagraph } from './failure-paragraph';
+import { errorParagraph } from './failure-paragraph';
 import { followMigration } from './follow';
 import { LiveView } from './live-view';
 import { LogFile, logFilePath } from './log-file';
@@ -280,10 +280,7 @@ try {
     // One paragraph here; the whole chain with stack traces in the log file.
     const log = openLog();
     log.failure(`llamaduo ${process.argv.slice(2).join(' ')} failed`, err);
-    const text =
-      err instanceof WorkflowFailedError
-        ? failureParagraph(err, { logFile: log.file })
-        : `error: ${String((err as Error)?.message ?? err).split('\n')[0]} (details: ${log.file})`;
+    const text = errorParagraph(err, log.file);
     console.error(json() ? JSON.stringify({ error: text }) : text);
     process.exitCode = 1;
   }

@@ -12,6 +12,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MigrationConfig } from '../common/config';
 import { runEmbedded } from '../cli/embedded';
+import { errorParagraph } from '../cli/failure-paragraph';
+import { LogFile } from '../cli/log-file';
 import { startLocalModelServer } from './local-model/server';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -28,18 +30,18 @@ const seed = Number(process.env.DEMO_SEED ?? 42);
 
 const started = Date.now();
 console.log('[demo] starting the local teacher/judge model (SmolLM2-135M-Instruct, llama.cpp on CPU)');
-const model = await startLocalModelServer({ port: 0 });
-console.log(`[demo] model ${model.modelId} at ${model.url}`);
-// llama.cpp here decodes one request at a time: more in flight would only queue into client timeouts
-const local = {
-  concurrency: 1,
-  provider: 'openai-compatible' as const,
-  model: model.modelId,
-  baseURL: model.url,
-  temperature: 0.7,
-};
-
+let model: Awaited<ReturnType<typeof startLocalModelServer>> | undefined;
 try {
+  model = await startLocalModelServer({ port: 0 });
+  console.log(`[demo] model ${model.modelId} at ${model.url}`);
+  // llama.cpp here decodes one request at a time: more in flight would only queue into client timeouts
+  const local = {
+    concurrency: 1,
+    provider: 'openai-compatible' as const,
+    model: model.modelId,
+    baseURL: model.url,
+    temperature: 0.7,
+  };
   const config = MigrationConfig.parse({
     name: process.env.DEMO_NAME ?? 'demo-request-types',
     // 160 of the 300 records (drawn with the seed), 16 of them held out for testing: sized so that two
@@ -83,7 +85,15 @@ try {
     gpu: { kind: 'local', device: 'cpu' },
   });
   await runEmbedded(config, { json: false });
+} catch (err) {
+  // a failed migration already printed its paragraph inside runEmbedded; this is everything else (a dev
+  // server that would not start, a port in use, a report that could not be written): one paragraph here,
+  // the whole chain with stack traces in the log file
+  const log = new LogFile();
+  log.failure('demo failed', err);
+  console.error(`[demo] ${errorParagraph(err, log.file)}`);
+  process.exitCode = 1;
 } finally {
-  await model.close();
+  await model?.close();
   console.log(`[demo] finished in ${Math.round((Date.now() - started) / 1000)} s`);
 }

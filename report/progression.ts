@@ -5,7 +5,7 @@ import type { EvaluationSummary } from '../common/types';
 import type { ChartSpec } from './charts';
 import { esc, fmtCount, fmtPct, fmtScore } from './html';
 import type { ReportData } from './report-data';
-import { targetValue } from './tables';
+import { bestCycle, targetValue } from './tables';
 
 const REFERENCE_NAMES: Record<string, string> = {
   'exact-match': 'exact match',
@@ -60,11 +60,19 @@ export function progressionTable(data: ReportData): string {
         reference: data.teacher.reference,
       }),
     );
-  const base = all.find((r) => r.cls === 'base');
-  const last = all.filter((r) => r.cls === 'cycle').at(-1);
+  // base against the cycle the migration promotes (the same cycle the "best" card and the benchmark read),
+  // with the latest cycle beside it when that is another one
+  const baseRef = data.base?.reference;
+  const best = bestCycle(data);
+  const last = data.cycles.at(-1);
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${fmtScore(x)}`;
   const delta =
-    ref && base?.reference && last?.reference
-      ? `<p class="note">${esc(ref)}: base ${fmtScore(base.reference.mean)} → latest cycle ${fmtScore(last.reference.mean)} (${last.reference.mean >= base.reference.mean ? '+' : ''}${fmtScore(last.reference.mean - base.reference.mean)}).</p>`
+    ref && baseRef && best?.evaluation.reference
+      ? `<p class="note">${esc(ref)}: base ${fmtScore(baseRef.mean)} → best cycle ${best.cycle} ${fmtScore(best.evaluation.reference.mean)} (${signed(best.evaluation.reference.mean - baseRef.mean)})${
+          last && last.cycle !== best.cycle && last.evaluation.reference
+            ? `; latest cycle ${last.cycle} ${fmtScore(last.evaluation.reference.mean)} (${signed(last.evaluation.reference.mean - baseRef.mean)})`
+            : ''
+        }.</p>`
       : '';
   return `<table class="progression"><thead>${head}</thead><tbody>${body.join('')}</tbody></table>${delta}`;
 }

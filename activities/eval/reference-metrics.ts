@@ -8,9 +8,15 @@ import { rougeL } from '../data/curation/rouge';
 
 import type { ReferenceMetric } from '../../common/config';
 
-/** Lower case, whitespace collapsed, surrounding quotes/punctuation dropped: "Open_QA." equals "open_qa". */
+/**
+ * Lower case, surrounding quotes/punctuation dropped, and every run of whitespace, '_' and '-' one separator:
+ * "Open_QA." equals "open_qa", and so do "open qa" and "open-qa" (a label's separator is how it is written,
+ * not which label it is). Anything else, a wrong word or extra words, still differs.
+ */
 export function normalizeAnswer(text: string): string {
-  return normalizeText(text).replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+  return normalizeText(text)
+    .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '')
+    .replace(/[\s_-]+/g, '_');
 }
 
 export function exactMatch(answer: string, reference: string): number {

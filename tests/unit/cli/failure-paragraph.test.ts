@@ -13,7 +13,7 @@ import {
   TerminatedFailure,
   TimeoutFailure,
 } from '@temporalio/common';
-import { failureParagraph, summarizeFailure } from '../../../cli/failure-paragraph';
+import { errorParagraph, failureParagraph, summarizeFailure } from '../../../cli/failure-paragraph';
 
 /** Over the wire and back, as a failed workflow's failure reaches a client. */
 function asClientSees(cause: Error): WorkflowFailedError {
@@ -142,5 +142,31 @@ describe('failure paragraph', () => {
     const text = failureParagraph(multi);
     noStack(text);
     assert.match(text, /bad dataset: x\.jsonl:3 field prompt x\.jsonl:9 field response\. Fix the dataset/);
+  });
+
+  it('any other error that ends a command or the demo: one line with its gist and the log file', () => {
+    // the dev server's start error carries its output; the last line is the one that says why
+    const server = new Error(
+      'temporal dev server exited (1):\n{"level":"info","msg":"starting"}\nlisten tcp 127.0.0.1:7233: bind: address already in use\n',
+    );
+    const text = errorParagraph(server, '/x/llamaduo.log');
+    noStack(text);
+    assert.equal(
+      text,
+      'error: temporal dev server exited (1): listen tcp 127.0.0.1:7233: bind: address already in use (details: /x/llamaduo.log)',
+    );
+    assert.equal(errorParagraph(new Error('no such file: m.gguf')), 'error: no such file: m.gguf');
+    assert.equal(errorParagraph('plain'), 'error: plain');
+    // a failed workflow still gets the full paragraph (what failed, cause, what to do)
+    const failed = asClientSees(
+      activityFailed(
+        'teacherBaseline',
+        ApplicationFailure.nonRetryable('OPENAI_API_KEY is not set', 'MissingCredentials'),
+      ),
+    );
+    assert.match(
+      errorParagraph(failed, '/x/l.log'),
+      /teacher-baseline stage.*Set the environment variable.*\/x\/l\.log/,
+    );
   });
 });

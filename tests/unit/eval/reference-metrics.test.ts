@@ -12,10 +12,15 @@ import type { TestRecord } from '../../../activities/eval/eval-inputs';
 import { testConfig } from '../../helpers/test-config';
 
 describe('reference metrics', () => {
-  it('exact match ignores case, surrounding punctuation and whitespace, nothing else', () => {
+  it('exact match ignores case, surrounding punctuation, whitespace and the separator style, nothing else', () => {
     assert.equal(normalizeAnswer('  "Open_QA."\n'), 'open_qa');
     assert.equal(exactMatch('Open_QA.', 'open_qa'), 100);
-    assert.equal(exactMatch('open qa', 'open_qa'), 0);
+    assert.equal(exactMatch('Creative writing', 'creative_writing'), 100);
+    assert.equal(exactMatch('open-qa', 'open_qa'), 100);
+    assert.equal(exactMatch('open  _ qa', 'open_qa'), 100);
+    assert.equal(exactMatch('openqa', 'open_qa'), 0);
+    assert.equal(exactMatch('open qa!', 'open_qa'), 100);
+    assert.equal(exactMatch('creative writing request', 'creative_writing'), 0);
     assert.equal(exactMatch('The answer is open_qa', 'open_qa'), 0);
     assert.equal(exactMatch('brainstorming', 'classification'), 0);
   });

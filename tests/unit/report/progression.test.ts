@@ -40,7 +40,14 @@ test('base row, each cycle and the teacher on both the judge score and the refer
     ['cycle', '41.00', '60.00'],
     ['teacher', '60.00', '35.00'],
   ]);
-  assert.match(table, /base 5\.00 → latest cycle 60\.00 \(\+55\.00\)/);
+  assert.match(table, /base 5\.00 → best cycle 1 60\.00 \(\+55\.00\)\.</);
+  // the promoted (best) cycle is what the delta reads; the latest is named beside it when it is another one
+  data.cycles[0]!.evaluation = summary(45, 55);
+  assert.match(
+    progressionTable(data),
+    /base 5\.00 → best cycle 0 55\.00 \(\+50\.00\); latest cycle 1 60\.00 \(\+55\.00\)\./,
+  );
+  data.cycles[0]!.evaluation = summary(40, 55);
   const chart = progressionChart(data)!;
   assert.deepEqual(chart.config.data.labels, ['base', 'cycle 0', 'cycle 1']);
   assert.deepEqual(
