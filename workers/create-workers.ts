@@ -74,8 +74,12 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
       workers.push(
         await Worker.create({
           ...common,
+          // a prebuilt bundle already holds the workflow interceptor modules (scripts/build-workflow-bundle.ts)
           ...(setup.workflowBundle
-            ? { workflowBundle: setup.workflowBundle }
+            ? {
+                workflowBundle: setup.workflowBundle,
+                interceptors: { ...setup.interceptors, workflowModules: undefined },
+              }
             : { workflowsPath: WORKFLOWS_PATH }),
         }),
       );

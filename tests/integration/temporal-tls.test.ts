@@ -164,7 +164,9 @@ describe('Temporal over mTLS with an API key', () => {
         LLAMADUO_QUEUES: 'llm',
         LLAMADUO_ARTIFACTS: path.join(dir, 'artifacts'),
         LLAMADUO_HEALTH_PORT: String(port),
-        LLAMADUO_LOG_LEVEL: 'WARN',
+        LLAMADUO_METRICS_PORT: '0',
+        // INFO: the startup line names how the worker connected
+        LLAMADUO_LOG_LEVEL: 'INFO',
       },
     });
     worker.stdout.on('data', (b) => (out += b));

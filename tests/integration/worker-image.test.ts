@@ -74,7 +74,8 @@ describe('worker image build', () => {
         LLAMADUO_QUEUES: 'workflow,data,llm,gpu',
         LLAMADUO_ARTIFACTS: path.join(work, 'artifacts'),
         LLAMADUO_HEALTH_PORT: String(port),
-        LLAMADUO_LOG_LEVEL: 'WARN',
+        LLAMADUO_METRICS_PORT: '0',
+        LLAMADUO_LOG_LEVEL: 'INFO',
       },
     });
     worker.stdout.on('data', (b) => (out += b));
