@@ -137,7 +137,15 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         requests: number;
         usd: number;
         batch?: BatchProgress;
-      } = { shard, finished: Object.keys(checkpoint.results).length, requests: seeds.length, usd: usage.usd };
+      } = {
+        shard,
+        finished: Object.keys(checkpoint.results).length,
+        requests: seeds.length,
+        usd: usage.usd,
+        // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
+        // it went through is still the one the earlier attempt reported
+        batch: (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch,
+      };
       const beat = () => ctx?.heartbeat({ ...details, usd: usage.usd });
       beat();
       const everyMs = Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 15_000) / 3));
