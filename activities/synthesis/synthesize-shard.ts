@@ -142,10 +142,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         finished: Object.keys(checkpoint.results).length,
         requests: seeds.length,
         usd: usage.usd,
-        // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
-        // it went through is still the one the earlier attempt reported
-        batch: (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch,
       };
+      // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
+      // it went through is still the one the earlier attempt reported
+      const earlierBatch = (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch;
+      if (earlierBatch) details.batch = earlierBatch;
       const beat = () => ctx?.heartbeat({ ...details, usd: usage.usd });
       beat();
       const everyMs = Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 15_000) / 3));
