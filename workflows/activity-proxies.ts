@@ -44,11 +44,17 @@ export function activityProxies(tuning: ActivityTuning = {}) {
   // Bounded attempts: failures that do not go away (an account out of quota is also non-retryable)
   // end the migration instead of retrying forever; kills and heartbeat timeouts fit well within.
   const llmRetry = { ...retry, maximumAttempts: 10 };
+  // A cancelled LLM activity is waited for: it stops its calls and reports what it paid (a synthesis shard
+  // ends with the samples paid for), which a workflow that moved on at once would never count.
+  const llmCancellation = patched('llm-wait-cancellation')
+    ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+    : ActivityCancellationType.TRY_CANCEL;
   const llm = proxyActivities<LlmActivities>({
     taskQueue: TASK_QUEUES.llm,
     startToCloseTimeout: '6h',
     heartbeatTimeout,
     retry: llmRetry,
+    cancellationType: llmCancellation,
   });
   // Work through a provider's batch API: up to 24 h in the provider's queue, polled by a heartbeating activity.
   const llmBatch = proxyActivities<LlmActivities>({
@@ -56,6 +62,7 @@ export function activityProxies(tuning: ActivityTuning = {}) {
     startToCloseTimeout: '26h',
     heartbeatTimeout,
     retry: llmRetry,
+    cancellationType: llmCancellation,
   });
   const gpu = proxyActivities<GpuActivities>({
     taskQueue: TASK_QUEUES.gpu,
@@ -67,7 +74,10 @@ export function activityProxies(tuning: ActivityTuning = {}) {
     // A fine-tune of 256k samples takes about an hour on one GPU (paper); queueing for a GPU may add more.
     startToCloseTimeout: '24h',
     heartbeatTimeout,
-    retry: { ...retry, maximumAttempts: 5 },
+    // Attempts also end when a worker dies (heartbeat timeout) while the Job runs on, adopted by the next
+    // attempt: those must not fail the step. The activity counts the step's own failures and stops retrying
+    // after a few (activities/gpu/step-failures.ts); the attempt limit only ends a worker crash loop.
+    retry: { ...retry, maximumAttempts: patched('gpu-attempts-beyond-worker-crashes') ? 100 : 5 },
   });
   return { data, llm, llmBatch, gpu };
 }

@@ -45,6 +45,7 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
     run.tuning,
     run.remainingUsd(),
     run.onShard,
+    (u) => run.spend('evaluate', u),
   );
   if (!teacherEval)
     return {

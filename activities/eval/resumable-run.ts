@@ -95,3 +95,11 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
 export async function dropCheckpoint(store: ArtifactStore, checkpointKey: string): Promise<void> {
   await store.remove(checkpointKey);
 }
+
+/** The results an unfinished run has checkpointed (none when there is no checkpoint). */
+export async function checkpointRecords<R>(store: ArtifactStore, checkpointKey: string): Promise<R[]> {
+  const rows: R[] = [];
+  if (!(await store.find(checkpointKey))) return rows;
+  for await (const row of store.readJsonl<{ key: string; result: R }>(checkpointKey)) rows.push(row.result);
+  return rows;
+}

@@ -18,6 +18,7 @@ import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/clien
 import type { BatchIdempotency } from '../llm/provider';
 import { runEnded } from '../llm/run-ended';
 import { LlmError, toActivityFailure } from '../llm/errors';
+import { withSpend } from '../llm/failure-spend';
 import { ServiceLlmClient } from '../llm/service-client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
@@ -152,6 +153,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       const timer = setInterval(beat, everyMs);
 
       let budgetSkipped = 0;
+      let cancelled = false;
       let transient = 0;
       let fatal: LlmError | undefined;
       const record = (
@@ -207,7 +209,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         fatal ??= err instanceof LlmError ? err : undefined;
         if (!fatal) {
           await save().catch(() => undefined);
-          throw err;
+          // A requested cancel (the synthesis' budget was lowered below what its shards in flight may spend,
+          // or the migration was cancelled) ends the shard with what it paid for, as one stopped by its
+          // budget; a worker shutting down leaves it for the next attempt to resume.
+          if (!ctx?.cancellationDetails?.cancelRequested) throw err;
+          cancelled = true;
         }
       } finally {
         clearInterval(timer);
@@ -215,11 +221,13 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       // Rounds are counted here, not with the activity's attempt number, which worker crashes raise too.
       if (transient > 0 && !fatal) checkpoint.transientRounds = (checkpoint.transientRounds ?? 0) + 1;
       await save(); // what finished is kept whatever happens next
-      if (fatal) throw toActivityFailure(fatal);
-      if (transient > 0 && (checkpoint.transientRounds ?? 0) < TRANSIENT_ATTEMPTS)
+      // a failure says what the shard paid (all attempts, from the checkpoint): the migration counts it
+      if (fatal) throw withSpend(toActivityFailure(fatal), usage);
+      if (transient > 0 && !cancelled && (checkpoint.transientRounds ?? 0) < TRANSIENT_ATTEMPTS)
         throw ApplicationFailure.create({
           type: 'LlmError:transient',
           message: `${transient} of ${seeds.length} teacher requests failed for the moment (rate limit, server error or timeout); retrying the shard`,
+          details: [{ usage }],
         });
 
       // request order, not completion order: the same answers always give the same file
@@ -231,6 +239,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         const r = checkpoint.results[q];
         if (Array.isArray(r)) samples.push(...r);
         else if (r !== undefined) failures[r] = (failures[r] ?? 0) + 1;
+      }
+      if (cancelled) {
+        const open = seeds.filter((_, q) => checkpoint.results[q] === undefined).length;
+        const unasked = open - budgetSkipped - transient;
+        if (unasked > 0) failures.budget = (failures.budget ?? 0) + unasked;
       }
       const failed = Object.values(failures).reduce((s, n) => s + n, 0);
       const meta: ShardMeta = {
@@ -267,7 +280,12 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
             beat();
           }
         };
-        await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+        // every worker ends (a cancel aborts their requests) before the shard's outcome is decided
+        const ended = await Promise.allSettled(
+          Array.from({ length: Math.min(concurrency, todo.length) }, worker),
+        );
+        const failedWorker = ended.find((e) => e.status === 'rejected');
+        if (failedWorker) throw failedWorker.reason;
       }
 
       /** The pending requests as one provider batch (resumed when an earlier attempt submitted it). */

@@ -37,6 +37,8 @@ export interface FakeOptions {
   dropRate?: number;
   /** the level judges give the currently promoted adapter's answers */
   promotedScore?: number;
+  /** what a judge call of a shard really costs when it is not usdPerCall (the estimate stays at usdPerCall) */
+  judgeUsdPerCall?: (input: T.JudgeShardInput) => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -217,7 +219,8 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           : input.subject === 'promoted'
             ? promotedScore
             : baseScore + perCycle * input.cycle;
-      const spent = { tokens: { input: 400, output: 120, cached: 0 }, cost: usdPerCall, attempts: 1 };
+      const callUsd = opts.judgeUsdPerCall?.(input) ?? usdPerCall;
+      const spent = { tokens: { input: 400, output: 120, cached: 0 }, cost: callUsd, attempts: 1 };
       const rows: JudgmentRecord[] = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
@@ -259,8 +262,18 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           }).flat(),
         ),
       );
+      // as the real shard: no call past its share of the budget; what was paid goes with the failure
+      if (input.shardBudgetUsd !== undefined && rows.length * callUsd > input.shardBudgetUsd + 1e-9) {
+        const paid = Math.floor(input.shardBudgetUsd / callUsd + 1e-9);
+        throw ApplicationFailure.create({
+          type: 'BudgetExhausted',
+          nonRetryable: true,
+          message: `judge budget exhausted after ${paid} of ${rows.length} calls`,
+          details: [{ usage: usageOf(paid, callUsd) }],
+        });
+      }
       const judgments = await once(key, () => store.writeJsonl(key, rows));
-      return { judgments, usage: usageOf(rows.length, usdPerCall), failed: 0 };
+      return { judgments, usage: usageOf(rows.length, callUsd), failed: 0 };
     },
 
     async summarizeEvaluation(input) {
