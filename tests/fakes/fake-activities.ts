@@ -61,6 +61,25 @@ async function busy(ms: number, details?: unknown) {
   }
 }
 
+/**
+ * As busy(), but ends early on a cancel request, as the real synthesis shard does; returns the share of the
+ * work done. A worker shutting down (no cancel request) throws, leaving the work to the next attempt.
+ */
+async function busyUnlessCancelled(ms: number, details?: unknown): Promise<number> {
+  if (!inActivity()) return busy(ms, details).then(() => 1);
+  const ctx = Context.current();
+  const start = Date.now();
+  while (Date.now() < start + ms) {
+    if (ctx.cancellationSignal.aborted) {
+      if (!ctx.cancellationDetails?.cancelRequested) throw ctx.cancellationSignal.reason;
+      return (Date.now() - start) / ms;
+    }
+    ctx.heartbeat(details);
+    await sleep(Math.min(200, start + ms - Date.now()));
+  }
+  return 1;
+}
+
 function hashUnit(...parts: (string | number)[]): number {
   const h = createHash('sha256').update(parts.join('|')).digest();
   return h.readUInt32BE(0) / 2 ** 32;
@@ -308,10 +327,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     },
 
     async synthesizeShard(input) {
-      await busy(shardMs, { shard: input.shard });
-      // as the real shard: no request its share of the budget cannot pay for
+      const done = await busyUnlessCancelled(shardMs, { shard: input.shard });
+      // as the real shard: no request its share of the budget cannot pay for; cancelled, the requests made
       const budget = input.shardBudgetUsd ?? input.budgetUsd / Math.max(1, input.shards);
-      const made = Math.min(input.requests, Math.floor(budget / usdPerCall + 1e-9));
+      const affordable = Math.min(input.requests, Math.floor(budget / usdPerCall + 1e-9));
+      const made = done < 1 ? Math.floor(affordable * done) : affordable;
       const n = made * input.synthesis.samplesPerRequest;
       const key = ArtifactStore.key(
         input.migrationId,
