@@ -132,6 +132,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
 
       // Heartbeat on a timer, not only when a request finishes: a long 429 pause or a batch in the
       // provider's queue must not look like a dead worker (a retry would re-ask, and pay for, the same calls).
+      const earlierBatch = (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch;
       const details: {
         shard: number;
         finished: number;
@@ -145,7 +146,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         usd: usage.usd,
         // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
         // it went through is still the one the earlier attempt reported
-        batch: (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch,
+        ...(earlierBatch ? { batch: earlierBatch } : {}),
       };
       const beat = () => ctx?.heartbeat({ ...details, usd: usage.usd });
       beat();
@@ -260,9 +261,19 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       return { raw, generated: samples.length, usage, failed };
 
       async function oneByOne(c: LlmClient, todo: number[]): Promise<void> {
+        // A cancel request drains: no new request, and those in flight finish and are kept (the provider bills
+        // them anyway). A worker shutting down aborts them; the next attempt asks them again.
+        const requests = new AbortController();
+        let draining = false;
+        const onAbort = () => {
+          if (ctx?.cancellationDetails?.cancelRequested) draining = true;
+          else requests.abort(ctx?.cancellationSignal.reason);
+        };
+        if (ctx?.cancellationSignal.aborted) onAbort();
+        else ctx?.cancellationSignal.addEventListener('abort', onAbort, { once: true });
         let next = 0;
         const worker = async () => {
-          while (next < todo.length && !fatal) {
+          while (next < todo.length && !fatal && !draining) {
             const q = todo[next++]!;
             if (usage.usd >= budget) {
               budgetSkipped++; // not stored: a retry with budget left may still make this request
@@ -270,7 +281,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
             }
             const { prompt, request } = requestOf(q);
             const res = await c.generateStructured(
-              { ...request, model: synthesis.teacher, signal: ctx?.cancellationSignal },
+              { ...request, model: synthesis.teacher, signal: requests.signal },
               SyntheticBatch,
               { name: 'synthetic_examples' },
             );
@@ -284,8 +295,10 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         const ended = await Promise.allSettled(
           Array.from({ length: Math.min(concurrency, todo.length) }, worker),
         );
+        ctx?.cancellationSignal.removeEventListener('abort', onAbort);
         const failedWorker = ended.find((e) => e.status === 'rejected');
         if (failedWorker) throw failedWorker.reason;
+        if (draining) cancelled = true;
       }
 
       /** The pending requests as one provider batch (resumed when an earlier attempt submitted it). */

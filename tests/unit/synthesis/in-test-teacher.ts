@@ -15,7 +15,9 @@ export type Script =
   | 'rate-limited'
   | 'quota'
   /** waits until the request is aborted, then throws the abort reason (as the real client does) */
-  | 'hang';
+  | 'hang'
+  /** answers normally after 200 ms */
+  | 'slow';
 
 const USAGE: Usage = { calls: 1, inputTokens: 400, outputTokens: 600, cachedTokens: 0, usd: 0.01 };
 
@@ -49,6 +51,7 @@ export class InTestTeacher implements LlmClient {
     >;
     const kind = this.script(call);
     if (kind === 'crash') throw new Error('worker lost');
+    if (kind === 'slow') await new Promise((r) => setTimeout(r, 200));
     if (kind === 'hang')
       await new Promise<never>((_, reject) => {
         if (req.signal?.aborted) return reject(req.signal.reason);

@@ -288,7 +288,7 @@ test('a malformed train split is reported with artifact, line and field', () =>
     );
   }));
 
-test('a cancel request ends the shard with the samples it paid for; a worker shutdown does not', () =>
+test('a cancel request ends the shard with what it paid for, the requests in flight included; a worker shutdown does not', () =>
   withStore(async (store) => {
     const input = {
       ...synthesisInput(await splits(store), 100),
@@ -298,14 +298,16 @@ test('a cancel request ends the shard with the samples it paid for; a worker shu
       shards: 1,
       requests: 10,
     };
-    // four answers, then every request waits until it is aborted
-    const run = async (details: 'cancel' | 'shutdown') => {
-      const teacher = new InTestTeacher(teacherPool, (c) => (c >= 4 ? 'hang' : 'normal'));
+    // four quick answers, then requests 4 and 5 are in flight when the cancel comes
+    const run = async (how: 'cancel' | 'shutdown') => {
+      const teacher = new InTestTeacher(teacherPool, (c) =>
+        c < 4 ? 'normal' : how === 'cancel' ? 'slow' : 'hang',
+      );
       const { synthesizeShard } = createSynthesisActivities({ store, llm: teacher, concurrency: 2 });
       const env = new MockActivityEnvironment();
       const result = env.run(synthesizeShard, input) as Promise<SynthesizeShardResult>;
-      while (teacher.calls < 6) await new Promise((r) => setTimeout(r, 10));
-      if (details === 'cancel') env.cancel();
+      while (teacher.calls < 6) await new Promise((r) => setTimeout(r, 5));
+      if (how === 'cancel') env.cancel();
       else env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
       return { result, teacher };
     };
@@ -313,11 +315,12 @@ test('a cancel request ends the shard with the samples it paid for; a worker shu
     await assert.rejects(shutdown.result, 'a shutting-down worker leaves the shard to the next attempt');
     await store.remove('m1/cycle-1/synth/round-0/shard-0.checkpoint.json');
 
-    const { result } = await run('cancel');
-    const res: SynthesizeShardResult = await result;
-    assert.equal(res.usage.calls, 4);
-    assert.ok(Math.abs(res.usage.usd - 0.04) < 1e-9);
-    assert.equal(res.generated, 4 * 3);
-    assert.equal(res.failed, 6, 'the requests never answered');
-    assert.equal((await store.readAllJsonl<RawSample>(res.raw.uri)).length, 12);
+    const { result, teacher } = await run('cancel');
+    const res = await result;
+    assert.equal(teacher.calls, 6, 'nothing asked after the cancel');
+    assert.equal(res.usage.calls, 6, 'the two requests in flight finished and were paid for');
+    assert.ok(Math.abs(res.usage.usd - 0.06) < 1e-9);
+    assert.equal(res.generated, 6 * 3);
+    assert.equal(res.failed, 4, 'the requests never asked');
+    assert.equal((await store.readAllJsonl<RawSample>(res.raw.uri)).length, 18);
   }));
