@@ -3,13 +3,15 @@
 //   counted, the failed one's included (the child passes its total on with its failure);
 // - judging priced too low by its estimate stops at the budget: each judge shard gets a share it cannot pass,
 //   the migration ends budget-exhausted and its spend counts the shards paid before the stop;
+// - a migration cancelled while judging waits for its judge shards and counts what they paid;
 // - a migration id is never reused: starting one under the id of a closed migration is refused.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
@@ -34,6 +36,9 @@ describe('spend of failed and budget-stopped work (real dev server)', () => {
   let running: Promise<void>;
   /** what each synthesis shard of the failing migration reported paying, the failed one's included */
   const synthPaid: Usage[] = [];
+  /** what each cancelled judge shard reported paying */
+  const judgePaid: Usage[] = [];
+  let studentJudging = 0;
 
   before(async () => {
     env = await startTestEnv();
@@ -51,6 +56,20 @@ describe('spend of failed and budget-stopped work (real dev server)', () => {
     });
     const activities = {
       ...fakes,
+      async judgeShard(input: Parameters<typeof fakes.judgeShard>[0]) {
+        if (input.migrationId !== 'judge-cancel' || input.subject !== 'student')
+          return fakes.judgeShard(input);
+        // judges until cancelled, then reports what its finished calls paid (as the real shard does)
+        const ctx = Context.current();
+        studentJudging++;
+        while (!ctx.cancellationSignal.aborted) {
+          ctx.heartbeat();
+          await sleep(100);
+        }
+        const usage = usageOf(5, 0.01);
+        judgePaid.push(usage);
+        throw new CancelledFailure('judge shard cancelled', [{ usage }]);
+      },
       async synthesizeShard(input: Parameters<typeof fakes.synthesizeShard>[0]) {
         if (input.migrationId !== 'synth-fail') return fakes.synthesizeShard(input);
         if (input.shard === 1) {
@@ -138,6 +157,21 @@ describe('spend of failed and budget-stopped work (real dev server)', () => {
     const evaluate = result.spend.byStage.evaluate?.usd ?? 0;
     assert.ok(evaluate > 1.44 + 4.32 + 1e-6, `evaluation spend ${evaluate} counts cycle 0's partial judging`);
     assert.equal(result.cycles.length, 0, 'no cycle is recorded from a partial evaluation');
+  });
+
+  it('a migration cancelled while judging counts what its cancelled judge shards paid', async () => {
+    const handle = await start('judge-cancel', 30);
+    for (let i = 0; i < 600 && studentJudging < 1; i++) await sleep(100);
+    // teacher baseline evaluation 1.44 + the base student's 4.32 are paid; cycle 0's shards are in flight
+    const before = (await handle.query(progressQuery)).spend.byStage.evaluate?.usd ?? 0;
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    const p = await handle.query(progressQuery);
+    assert.equal(p.status, 'cancelled');
+    assert.ok(judgePaid.length >= 1, 'the judge shards in flight were cancelled');
+    const paid = judgePaid.reduce((s, u) => s + u.usd, 0);
+    const counted = p.spend.byStage.evaluate?.usd ?? 0;
+    assert.ok(close(counted, before + paid), `evaluation counted ${counted} USD = ${before} + ${paid}`);
   });
 
   it('a new migration under the id of a closed one is refused', async () => {
