@@ -25,6 +25,11 @@ export interface ActivityTuning {
    * migration's GPU work before leaving it to the reaper; default 2m.
    */
   cleanupScheduleToStart?: string;
+  /**
+   * How long a GPU step waits for a GPU worker to pick it up before the migration fails saying so (no GPU
+   * worker deployed, all of them down); default 6h, for pools that scale up from zero.
+   */
+  gpuScheduleToStart?: string;
 }
 
 export function activityProxies(tuning: ActivityTuning = {}) {
@@ -64,8 +69,14 @@ export function activityProxies(tuning: ActivityTuning = {}) {
     retry: llmRetry,
     cancellationType: llmCancellation,
   });
+  // Without a bound, a step nobody picks up (no GPU worker) leaves the migration running forever at that
+  // stage. Histories from before the bound waited without one.
+  const gpuStartBound = patched('gpu-schedule-to-start')
+    ? { scheduleToStartTimeout: tuning.gpuScheduleToStart ?? '6h' }
+    : {};
   const gpu = proxyActivities<GpuActivities>({
     taskQueue: TASK_QUEUES.gpu,
+    ...gpuStartBound,
     // A cancelled migration waits until the GPU activity has deleted its Job (or process) and says so; with
     // TRY_CANCEL the workflow would close first and the Job keep its GPU until activeDeadlineSeconds.
     cancellationType: patched('gpu-wait-cancellation')
