@@ -1,7 +1,7 @@
 // How often a GPU step itself failed (the trainer crashed, a volume would not mount), counted in the step's
 // artifact directory across activity attempts. Temporal's attempt number also counts worker crashes and
-// heartbeat timeouts, during which the Job keeps running and is adopted by the next attempt: those must not
-// use up the step's retries. Evictions and preemptions (the trainer resumes from its checkpoint) are not
+// heartbeat timeouts, during which the Job keeps running and is adopted by the next attempt (or, on the local
+// backend, the trainer process vanishes with the worker): those must not use up the step's retries. Evictions and preemptions (the trainer resumes from its checkpoint) are not
 // counted either.
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../store/artifact-store';
@@ -18,6 +18,7 @@ const COUNTED: ReadonlySet<string> = new Set([FAILURE_TYPES.crashed.type, FAILUR
  */
 export async function countStepFailure(store: ArtifactStore, dir: string, err: unknown): Promise<unknown> {
   if (!(err instanceof ApplicationFailure) || err.nonRetryable || !COUNTED.has(err.type ?? '')) return err;
+  if ((err.details?.[0] as { lost?: boolean } | undefined)?.lost) return err; // went with a killed worker
   const key = `${dir}/failures.json`;
   const before = (await store.find(key, { countLines: false }))
     ? (await store.readJson<{ failures: number }>(key)).failures

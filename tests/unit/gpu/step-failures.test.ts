@@ -32,6 +32,7 @@ describe('GPU step failure count', () => {
       toApplicationFailure({ kind: 'evicted', message: 'evicted', logTail: [] }, 'job-b'),
       toApplicationFailure({ kind: 'preempted', message: 'SIGTERM', logTail: [] }, 'job-b'),
       ApplicationFailure.retryable('worker lost', 'GpuWaitStopped'),
+      toApplicationFailure({ kind: 'crashed', message: 'vanished', logTail: [], lost: true }, 'job-b'),
       toApplicationFailure({ kind: 'oomKilled', message: 'OOMKilled', logTail: [] }, 'job-b'),
       new Error('ECONNRESET'),
     ];
