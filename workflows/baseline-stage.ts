@@ -29,6 +29,7 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
       responsesPerPrompt: config.inference.responsesPerPrompt,
     },
     run.remainingUsd(),
+    (u) => run.spend('teacher-baseline', u),
   );
   if ('refused' in teacherGen)
     return { status: 'budget-exhausted', decision: noEvaluation(state.cycle, teacherGen.refused) };
