@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Client,
   WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
@@ -119,6 +120,9 @@ export class MigrationClient {
       return await this.client.workflow.start(migrationWorkflow, {
         taskQueue: options.taskQueue ?? this.taskQueue,
         workflowId: migrationId,
+        // Artifacts (generations, adapters, shard outputs) are keyed by the id and reused when found: a new
+        // migration under the id of a closed one would silently take over that one's results.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [input],
         typedSearchAttributes: [
           { key: SA_STATUS, value: 'running' },
@@ -132,7 +136,10 @@ export class MigrationClient {
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError)
-        throw new Error(`a migration with id ${migrationId} is already running`, { cause: err });
+        throw new Error(
+          `a migration with id ${migrationId} already exists (running or closed); ids are not reused, as its artifacts are keyed by it: pick another --id`,
+          { cause: err },
+        );
       throw err;
     }
   }

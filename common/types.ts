@@ -223,6 +223,8 @@ export interface EvaluatePlan {
 export interface JudgeShardInput extends EvaluatePlanInput {
   shard: number;
   shards: number;
+  /** USD this shard's judge calls may spend (each call reserves its worst case first); unset: no limit */
+  shardBudgetUsd?: number;
 }
 export interface JudgeShardResult {
   judgments: ArtifactRef;

@@ -58,6 +58,7 @@ export async function measureBaseStudent(input: BaseStageInput): Promise<BaseRec
     // measuring the starting point must not take the money the first cycle's evaluation needs
     input.remainingUsd / 2,
     input.onShard,
+    input.onSpend,
   );
   if (!evaluation) return null;
   input.onSpend(evaluation.usage);

@@ -29,6 +29,7 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
       responsesPerPrompt: config.inference.responsesPerPrompt,
     },
     run.remainingUsd(),
+    (u) => run.spend('teacher-baseline', u),
   );
   if ('refused' in teacherGen)
     return { status: 'budget-exhausted', decision: noEvaluation(state.cycle, teacherGen.refused) };
@@ -45,6 +46,7 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
     run.tuning,
     run.remainingUsd(),
     run.onShard,
+    (u) => run.spend('evaluate', u),
   );
   if (!teacherEval)
     return {

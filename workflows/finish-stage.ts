@@ -7,9 +7,11 @@ import {
   CancelledFailure,
   isCancellation,
   patched,
-  type ActivityFailure,
+  TimeoutFailure,
+  ActivityFailure,
   type ApplicationFailure,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { MigrationResult, PromotionRecord } from '../common/progress';
 import { activityProxies, cleanupProxies } from './activity-proxies';
 import type { Ending } from './ending';
@@ -69,6 +71,12 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
 /** The innermost message of a failure chain: what actually went wrong, not "Activity task failed". */
 export function rootMessage(err: unknown): string {
   let e = err as (ActivityFailure | ApplicationFailure | Error) & { cause?: unknown };
+  let activityType = 'the step';
+  for (let f: unknown = err; f instanceof Error; f = f.cause) {
+    if (f instanceof ActivityFailure) activityType = f.activityType;
+    if (f instanceof TimeoutFailure && f.timeoutType === TimeoutType.SCHEDULE_TO_START)
+      return `no worker picked up ${activityType} in time: is a worker for its task queue (GPU for fine-tune and generate) running?`;
+  }
   while (e && (e as { cause?: unknown }).cause instanceof Error) e = e.cause as typeof e;
   return e instanceof Error ? e.message : String(err);
 }

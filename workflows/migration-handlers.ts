@@ -9,6 +9,7 @@ import {
   setTargetUpdate,
   stopAfterCycleSignal,
 } from './messages';
+import { synthesisSpentSignal } from './failure-spend';
 import type { MigrationRun } from './migration-run';
 import { forwardBudget, forwardStop } from './synthesis-child';
 
@@ -16,6 +17,8 @@ export function installHandlers(run: MigrationRun): void {
   const { state } = run;
   setHandler(progressQuery, () => run.progress());
   setHandler(configQuery, () => run.config);
+  // a synthesis child cancelled with the migration says what it paid before it closes
+  setHandler(synthesisSpentSignal, (usage) => run.spend('synthesize', usage));
   setHandler(stopAfterCycleSignal, (reason) => {
     state.stopRequested = true;
     forwardStop(run.synthesis);

@@ -80,6 +80,7 @@ async function oneCycle(run: MigrationRun): Promise<MigrationResult> {
     run.tuning,
     run.remainingUsd(),
     run.onShard,
+    (u) => run.spend('evaluate', u),
   );
   if (!evaluation)
     return finish(run, {

@@ -113,6 +113,7 @@ async function compareAndPromote(
       ctx.tuning,
       remainingUsd,
       () => undefined,
+      ctx.onSpend,
     );
     if (!ev)
       return done(

@@ -1,9 +1,11 @@
 // Between cycles: the teacher synthesizes the data the next cycle's volume schedule asks for, in a child
 // workflow (its shards and curation keep this workflow's history small).
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { syntheticVolumeForCycle } from '../common/config';
 import type { Decision } from '../common/progress';
+import type { SynthesisResult } from '../common/types';
 import type { Ending } from './ending';
+import { FAILURE_SPEND_PATCH, spentIn } from './failure-spend';
 import type { MigrationRun } from './migration-run';
 import { runSynthesisChild, stopAfterSynthesis } from './synthesis-child';
 
@@ -21,27 +23,37 @@ export async function synthesizeForNextCycle(
   const wanted = syntheticVolumeForCycle(config.synthesis, next) - state.syntheticCount;
   if (wanted <= 0) return null;
   run.setStage('synthesize', `${wanted} samples`);
-  const synth = await runSynthesisChild(
-    run.synthesis,
-    {
-      workflowId: `${workflowInfo().workflowId}/synthesis-${next}`,
-      input: {
-        migrationId,
-        cycle: next,
-        train: state.ingest.train,
-        test: state.ingest.test,
-        prior: state.synthetic,
-        wanted,
-        synthesis: config.synthesis,
-        budgetUsd: Math.max(0, run.remainingUsd() - reserveUsd),
+  let synth: SynthesisResult;
+  try {
+    synth = await runSynthesisChild(
+      run.synthesis,
+      {
+        workflowId: `${workflowInfo().workflowId}/synthesis-${next}`,
+        input: {
+          migrationId,
+          cycle: next,
+          train: state.ingest.train,
+          test: state.ingest.test,
+          prior: state.synthetic,
+          wanted,
+          synthesis: config.synthesis,
+          budgetUsd: Math.max(0, run.remainingUsd() - reserveUsd),
+        },
+        tuning: run.tuning,
+        staticSummary: `synthesize ${wanted} samples for cycle ${next}`,
       },
-      tuning: run.tuning,
-      staticSummary: `synthesize ${wanted} samples for cycle ${next}`,
-    },
-    state.maxUsd,
-    () => state.stopRequested,
-    () => state.maxUsd,
-  );
+      state.maxUsd,
+      () => state.stopRequested,
+      () => state.maxUsd,
+    );
+  } catch (err) {
+    // a failed child passes on what it paid: the failed migration's spend and report count it
+    if (patched(FAILURE_SPEND_PATCH)) {
+      const paid = spentIn(err);
+      if (paid) run.spend('synthesize', paid);
+    }
+    throw err;
+  }
   run.spend('synthesize', synth.usage);
   state.syntheses.push({
     forCycle: next,

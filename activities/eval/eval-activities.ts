@@ -14,6 +14,8 @@ import type {
 } from '../../common/types';
 import type { ServiceModel } from '../../common/config';
 import type { LlmClient } from '../llm/client';
+import { withSpend } from '../llm/failure-spend';
+import { SpendMeter } from '../llm/spend';
 import type { ArtifactStore } from '../store/artifact-store';
 import { EvalInputError, loadEvalInputs, type EvalInputs } from './eval-inputs';
 import { estimateEvaluationUsd, type EstimateUsd } from './estimate-cost';
@@ -23,7 +25,7 @@ import { runJudgeCall } from './judge-call';
 import { judgeIds, planCalls, shardCount, shardSlice, type JudgeCall } from './judge-plan';
 import type { JudgmentRecord } from './judgment-record';
 import { scoreAgainstReferences } from './reference-score';
-import { dropCheckpoint, resumableRun } from './resumable-run';
+import { checkpointRecords, dropCheckpoint, resumableRun } from './resumable-run';
 import { summarizeJudgments } from './summarize-judgments';
 import { teacherBaseline } from './teacher-baseline';
 
@@ -89,6 +91,22 @@ export function createEvalActivities(deps: EvalDeps) {
   const llm = (model: ServiceModel): LlmClient =>
     typeof deps.llm === 'function' ? deps.llm(model) : deps.llm;
   const concurrency = deps.concurrency ?? 8;
+  // The judges' clients of one shard attempt, all drawing on one spend limit: the shard's share of the
+  // budget less what its checkpoint (earlier attempts) already paid. Without a share, the plain clients.
+  async function limited(
+    checkpointKey: string,
+    shareUsd: number | undefined,
+  ): Promise<(model: ServiceModel) => LlmClient> {
+    if (shareUsd === undefined) return llm;
+    const paid = usageOf(await checkpointRecords<JudgmentRecord>(store, checkpointKey)).usd;
+    const meter = new SpendMeter(shareUsd, paid);
+    const clients = new Map<ServiceModel, LlmClient>();
+    return (model) => {
+      let c = clients.get(model);
+      if (!c) clients.set(model, (c = llm(model).withSpendMeter?.(meter) ?? llm(model)));
+      return c;
+    };
+  }
 
   return {
     async planEvaluation(input: EvaluatePlanInput): Promise<EvaluatePlan> {
@@ -116,27 +134,34 @@ export function createEvalActivities(deps: EvalDeps) {
       }
       const checkpointKey = shardCheckpointKey(input, input.shard, input.shards);
       const judges = input.evaluation.judges;
-      const results = batchJudging(judges)
-        ? await judgeViaBatch({
-            store,
-            checkpointKey,
-            calls: mine,
-            judges,
-            inputs,
-            llmFor: llm,
-            pollMs: deps.batchPollMs ?? 30_000,
-            concurrency,
-          })
-        : (
-            await resumableRun({
+      const judgeClients = await limited(checkpointKey, input.shardBudgetUsd);
+      let results: JudgmentRecord[];
+      try {
+        results = batchJudging(judges)
+          ? await judgeViaBatch({
               store,
               checkpointKey,
-              items: mine,
-              keyOf: (c) => String(c.index),
+              calls: mine,
+              judges,
+              inputs,
+              llmFor: llm,
+              pollMs: deps.batchPollMs ?? 30_000,
               concurrency,
-              run: (call, signal) => runJudgeCall(llm, judges, inputs, call, signal),
             })
-          ).results;
+          : (
+              await resumableRun({
+                store,
+                checkpointKey,
+                items: mine,
+                keyOf: (c) => String(c.index),
+                concurrency,
+                run: (call, signal) => runJudgeCall(judgeClients, judges, inputs, call, signal),
+              })
+            ).results;
+      } catch (err) {
+        // what the finished calls (this attempt's and earlier ones') paid goes with the failure
+        throw withSpend(err, usageOf(await checkpointRecords<JudgmentRecord>(store, checkpointKey)));
+      }
       const ref = await store.writeJsonl(key, results);
       await dropCheckpoint(store, checkpointKey);
       return shardResult(ref, results);

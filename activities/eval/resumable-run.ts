@@ -52,6 +52,15 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
   const beat = () => activity?.heartbeat({ done: done.size, total: items.length });
   beat();
 
+  // A cancel request drains: no new call starts, and the calls in flight finish and are kept (the provider
+  // bills them anyway). A worker shutting down aborts them; the next attempt asks them again.
+  const calls = new AbortController();
+  const onAbort = () => {
+    if (!activity?.cancellationDetails?.cancelRequested) calls.abort(signal?.reason);
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+
   let next = 0;
   let failure: unknown;
   async function worker() {
@@ -62,7 +71,7 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
       }
       const item = todo[next++]!;
       try {
-        const result = await opts.run(item, signal);
+        const result = await opts.run(item, signal ? calls.signal : undefined);
         done.set(keyOf(item), result);
         beat();
         if (++sinceCheckpoint >= every) {
@@ -82,7 +91,9 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
     await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, todo.length)) }, worker));
   } finally {
     clearInterval(keepAlive);
+    signal?.removeEventListener('abort', onAbort);
   }
+  if (failure === undefined && signal?.aborted) failure = signal.reason ?? new Error('cancelled');
   if (failure !== undefined) {
     await checkpoint();
     throw failure;
@@ -94,4 +105,12 @@ export async function resumableRun<I, R>(opts: ResumableRunOptions<I, R>): Promi
 /** Removes a checkpoint once its final output is written (a leftover one is harmless, just unused). */
 export async function dropCheckpoint(store: ArtifactStore, checkpointKey: string): Promise<void> {
   await store.remove(checkpointKey);
+}
+
+/** The results an unfinished run has checkpointed (none when there is no checkpoint). */
+export async function checkpointRecords<R>(store: ArtifactStore, checkpointKey: string): Promise<R[]> {
+  const rows: R[] = [];
+  if (!(await store.find(checkpointKey))) return rows;
+  for await (const row of store.readJsonl<{ key: string; result: R }>(checkpointKey)) rows.push(row.result);
+  return rows;
 }

@@ -14,7 +14,8 @@ import { ServiceLlmClient } from '../llm/service-client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { readJsonlStrict, TestRecord, type Generation } from './eval-inputs';
 import { teacherBaselineKeys } from './eval-keys';
-import { dropCheckpoint, resumableRun } from './resumable-run';
+import { checkpointRecords, dropCheckpoint, resumableRun } from './resumable-run';
+import { withSpend } from '../llm/failure-spend';
 import { taskPrompt } from './task-prompt';
 
 /** Failures that asking again will not fix: the sample is left out and counted. */
@@ -58,7 +59,7 @@ export async function teacherBaseline(
     }
     client = client.withSpendLimit?.(input.budgetUsd) ?? client;
   }
-  const { results } = await resumableRun<(typeof items)[number], Outcome>({
+  const run = resumableRun<(typeof items)[number], Outcome>({
     store,
     checkpointKey: keys.checkpoint,
     items,
@@ -88,6 +89,17 @@ export async function teacherBaseline(
       }
     },
   });
+  let results: Outcome[];
+  try {
+    results = (await run).results;
+  } catch (err) {
+    // what the answered prompts cost goes with the failure (a budget stop included): the migration counts it
+    const paid = await checkpointRecords<Outcome>(store, keys.checkpoint);
+    throw withSpend(
+      err,
+      paid.reduce<Usage>((u, r) => addUsage(u, r.usage), ZERO_USAGE),
+    );
+  }
   const generations = await store.writeJsonl(
     keys.generations,
     results.flatMap((r) => (r.generation ? [r.generation] : [])),

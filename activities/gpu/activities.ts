@@ -21,6 +21,7 @@ import {
   type ModelCacheFields,
 } from './trainer-contract';
 import { createKubernetesBackend } from './kubernetes-backend';
+import { countStepFailure } from './step-failures';
 import { createLocalBackend } from './local-backend';
 import { stepKeys, type GpuWorkId, type StepKeys } from './names';
 import { noopMetrics, type MetricsSink } from '../metrics/sink';
@@ -167,7 +168,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
             Context.current().cancellationSignal.reason ??
             ApplicationFailure.retryable(err.message, 'GpuWaitStopped')
           );
-        throw err;
+        throw await countStepFailure(store, keys.dir, err);
       } finally {
         hooks.dispose();
         metrics.gpuPhase(labels, phase, undefined);

@@ -35,6 +35,8 @@ export interface GpuFailure {
   message: string;
   /** last lines the trainer wrote, newest last */
   logTail: string[];
+  /** the trainer was taken away (its process vanished with a worker), not failing by itself */
+  lost?: boolean;
 }
 
 export function toApplicationFailure(f: GpuFailure, job: string): ApplicationFailure {
@@ -44,7 +46,7 @@ export function toApplicationFailure(f: GpuFailure, job: string): ApplicationFai
     type,
     message: `${job}: ${f.message}${tail}`,
     nonRetryable: !retryable,
-    details: [{ job, kind: f.kind, logTail: f.logTail }],
+    details: [{ job, kind: f.kind, logTail: f.logTail, ...(f.lost ? { lost: true } : {}) }],
   });
 }
 

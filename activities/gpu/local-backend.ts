@@ -157,6 +157,7 @@ export function createLocalBackend(deps: LocalBackendDeps): GpuBackend {
               kind: 'crashed',
               message: `trainer process ${rec.pid} vanished without an exit code (see ${stateFiles(dir).log})`,
               logTail: lines,
+              lost: true,
             },
             name,
           );

@@ -1,6 +1,7 @@
 // The one interface every teacher/judge call goes through. Implementations (OpenAI, Anthropic, Google,
 // OpenAI-compatible) live beside this file; callers depend only on this contract.
 import type { z } from 'zod';
+import type { SpendMeter } from './spend';
 import type { ServiceModel } from '../../common/config';
 import type { Usage } from '../../common/types';
 
@@ -53,4 +54,6 @@ export interface LlmClient {
   ): Promise<StructuredResult<T>>;
   /** This client with a spend limit of its own (each attempt reserves its worst case first). */
   withSpendLimit?(limitUsd: number, spentUsd?: number): LlmClient;
+  /** This client drawing on `meter`, a spend limit shared with other clients (the judges of one shard). */
+  withSpendMeter?(meter: SpendMeter): LlmClient;
 }

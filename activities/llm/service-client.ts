@@ -107,6 +107,10 @@ export class ServiceLlmClient implements LlmClient {
     return new ServiceLlmClient({ ...this.o, spend: new SpendMeter(limitUsd, spentUsd) });
   }
 
+  withSpendMeter(meter: SpendMeter): ServiceLlmClient {
+    return new ServiceLlmClient({ ...this.o, spend: meter });
+  }
+
   /** An SDK error as a classified LlmError with this client's secrets scrubbed. */
   classifyError(err: unknown, timedOut = false): LlmError {
     return classify(err, {

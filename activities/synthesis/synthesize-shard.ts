@@ -18,6 +18,7 @@ import type { LlmClient, LlmFailureReason, StructuredResult } from '../llm/clien
 import type { BatchIdempotency } from '../llm/provider';
 import { runEnded } from '../llm/run-ended';
 import { LlmError, toActivityFailure } from '../llm/errors';
+import { withSpend } from '../llm/failure-spend';
 import { ServiceLlmClient } from '../llm/service-client';
 import type { ArtifactStore } from '../store/artifact-store';
 import { CoverageRecordSchema, readRecords } from '../data/curation/read-records';
@@ -131,6 +132,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
 
       // Heartbeat on a timer, not only when a request finishes: a long 429 pause or a batch in the
       // provider's queue must not look like a dead worker (a retry would re-ask, and pay for, the same calls).
+      const earlierBatch = (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch;
       const details: {
         shard: number;
         finished: number;
@@ -142,17 +144,17 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         finished: Object.keys(checkpoint.results).length,
         requests: seeds.length,
         usd: usage.usd,
+        // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
+        // it went through is still the one the earlier attempt reported
+        ...(earlierBatch ? { batch: earlierBatch } : {}),
       };
-      // an attempt killed after its batch ended and was checkpointed has nothing left to ask: the batch
-      // it went through is still the one the earlier attempt reported
-      const earlierBatch = (ctx?.info.heartbeatDetails as { batch?: BatchProgress } | undefined)?.batch;
-      if (earlierBatch) details.batch = earlierBatch;
       const beat = () => ctx?.heartbeat({ ...details, usd: usage.usd });
       beat();
       const everyMs = Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 15_000) / 3));
       const timer = setInterval(beat, everyMs);
 
       let budgetSkipped = 0;
+      let cancelled = false;
       let transient = 0;
       let fatal: LlmError | undefined;
       const record = (
@@ -208,7 +210,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         fatal ??= err instanceof LlmError ? err : undefined;
         if (!fatal) {
           await save().catch(() => undefined);
-          throw err;
+          // A requested cancel (the synthesis' budget was lowered below what its shards in flight may spend,
+          // or the migration was cancelled) ends the shard with what it paid for, as one stopped by its
+          // budget; a worker shutting down leaves it for the next attempt to resume.
+          if (!ctx?.cancellationDetails?.cancelRequested) throw err;
+          cancelled = true;
         }
       } finally {
         clearInterval(timer);
@@ -216,11 +222,13 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       // Rounds are counted here, not with the activity's attempt number, which worker crashes raise too.
       if (transient > 0 && !fatal) checkpoint.transientRounds = (checkpoint.transientRounds ?? 0) + 1;
       await save(); // what finished is kept whatever happens next
-      if (fatal) throw toActivityFailure(fatal);
-      if (transient > 0 && (checkpoint.transientRounds ?? 0) < TRANSIENT_ATTEMPTS)
+      // a failure says what the shard paid (all attempts, from the checkpoint): the migration counts it
+      if (fatal) throw withSpend(toActivityFailure(fatal), usage);
+      if (transient > 0 && !cancelled && (checkpoint.transientRounds ?? 0) < TRANSIENT_ATTEMPTS)
         throw ApplicationFailure.create({
           type: 'LlmError:transient',
           message: `${transient} of ${seeds.length} teacher requests failed for the moment (rate limit, server error or timeout); retrying the shard`,
+          details: [{ usage }],
         });
 
       // request order, not completion order: the same answers always give the same file
@@ -232,6 +240,11 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
         const r = checkpoint.results[q];
         if (Array.isArray(r)) samples.push(...r);
         else if (r !== undefined) failures[r] = (failures[r] ?? 0) + 1;
+      }
+      if (cancelled) {
+        const open = seeds.filter((_, q) => checkpoint.results[q] === undefined).length;
+        const unasked = open - budgetSkipped - transient;
+        if (unasked > 0) failures.budget = (failures.budget ?? 0) + unasked;
       }
       const failed = Object.values(failures).reduce((s, n) => s + n, 0);
       const meta: ShardMeta = {
@@ -248,9 +261,19 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
       return { raw, generated: samples.length, usage, failed };
 
       async function oneByOne(c: LlmClient, todo: number[]): Promise<void> {
+        // A cancel request drains: no new request, and those in flight finish and are kept (the provider bills
+        // them anyway). A worker shutting down aborts them; the next attempt asks them again.
+        const requests = new AbortController();
+        let draining = false;
+        const onAbort = () => {
+          if (ctx?.cancellationDetails?.cancelRequested) draining = true;
+          else requests.abort(ctx?.cancellationSignal.reason);
+        };
+        if (ctx?.cancellationSignal.aborted) onAbort();
+        else ctx?.cancellationSignal.addEventListener('abort', onAbort, { once: true });
         let next = 0;
         const worker = async () => {
-          while (next < todo.length && !fatal) {
+          while (next < todo.length && !fatal && !draining) {
             const q = todo[next++]!;
             if (usage.usd >= budget) {
               budgetSkipped++; // not stored: a retry with budget left may still make this request
@@ -258,7 +281,7 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
             }
             const { prompt, request } = requestOf(q);
             const res = await c.generateStructured(
-              { ...request, model: synthesis.teacher, signal: ctx?.cancellationSignal },
+              { ...request, model: synthesis.teacher, signal: requests.signal },
               SyntheticBatch,
               { name: 'synthetic_examples' },
             );
@@ -268,7 +291,14 @@ export function createSynthesisActivities(deps: SynthesisDeps) {
             beat();
           }
         };
-        await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+        // every worker ends (a cancel aborts their requests) before the shard's outcome is decided
+        const ended = await Promise.allSettled(
+          Array.from({ length: Math.min(concurrency, todo.length) }, worker),
+        );
+        ctx?.cancellationSignal.removeEventListener('abort', onAbort);
+        const failedWorker = ended.find((e) => e.status === 'rejected');
+        if (failedWorker) throw failedWorker.reason;
+        if (draining) cancelled = true;
       }
 
       /** The pending requests as one provider batch (resumed when an earlier attempt submitted it). */

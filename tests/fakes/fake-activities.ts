@@ -37,6 +37,8 @@ export interface FakeOptions {
   dropRate?: number;
   /** the level judges give the currently promoted adapter's answers */
   promotedScore?: number;
+  /** what a judge call of a shard really costs when it is not usdPerCall (the estimate stays at usdPerCall) */
+  judgeUsdPerCall?: (input: T.JudgeShardInput) => number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +59,25 @@ async function busy(ms: number, details?: unknown) {
     if (inActivity()) Context.current().heartbeat(details);
     await sleep(Math.min(200, end - Date.now()));
   }
+}
+
+/**
+ * As busy(), but ends early on a cancel request, as the real synthesis shard does; returns the share of the
+ * work done. A worker shutting down (no cancel request) throws, leaving the work to the next attempt.
+ */
+async function busyUnlessCancelled(ms: number, details?: unknown): Promise<number> {
+  if (!inActivity()) return busy(ms, details).then(() => 1);
+  const ctx = Context.current();
+  const start = Date.now();
+  while (Date.now() < start + ms) {
+    if (ctx.cancellationSignal.aborted) {
+      if (!ctx.cancellationDetails?.cancelRequested) throw ctx.cancellationSignal.reason;
+      return (Date.now() - start) / ms;
+    }
+    ctx.heartbeat(details);
+    await sleep(Math.min(200, start + ms - Date.now()));
+  }
+  return 1;
 }
 
 function hashUnit(...parts: (string | number)[]): number {
@@ -217,7 +238,8 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           : input.subject === 'promoted'
             ? promotedScore
             : baseScore + perCycle * input.cycle;
-      const spent = { tokens: { input: 400, output: 120, cached: 0 }, cost: usdPerCall, attempts: 1 };
+      const callUsd = opts.judgeUsdPerCall?.(input) ?? usdPerCall;
+      const spent = { tokens: { input: 400, output: 120, cached: 0 }, cost: callUsd, attempts: 1 };
       const rows: JudgmentRecord[] = mine.flatMap((g) =>
         input.evaluation.judges.flatMap((j) =>
           Array.from({ length: input.evaluation.repeats }, (_, repeat) => {
@@ -259,8 +281,18 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
           }).flat(),
         ),
       );
+      // as the real shard: no call past its share of the budget; what was paid goes with the failure
+      if (input.shardBudgetUsd !== undefined && rows.length * callUsd > input.shardBudgetUsd + 1e-9) {
+        const paid = Math.floor(input.shardBudgetUsd / callUsd + 1e-9);
+        throw ApplicationFailure.create({
+          type: 'BudgetExhausted',
+          nonRetryable: true,
+          message: `judge budget exhausted after ${paid} of ${rows.length} calls`,
+          details: [{ usage: usageOf(paid, callUsd) }],
+        });
+      }
       const judgments = await once(key, () => store.writeJsonl(key, rows));
-      return { judgments, usage: usageOf(rows.length, usdPerCall), failed: 0 };
+      return { judgments, usage: usageOf(rows.length, callUsd), failed: 0 };
     },
 
     async summarizeEvaluation(input) {
@@ -295,10 +327,11 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
     },
 
     async synthesizeShard(input) {
-      await busy(shardMs, { shard: input.shard });
-      // as the real shard: no request its share of the budget cannot pay for
+      const done = await busyUnlessCancelled(shardMs, { shard: input.shard });
+      // as the real shard: no request its share of the budget cannot pay for; cancelled, the requests made
       const budget = input.shardBudgetUsd ?? input.budgetUsd / Math.max(1, input.shards);
-      const made = Math.min(input.requests, Math.floor(budget / usdPerCall + 1e-9));
+      const affordable = Math.min(input.requests, Math.floor(budget / usdPerCall + 1e-9));
+      const made = done < 1 ? Math.floor(affordable * done) : affordable;
       const n = made * input.synthesis.samplesPerRequest;
       const key = ArtifactStore.key(
         input.migrationId,

@@ -1,11 +1,12 @@
 // Money limits during synthesis, through the whole migration with the real activities: a stop request sent
 // while the synthesis child runs reaches it and stops it within the shards already in flight; a budget that
-// runs out during synthesis is overrun by at most one request's cost (the server's own bill decides).
+// runs out during synthesis is overrun by at most one request's cost (the server's own bill decides); a budget
+// lowered while shards run cancels the shards in flight, which end with the samples they paid for.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { SynthesisResult } from '../../common/types';
-import { stopAfterCycleSignal } from '../../workflows/messages';
+import { progressQuery, setBudgetUpdate, stopAfterCycleSignal } from '../../workflows/messages';
 import { synthesisProgressQuery, type synthesisWorkflow } from '../../workflows/synthesis-workflow';
 import type { StartedServer } from '../servers';
 import {
@@ -76,6 +77,57 @@ describe('money limits during synthesis', () => {
       console.log(
         `stop: ${atStop.shardsDone}/${atStop.shardsTotal} shards done at the stop, ${synth.shards} ran in all; ` +
           `${asked} synthesis requests (${askedAtStop} asked at the stop)`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a budget lowered during synthesis cancels the shards in flight; they keep what they paid for', async () => {
+    // Long shards (40 requests, 8 at a time, 1.5 s each): the lowered budget arrives early in their life.
+    const server: StartedServer = await provider({ synthesisDelayMs: 1500 });
+    try {
+      const id = 'lowered-in-synthesis';
+      const base = flowConfig(id, `${server.url}/v1`);
+      const config = {
+        ...base,
+        synthesis: { ...base.synthesis, initialVolume: 600, requestsPerShard: 40, concurrentShards: 2 },
+        maxCycles: 3,
+      };
+      const { requestsPerShard, concurrentShards } = config.synthesis;
+      const handle = await startMigration(flow, id, config);
+      const child = flow.env.client.workflow.getHandle<typeof synthesisWorkflow>(`${id}/synthesis-1`);
+      await waitFor('synthesis requests answered', async () => {
+        const p = await child.query(synthesisProgressQuery);
+        return p.shardsTotal > 0 && server.stats.log.filter(isSynthesis).length >= 1 ? p : undefined;
+      });
+      // the budget becomes what the migration has spent: nothing is left for the shards in flight
+      const spent = (await handle.query(progressQuery)).spend.total.usd;
+      await handle.executeUpdate(setBudgetUpdate, { args: [spent] });
+      const billedAtUpdate = server.stats.billedUsd;
+
+      const synth: SynthesisResult = await child.result();
+      const result = await handle.result();
+      const events = (await child.fetchHistory()).events ?? [];
+      const cancelRequested = events.filter((e) => e.activityTaskCancelRequestedEventAttributes).length;
+      const shardsCompleted = events.filter((e) => e.activityTaskCompletedEventAttributes).length - 1; // plan
+      const asked = server.stats.log.filter(isSynthesis).length;
+      assert.equal(result.status, 'budget-exhausted');
+      assert.equal(cancelRequested, concurrentShards, 'the shards in flight were cancelled');
+      assert.ok(shardsCompleted >= concurrentShards, 'and ended with what they had (not as failures)');
+      assert.ok(synth.accepted > 0, 'the samples they paid for are kept');
+      assert.ok(
+        asked < concurrentShards * requestsPerShard,
+        `${asked} synthesis requests: the shards stopped before their ${requestsPerShard} requests`,
+      );
+      // the requests in flight at the cancel finished (the provider bills them): what was billed is counted
+      assert.ok(
+        Math.abs(result.spend.total.usd - server.stats.billedUsd) <= 1e-6 * result.spend.total.calls,
+        `billed ${server.stats.billedUsd}, counted ${result.spend.total.usd}`,
+      );
+      console.log(
+        `lowered: budget ${spent.toFixed(6)} USD set with ${billedAtUpdate.toFixed(6)} billed; ${cancelRequested} shards cancelled, ` +
+          `${asked} synthesis requests, ${synth.accepted} samples kept; billed ${server.stats.billedUsd.toFixed(6)}, counted ${result.spend.total.usd.toFixed(6)}`,
       );
     } finally {
       await server.close();

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createEvalActivities } from '../../../activities/eval/eval-activities';
 import type { JudgmentRecord } from '../../../activities/eval/judgment-record';
@@ -18,6 +19,7 @@ import type {
   EvaluatePlanInput,
   EvaluationSummary,
   JudgeShardResult,
+  Usage,
 } from '../../../common/types';
 import { dollyClosedQa } from './dolly-fixture';
 import { overlapF1, ScriptedLlm, type JudgeTurn } from './scripted-llm';
@@ -413,6 +415,28 @@ describe('judgeShard failure handling', () => {
     });
     // 18 samples x 3 judges x 3 repeats single grades, pairwise (both orders) for the 15 the teacher answered
     assert.equal(plan.calls, 162 + 15 * 3 * 3 * 2);
+  });
+
+  it('a teacher baseline stopped by its budget part-way reports what the answered prompts cost', async () => {
+    let asked = 0;
+    const llm = new ScriptedLlm({
+      judge,
+      teacher: (p) => {
+        if (++asked > 3) throw Object.assign(new Error('budget: no more'), { reason: 'budget' });
+        return tests.find((x) => p.startsWith(x.instruction))!.response;
+      },
+    });
+    const acts = createEvalActivities({ store, llm, concurrency: 1 });
+    await assert.rejects(
+      acts.teacherBaseline({ migrationId: 'm5', test: testRef, teacher: JUDGES[0]!, responsesPerPrompt: 1 }),
+      (err: ApplicationFailure) => {
+        assert.equal(err.type, 'BudgetExhausted');
+        const usage = (err.details?.[0] as { usage: Usage }).usage;
+        assert.equal(usage.calls, 3, 'the three answers before the stop');
+        assert.ok(usage.usd > 0);
+        return true;
+      },
+    );
   });
 
   it('rejects a shard number that does not fit the plan', async () => {

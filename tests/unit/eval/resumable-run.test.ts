@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ActivityCancellationDetails } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { resumableRun } from '../../../activities/eval/resumable-run';
 import { ArtifactStore } from '../../../activities/store/artifact-store';
@@ -87,5 +88,58 @@ describe('resumableRun', () => {
       saved.map((r) => r.key),
       ['1', '2'],
     );
+  });
+
+  it('a cancel request lets the calls in flight finish and keeps them; a worker shutdown aborts them', async () => {
+    for (const how of ['cancel', 'shutdown'] as const) {
+      const env = new MockActivityEnvironment();
+      const key = `c/drain-${how}.jsonl`;
+      let started = 0;
+      let aborted = 0;
+      const run = env.run(() =>
+        resumableRun({
+          store,
+          checkpointKey: key,
+          items: [1, 2, 3, 4, 5, 6],
+          keyOf: String,
+          concurrency: 2,
+          run: async (n, signal) => {
+            started++;
+            if (n === 4) {
+              if (how === 'cancel') env.cancel();
+              else env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
+            }
+            // a call in flight: answers after a while unless aborted
+            await new Promise<void>((resolve, reject) => {
+              if (signal?.aborted) {
+                aborted++;
+                return reject(signal.reason);
+              }
+              const onAbort = () => {
+                clearTimeout(t);
+                aborted++;
+                reject(signal!.reason);
+              };
+              const t = setTimeout(() => {
+                signal?.removeEventListener('abort', onAbort);
+                resolve();
+              }, 30);
+              signal?.addEventListener('abort', onAbort, { once: true });
+            });
+            return n;
+          },
+        }),
+      );
+      await assert.rejects(run);
+      assert.equal(started, 4, `${how}: no call starts after it`);
+      const saved = (await store.readAllJsonl<{ key: string }>(key)).map((r) => r.key).sort();
+      if (how === 'cancel') {
+        assert.equal(aborted, 0);
+        assert.deepEqual(saved, ['1', '2', '3', '4'], 'the calls in flight finished and are kept');
+      } else {
+        assert.equal(aborted, 2);
+        assert.deepEqual(saved, ['1', '2']);
+      }
+    }
   });
 });

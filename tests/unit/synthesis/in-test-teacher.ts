@@ -6,7 +6,18 @@ import type { LlmClient, LlmRequest, LlmText, StructuredResult } from '../../../
 import type { CoverageRecord } from '../../../activities/data/curation/records';
 import type { Usage } from '../../../common/types';
 
-export type Script = 'normal' | 'copy-seed' | 'refuse' | 'invalid' | 'crash' | 'rate-limited' | 'quota';
+export type Script =
+  | 'normal'
+  | 'copy-seed'
+  | 'refuse'
+  | 'invalid'
+  | 'crash'
+  | 'rate-limited'
+  | 'quota'
+  /** waits until the request is aborted, then throws the abort reason (as the real client does) */
+  | 'hang'
+  /** answers normally after 200 ms */
+  | 'slow';
 
 const USAGE: Usage = { calls: 1, inputTokens: 400, outputTokens: 600, cachedTokens: 0, usd: 0.01 };
 
@@ -40,6 +51,12 @@ export class InTestTeacher implements LlmClient {
     >;
     const kind = this.script(call);
     if (kind === 'crash') throw new Error('worker lost');
+    if (kind === 'slow') await new Promise((r) => setTimeout(r, 200));
+    if (kind === 'hang')
+      await new Promise<never>((_, reject) => {
+        if (req.signal?.aborted) return reject(req.signal.reason);
+        req.signal?.addEventListener('abort', () => reject(req.signal!.reason), { once: true });
+      });
     if (kind === 'rate-limited' || kind === 'quota')
       return {
         ok: false,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ActivityCancellationDetails } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RawSample, SyntheticSample } from '../../../activities/data/curation/records';
 import { createSynthesisDataActivities, planSynthesis } from '../../../activities/synthesis/curate-synthesis';
@@ -160,8 +161,12 @@ test('an exhausted account fails the shard for good, keeping what finished', () 
     const teacher = new InTestTeacher(teacherPool, (c) => (c >= 3 ? 'quota' : 'normal'));
     await assert.rejects(
       createSynthesisActivities({ store, llm: teacher, concurrency: 1 }).synthesizeShard(input),
-      (e: { type?: string; nonRetryable?: boolean }) =>
-        e.type === 'LlmError:quota' && e.nonRetryable === true,
+      (e: { type?: string; nonRetryable?: boolean; details?: unknown[] }) =>
+        e.type === 'LlmError:quota' &&
+        e.nonRetryable === true &&
+        // what the three answered requests cost goes with the failure, for the migration to count
+        (e.details?.[0] as { usage?: { usd: number; calls: number } }).usage?.calls === 3 &&
+        Math.abs((e.details?.[0] as { usage: { usd: number } }).usage.usd - 0.03) < 1e-9,
     );
     assert.equal(teacher.calls, 4, 'stops at the first refusal');
     assert.deepEqual(await store.list('m1/cycle-1/synth'), [
@@ -281,4 +286,41 @@ test('a malformed train split is reported with artifact, line and field', () =>
       synthesizeShard({ ...base, round: 0, missing: 10, shard: 0, shards: 1, requests: 1 }),
       /artifact:\/\/m1\/train\.jsonl line 2: field "response"/,
     );
+  }));
+
+test('a cancel request ends the shard with what it paid for, the requests in flight included; a worker shutdown does not', () =>
+  withStore(async (store) => {
+    const input = {
+      ...synthesisInput(await splits(store), 100),
+      round: 0,
+      missing: 100,
+      shard: 0,
+      shards: 1,
+      requests: 10,
+    };
+    // four quick answers, then requests 4 and 5 are in flight when the cancel comes
+    const run = async (how: 'cancel' | 'shutdown') => {
+      const teacher = new InTestTeacher(teacherPool, (c) =>
+        c < 4 ? 'normal' : how === 'cancel' ? 'slow' : 'hang',
+      );
+      const { synthesizeShard } = createSynthesisActivities({ store, llm: teacher, concurrency: 2 });
+      const env = new MockActivityEnvironment();
+      const result = env.run(synthesizeShard, input) as Promise<SynthesizeShardResult>;
+      while (teacher.calls < 6) await new Promise((r) => setTimeout(r, 5));
+      if (how === 'cancel') env.cancel();
+      else env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
+      return { result, teacher };
+    };
+    const shutdown = await run('shutdown');
+    await assert.rejects(shutdown.result, 'a shutting-down worker leaves the shard to the next attempt');
+    await store.remove('m1/cycle-1/synth/round-0/shard-0.checkpoint.json');
+
+    const { result, teacher } = await run('cancel');
+    const res = await result;
+    assert.equal(teacher.calls, 6, 'nothing asked after the cancel');
+    assert.equal(res.usage.calls, 6, 'the two requests in flight finished and were paid for');
+    assert.ok(Math.abs(res.usage.usd - 0.06) < 1e-9);
+    assert.equal(res.generated, 6 * 3);
+    assert.equal(res.failed, 4, 'the requests never asked');
+    assert.equal((await store.readAllJsonl<RawSample>(res.raw.uri)).length, 18);
   }));
