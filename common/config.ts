@@ -2,6 +2,7 @@
 // activities and the workflow bundle alike. docs/config.schema.json is generated from it.
 import { z } from 'zod';
 import { parseModelSource } from './model-source';
+import { EconomicsConfig } from './economics';
 
 export const ProviderName = z.enum(['openai', 'anthropic', 'google', 'openai-compatible']);
 export type ProviderName = z.infer<typeof ProviderName>;
@@ -342,6 +343,8 @@ export const MigrationConfig = z
       .strict()
       .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
+    /** The break-even in the report (Table 2 / Figure 4): your daily tokens and GPU price. */
+    economics: EconomicsConfig.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -79,5 +79,10 @@ export interface ReportData {
   spend: Partial<Record<Stage, Usage>>;
   budgetUsd: number;
   /** Break-even of local serving vs API use (Table 2 / Figure 4): the scenarios to compare. */
-  costs: { pricing: ApiPricing; scenarios: CostScenario[] };
+  costs: {
+    pricing: ApiPricing;
+    scenarios: CostScenario[];
+    /** GPU spend of the migration's fine-tuning, included in its fine-tuning cost (absent in older data) */
+    gpuUsd?: number;
+  };
 }

@@ -135,6 +135,7 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
   costs: z.object({
     pricing: z.object({ model: z.string().min(1), inputUsdPerMTok: usd, outputUsdPerMTok: usd }),
     scenarios: z.array(z.object({ workload: Workload, local: LocalServing })),
+    gpuUsd: usd.optional(),
   }),
 });
 

@@ -156,7 +156,7 @@ export function costTableHtml(data: ReportData): string {
       ]),
     ),
     line(
-      'Power per month',
+      'Running per month (power or GPU rent)',
       rows.flatMap((r) => [fmtUsd(r.localUsdPerMonth), '–']),
     ),
     ...rows[0]!.at.map((_, h) =>
@@ -172,6 +172,10 @@ export function costTableHtml(data: ReportData): string {
       )
       .join('')}</tr>`,
   ];
-  const note = `${esc(pricing.model)} at ${fmtUsd(pricing.inputUsdPerMTok)} / ${fmtUsd(pricing.outputUsdPerMTok)} per million input / output tokens; a month is 30 days.`;
+  const gpu =
+    data.costs.gpuUsd === undefined
+      ? ''
+      : ` This migration's fine-tuning cost is its service-LLM spend plus ${fmtUsd(data.costs.gpuUsd)} of GPU time.`;
+  const note = `${esc(pricing.model)} at ${fmtUsd(pricing.inputUsdPerMTok)} / ${fmtUsd(pricing.outputUsdPerMTok)} per million input / output tokens; a month is 30 days.${gpu}`;
   return `<table class="costs"><thead>${head}</thead><tbody>${body.join('')}</tbody></table><p class="note">${note}</p>`;
 }
