@@ -13,6 +13,8 @@ export interface Table1Row {
   model: string;
   /** where a local row's best came from */
   source: string;
+  /** the cell a local row's best came from (the first cell of a service row's data generator) */
+  cell: string;
   evaluation: EvaluationSummary;
 }
 
@@ -58,6 +60,7 @@ export function table1(progress: StudyProgress): Table1[] {
           kind: 'service',
           model: generator,
           source: 'own answers',
+          cell: withBaseline.key,
           evaluation: withBaseline.teacher!,
         });
     }
@@ -71,6 +74,7 @@ export function table1(progress: StudyProgress): Table1[] {
           kind: 'local',
           model: student,
           source: `data by ${best.cell.generator}, ${best.cycle.syntheticSamples} synthetic, cycle ${best.cycle.cycle}`,
+          cell: best.cell.key,
           evaluation: best.cycle.evaluation,
         });
     }
