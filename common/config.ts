@@ -67,6 +67,13 @@ export const SplitConfig = z
     seed: z.number().int().nonnegative().default(42),
     /** 'response': by the reference answer, for label tasks scored by exact match (every label in both sets) */
     stratifyBy: z.enum(['category', 'response', 'none']).default('category'),
+    /**
+     * A predefined split read from this field of each record (No Robots ships `split: train|test`): records
+     * whose value is `testValue` are the test split, all others train; testRatio and stratifyBy are unused.
+     */
+    field: z.string().min(1).optional(),
+    /** The field's value that marks a test record (default "test"). */
+    testValue: z.string().min(1).optional(),
   })
   .strict();
 
@@ -160,6 +167,11 @@ export const TargetConfig = z
     atLeast: z.number().min(0).max(100).optional(),
     /** ... or relative to the teacher's own score on the same test split (e.g. 0.9). */
     relativeToTeacher: z.number().gt(0).max(2).optional(),
+    /**
+     * The reference code's compound stop rule: stop only when similarity and precision both reach the target
+     * (the cycle's score is the lower of the two statistics; `metric` still orders the reports' columns).
+     */
+    bothMetrics: z.boolean().optional(),
   })
   .strict()
   .refine((t) => (t.atLeast === undefined) !== (t.relativeToTeacher === undefined), {
