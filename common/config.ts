@@ -186,6 +186,12 @@ export const SynthesisConfig = z
     /** Synthetic volume of cycle t (t >= 1) is initialVolume * 2^(t-1), capped at maxVolume. */
     initialVolume: z.number().int().positive().default(1000),
     maxVolume: z.number().int().positive().default(256_000),
+    /**
+     * 'reach-max': the volumes grow geometrically from initialVolume at cycle 1 to maxVolume at the last cycle
+     * (maxCycles − 1), so a run reaches maxVolume within maxCycles; the paper's 1k·2^n up to 256k is
+     * initialVolume 1000, maxVolume 256000, maxCycles 10. Default: doubling from initialVolume.
+     */
+    schedule: z.enum(['doubling', 'reach-max']).optional(),
     requestsPerShard: z.number().int().positive().default(200),
     concurrentShards: z.number().int().positive().max(64).default(4),
     maxRounds: z.number().int().positive().default(4),
@@ -377,8 +383,25 @@ export function loraForVolume(trainer: TrainerConfig, samples: number): { rank: 
   return { rank: step.rank, alpha: step.alpha };
 }
 
-/** Synthetic volume requested for cycle t: 0 at t = 0, then initialVolume * 2^(t-1) up to maxVolume. */
-export function syntheticVolumeForCycle(synthesis: z.infer<typeof SynthesisConfig>, cycle: number): number {
+/**
+ * Synthetic volume requested for cycle t: 0 at t = 0, then initialVolume * 2^(t-1) up to maxVolume; with
+ * schedule 'reach-max' (and `maxCycles` given), initialVolume * r^(t-1) with r chosen so that the last
+ * cycle, maxCycles − 1, asks for maxVolume (rounded to whole samples).
+ */
+export function syntheticVolumeForCycle(
+  synthesis: z.infer<typeof SynthesisConfig>,
+  cycle: number,
+  maxCycles?: number,
+): number {
   if (cycle <= 0) return 0;
-  return Math.min(synthesis.maxVolume, synthesis.initialVolume * 2 ** (cycle - 1));
+  const { initialVolume, maxVolume } = synthesis;
+  if (synthesis.schedule === 'reach-max' && maxCycles !== undefined && maxCycles > 2) {
+    const steps = maxCycles - 2; // cycles 1 .. maxCycles − 1
+    if (cycle >= maxCycles - 1 || initialVolume >= maxVolume) return maxVolume;
+    return Math.min(
+      maxVolume,
+      Math.round(initialVolume * (maxVolume / initialVolume) ** ((cycle - 1) / steps)),
+    );
+  }
+  return Math.min(maxVolume, initialVolume * 2 ** (cycle - 1));
 }

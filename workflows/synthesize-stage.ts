@@ -1,6 +1,6 @@
 // Between cycles: the teacher synthesizes the data the next cycle's volume schedule asks for, in a child
 // workflow (its shards and curation keep this workflow's history small).
-import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { syntheticVolumeForCycle } from '../common/config';
 import type { Decision } from '../common/progress';
 import type { Ending } from './ending';
@@ -18,7 +18,11 @@ export async function synthesizeForNextCycle(
 ): Promise<Ending | null> {
   const { config, migrationId, state } = run;
   const next = state.cycle + 1;
-  const wanted = syntheticVolumeForCycle(config.synthesis, next) - state.syntheticCount;
+  // the 'reach-max' schedule is taken only by runs that record its patch (older histories doubled)
+  const reachMax = config.synthesis.schedule === 'reach-max' && patched('reach-max-volume-schedule');
+  const wanted =
+    syntheticVolumeForCycle(config.synthesis, next, reachMax ? config.maxCycles : undefined) -
+    state.syntheticCount;
   if (wanted <= 0) return null;
   run.setStage('synthesize', `${wanted} samples`);
   const synth = await runSynthesisChild(
