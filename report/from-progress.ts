@@ -69,9 +69,12 @@ export function reportDataFromProgress(
   const teacherUsage = spend['teacher-baseline'] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
   const pricing = opts.pricing ?? apiPricingOf(config.synthesis.teacher).pricing;
   const fineTuneSeconds = progress.cycles.reduce((s, c) => s + c.fineTuneSeconds, 0);
-  const gpuUsd =
-    opts.gpuUsd ??
-    fineTuneGpuUsd(fineTuneSeconds, config.economics ?? { gpuUsdPerHour: DEFAULT_GPU_USD_PER_HOUR });
+  // without an economics block the GPU price is an assumption, and the report says so
+  const gpuPrice = {
+    usdPerHour: config.economics?.gpuUsdPerHour ?? DEFAULT_GPU_USD_PER_HOUR,
+    assumed: config.economics === undefined,
+  };
+  const gpuUsd = opts.gpuUsd ?? fineTuneGpuUsd(fineTuneSeconds, { gpuUsdPerHour: gpuPrice.usdPerHour });
   const migrationUsd = progress.spend.total.usd + gpuUsd;
   const scenarios: CostScenario[] = config.economics
     ? [
@@ -94,6 +97,11 @@ export function reportDataFromProgress(
     distributions: opts.distributions ?? [],
     spend,
     budgetUsd: progress.budgetUsd,
-    costs: { pricing, scenarios, gpuUsd },
+    costs: {
+      pricing,
+      scenarios,
+      gpuUsd,
+      ...(opts.gpuUsd === undefined ? { gpuPrice: { ...gpuPrice, hours: fineTuneSeconds / 3600 } } : {}),
+    },
   };
 }

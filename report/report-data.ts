@@ -84,5 +84,10 @@ export interface ReportData {
     scenarios: CostScenario[];
     /** GPU spend of the migration's fine-tuning, included in its fine-tuning cost (absent in older data) */
     gpuUsd?: number;
+    /**
+     * How gpuUsd was priced: fine-tune hours at usdPerHour, `assumed` when the config has no economics block
+     * (the default price, DEFAULT_GPU_USD_PER_HOUR). Absent when the caller gave gpuUsd itself.
+     */
+    gpuPrice?: { usdPerHour: number; hours: number; assumed: boolean };
   };
 }

@@ -136,6 +136,7 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
     pricing: z.object({ model: z.string().min(1), inputUsdPerMTok: usd, outputUsdPerMTok: usd }),
     scenarios: z.array(z.object({ workload: Workload, local: LocalServing })),
     gpuUsd: usd.optional(),
+    gpuPrice: z.object({ usdPerHour: usd, hours: z.number().nonnegative(), assumed: z.boolean() }).optional(),
   }),
 });
 

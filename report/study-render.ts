@@ -36,23 +36,28 @@ function table1Html(t: Table1): string {
     .map((j) =>
       STUDY_METRICS.map((m) => {
         const v = t.matching[j]?.[m];
-        return `<td>${v === null || v === undefined ? '–' : fmtPct(v, 1)}</td>`;
+        const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : fmtPct(x, 1));
+        return `<td>${pct(v?.mean)} / ${pct(v?.coverage50)}</td>`;
       }).join(''),
     )
     .join('');
   rows.push(
-    `<tr class="matching"><th scope="row">Perf. Matching (best local ÷ best service)</th>${matching}</tr>`,
+    `<tr class="matching"><th scope="row">Perf. Matching (best local ÷ best service: mean / coverage ≥ 50)</th>${matching}</tr>`,
   );
   return `<table class="judges table1" data-task="${esc(t.task)}"><thead><tr><th rowspan="2">model</th>${head1}</tr><tr>${head2}</tr></thead><tbody>${rows.join('')}</tbody></table><p class="note">Cells: mean score (0-100) / % of test samples scoring ≥ 50. Service rows: each service LLM's own answers; local rows: each student's best cycle over data generators and volumes; all judged on the same test prompts.</p>`;
 }
 
-/** Figure 2: one chart per task, judge and data generator; a line per student and statistic (precision). */
+/**
+ * Figure 2: one chart per task, judge, data generator and metric (precision, similarity: the paper draws both);
+ * a line per student and statistic (mean, coverage ≥ 50, coverage ≥ 70).
+ */
 export function fig2Charts(progress: StudyProgress): ChartSpec[] {
-  const series = fig2Series(progress).filter((s) => s.metric === 'precision');
-  const groups = [...new Set(series.map((s) => `${s.task}|${s.judge}|${s.generator}`))];
+  const series = fig2Series(progress);
+  const groupOf = (s: (typeof series)[number]) => `${s.task}|${s.judge}|${s.generator}|${s.metric}`;
+  const groups = [...new Set(series.map(groupOf))];
   return groups.map((g, gi) => {
-    const [task, judge, generator] = g.split('|') as [string, string, string];
-    const inGroup = series.filter((s) => `${s.task}|${s.judge}|${s.generator}` === g);
+    const [task, judge, generator, metric] = g.split('|') as [string, string, string, string];
+    const inGroup = series.filter((s) => groupOf(s) === g);
     const volumes = [...new Set(inGroup.flatMap((s) => s.points.map((p) => p.volume)))].sort((a, b) => a - b);
     const datasets = inGroup.flatMap((s, si) =>
       (['mean', 'coverage50', 'coverage70'] as const).map((stat, k) => ({
@@ -66,7 +71,7 @@ export function fig2Charts(progress: StudyProgress): ChartSpec[] {
     );
     return {
       id: `fig2-${gi}`,
-      title: `${task}: precision vs synthetic volume, judged by ${judge === 'all' ? 'mean of judges' : judge}, data by ${generator}`,
+      title: `${task}: ${metric} vs synthetic volume, judged by ${judge === 'all' ? 'mean of judges' : judge}, data by ${generator}`,
       config: {
         type: 'line',
         data: { labels: volumes.map(String), datasets },

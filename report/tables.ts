@@ -172,10 +172,19 @@ export function costTableHtml(data: ReportData): string {
       )
       .join('')}</tr>`,
   ];
+  const price = data.costs.gpuPrice;
+  const priced =
+    price === undefined
+      ? ''
+      : ` (${price.hours.toFixed(2)} fine-tuning hours at ${fmtUsd(price.usdPerHour)}/h${
+          price.assumed
+            ? ', an assumed default price (an L4 on demand): set economics.gpuUsdPerHour in the config to yours'
+            : ', economics.gpuUsdPerHour from the config'
+        })`;
   const gpu =
     data.costs.gpuUsd === undefined
       ? ''
-      : ` This migration's fine-tuning cost is its service-LLM spend plus ${fmtUsd(data.costs.gpuUsd)} of GPU time.`;
+      : ` This migration's fine-tuning cost is its service-LLM spend plus ${fmtUsd(data.costs.gpuUsd)} of GPU time${priced}.`;
   const note = `${esc(pricing.model)} at ${fmtUsd(pricing.inputUsdPerMTok)} / ${fmtUsd(pricing.outputUsdPerMTok)} per million input / output tokens; a month is 30 days.${gpu}`;
   return `<table class="costs"><thead>${head}</thead><tbody>${body.join('')}</tbody></table><p class="note">${note}</p>`;
 }

@@ -131,7 +131,7 @@ describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figures 2
       ['builtin:tiny-random-llama', 'builtin:small-random-llama'],
     );
     assert.deepEqual(t.judges, ['openai/gpt-4o', 'openai/gpt-4o-mini', 'all']);
-    assert.equal(t.matching.all!.precision, 75);
+    assert.equal(t.matching.all!.precision.mean, 75);
 
     // what the cells' artifacts add: per-sample scores per cycle and judge, token statistics of the data
     const data = await loadStudyData(flow.env.client, flow.store, result);
@@ -194,9 +194,10 @@ describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figures 2
       assert.deepEqual(errors, []);
       assert.equal(seen.service, 2);
       assert.equal(seen.local, 2);
-      assert.match(seen.matching, /75\.0%/);
-      // a chart per judge (two and their mean) and data generator, a mean and two coverage lines per student
-      assert.equal(charts('fig2-').length, 6);
+      assert.match(seen.matching, /75\.0% \/ (\d+\.\d%|–)/);
+      // a chart per judge (two and their mean), data generator and metric (precision, similarity), a mean and
+      // two coverage lines per student
+      assert.equal(charts('fig2-').length, 12);
       assert.ok(charts('fig2-').every((sets) => sets.length === 6));
       // Figure 3: a density chart per judge (two), student (two) and data generator (two), each with a
       // density per cycle and points drawn

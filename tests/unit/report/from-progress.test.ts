@@ -119,6 +119,13 @@ test("break-even: priced at the teacher's model, GPU time at the configured pric
   });
   assert.equal(plain.costs.gpuUsd, (240 / 3600) * 0.8);
   assert.equal(plain.costs.scenarios[0]!.local.fineTuningUsd, 48.25 + (240 / 3600) * 0.8);
+  // the default price is an assumption, and the report says so and how to set it
+  assert.deepEqual(plain.costs.gpuPrice, { usdPerHour: 0.8, hours: 240 / 3600, assumed: true });
+  assert.doesNotThrow(() => ReportDataSchema.parse(plain));
+  assert.match(
+    renderReport(plain),
+    /0\.07 fine-tuning hours at \$0\.80?\/h, an assumed default price \(an L4 on demand\): set economics\.gpuUsdPerHour in the config to yours/,
+  );
   // economics in the config: its tokens a day, its GPU price for fine-tuning and rented serving
   const withEconomics = MigrationConfig.parse({
     ...config,
@@ -142,6 +149,9 @@ test("break-even: priced at the teacher's model, GPU time at the configured pric
   });
   assert.equal(light!.workload.name, 'light');
   assert.match(renderReport(data), /service-LLM spend plus \$0\.10? of GPU time/);
+  assert.deepEqual(data.costs.gpuPrice, { usdPerHour: 1.5, hours: 240 / 3600, assumed: false });
+  assert.match(renderReport(data), /at \$1\.50\/h, economics\.gpuUsdPerHour from the config/);
+  assert.doesNotMatch(renderReport(data), /assumed default/);
   // a teacher missing from the pricing table is priced as GPT-4o rather than failing the report
   const local = MigrationConfig.parse({
     ...config,

@@ -102,5 +102,9 @@ describe('study Table 2 / Figure 4: break-even per service LLM', () => {
     const bare = renderStudyReport(study, '2026-12-01T00:00:00Z');
     assert.match(bare, /No per-sample scores were read from the cells/);
     assert.doesNotMatch(bare, /id="table4-/);
+    // with no economics the GPU price is an assumed default, and the page says how to set it; with economics
+    // it is the configured one
+    assert.match(bare, /\/h \(an assumed default price: set economics\.gpuUsdPerHour\)/);
+    assert.doesNotMatch(html, /assumed default price/);
   });
 });
