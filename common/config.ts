@@ -146,6 +146,12 @@ export const EvaluationConfig = z
     aggregate: z.enum(['mean', 'median']).default('mean'),
     coverageThresholds: z.array(z.number().min(0).max(100)).nonempty().default([50, 70]),
     pairwise: z.boolean().default(true),
+    /**
+     * Service LLMs besides the teacher whose own answers to the test prompts are judged once, like the
+     * teacher's: more service rows in Table 1 from one migration (the paper compares three). A model equal to
+     * the teacher, or listed twice, is judged once.
+     */
+    baselines: z.array(ServiceModel).optional(),
     judgeCallsPerShard: z.number().int().positive().default(300),
     /**
      * Also score every answer against the test record's reference response with a deterministic metric:

@@ -93,6 +93,9 @@ export function reportDataFromProgress(
     target: { metric: config.target.metric, statistic: config.target.statistic, value: target },
     cycles,
     teacher: progress.teacher,
+    ...(progress.baselines?.length
+      ? { baselines: progress.baselines.map((b) => ({ model: b.model, evaluation: b.evaluation })) }
+      : {}),
     base: progress.base?.evaluation ?? null,
     distributions: opts.distributions ?? [],
     spend,

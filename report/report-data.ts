@@ -72,6 +72,8 @@ export interface ReportData {
   cycles: CycleReport[];
   /** The teacher's answers judged on the same test split: Table 1's service-LLM row. */
   teacher: EvaluationSummary | null;
+  /** Other service LLMs' answers judged the same way (evaluation.baselines): more service rows. */
+  baselines?: { model: string; evaluation: EvaluationSummary }[];
   /** The base student (no adapter) on the same split, before cycle 1: the starting point. */
   base?: EvaluationSummary | null;
   distributions: ScoreDistribution[];

@@ -121,6 +121,7 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
     }),
   ),
   teacher: EvaluationSummary.nullable(),
+  baselines: z.array(z.object({ model: z.string().min(1), evaluation: EvaluationSummary })).optional(),
   base: EvaluationSummary.nullable().optional(),
   distributions: z.array(
     z.object({

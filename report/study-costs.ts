@@ -59,9 +59,11 @@ export function studyCosts(progress: StudyProgress, data: StudyData, horizons = 
     const serving = localServingOf(economics, cell.spentUsd + gpuUsd);
     const workload = workloadOf(economics);
     const rows = services.map((s) => {
-      const model =
-        data.cells.find((c) => c.key === s.cell)?.generatorModel ??
-        (parseModel(s.model) as Parameters<typeof apiPricingOf>[0]);
+      // the cell's generator as configured (its price override included) when the row is that generator; a
+      // baseline row (evaluation.baselines) is priced by its own name
+      const isGenerator = progress.cells.find((c) => c.key === s.cell)?.generator === s.model;
+      const generator = isGenerator ? data.cells.find((c) => c.key === s.cell)?.generatorModel : null;
+      const model = generator ?? (parseModel(s.model) as Parameters<typeof apiPricingOf>[0]);
       const { pricing, known } = apiPricingOf(model);
       const [row] = costTable([{ workload, local: serving }], pricing, horizons);
       return { service: s.model, pricing, priced: known, row: row! };

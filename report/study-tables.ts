@@ -80,6 +80,17 @@ export function table1(progress: StudyProgress): Table1[] {
           evaluation: withBaseline.teacher!,
         });
     }
+    // service LLMs a cell's migration judged besides its generator (evaluation.baselines), once each
+    for (const c of cells)
+      for (const b of c.baselines ?? [])
+        if (!rows.some((r) => r.kind === 'service' && r.model === b.model))
+          rows.push({
+            kind: 'service',
+            model: b.model,
+            source: `own answers (baseline of cell ${c.key})`,
+            cell: c.key,
+            evaluation: b.evaluation,
+          });
     for (const student of [...new Set(cells.map((c) => c.student))]) {
       let best: { cell: CellProgress; cycle: CellProgress['cycles'][number] } | null = null;
       for (const cell of cells.filter((c) => c.student === student))

@@ -61,6 +61,8 @@ export function judgeTable(data: ReportData): string {
   const rows: string[] = [];
   if (data.teacher)
     rows.push(row(`${esc(data.teacherModel)} <span class="tag">teacher</span>`, data.teacher, 'teacher'));
+  for (const b of data.baselines ?? [])
+    rows.push(row(`${esc(b.model)} <span class="tag">service</span>`, b.evaluation, 'teacher service'));
   if (data.base) rows.push(row('student · base (no adapter)', data.base, 'base'));
   const best = bestCycle(data);
   for (const c of data.cycles) {

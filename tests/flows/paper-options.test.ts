@@ -1,6 +1,7 @@
 // The paper-faithful options through a whole migration with the real activities: the dataset's own test
 // split (split.field), the volume schedule that reaches maxVolume at the last cycle (synthesis.schedule
-// 'reach-max') and the compound stop rule (target.bothMetrics).
+// 'reach-max'), the compound stop rule (target.bothMetrics) and service-LLM baselines besides the teacher
+// (evaluation.baselines).
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -79,5 +80,45 @@ describe("the paper's options in a migration", () => {
     assert.equal(first!.wanted, 6);
     // the second synthesis tops the data up to 15, not to 12
     assert.equal(second!.wanted, 15 - first!.accepted);
+  });
+
+  it('judges the own answers of every service LLM in evaluation.baselines, the teacher once', async () => {
+    const base = flow.config('paper-baselines');
+    const teacher = base.synthesis.teacher;
+    const config = {
+      ...base,
+      evaluation: {
+        ...base.evaluation,
+        // another service LLM, the teacher again (already judged) and the other one twice: one more row
+        baselines: [{ ...teacher, model: 'gpt-4o-mini' }, teacher, { ...teacher, model: 'gpt-4o-mini' }],
+      },
+      maxCycles: 1,
+    };
+    const handle = await flow.env.client.workflow.start(migrationWorkflow, {
+      taskQueue: TASK_QUEUES.workflow,
+      workflowId: 'paper-baselines',
+      args: [{ migrationId: 'paper-baselines', config }],
+    });
+    const result = await handle.result();
+    assert.deepEqual(
+      result.baselines?.map((b) => b.model),
+      ['openai/gpt-4o-mini'],
+    );
+    // judged like the teacher, on the same test prompts: the service answers score 80 (owner null)
+    const all = result.baselines![0]!.evaluation.judges.find((j) => j.judge === 'all')!;
+    assert.equal(all.precision.mean, 80);
+    assert.equal(
+      all.precision.samples,
+      result.teacher!.judges.find((j) => j.judge === 'all')!.precision.samples,
+    );
+    // its answers under its own folder, not over the teacher's
+    const keys = await flow.store.list('paper-baselines/baselines');
+    assert.ok(
+      keys.some((k) => /baseline-0-openai-gpt-4o-mini.*generations\.jsonl$/.test(k)),
+      keys.join(', '),
+    );
+    // and the migration report shows it as a service row of Table 1
+    const html = await readFile(flow.store.path(result.report!.uri), 'utf8');
+    assert.match(html, /openai\/gpt-4o-mini <span class="tag">service<\/span>/);
   });
 });
