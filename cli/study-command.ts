@@ -27,7 +27,7 @@ const FINAL = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'];
 export function registerStudyCommands(program: Command, print: Print): void {
   const study = program
     .command('study')
-    .description('run a grid of migrations and collate Table 1 and Figure 2');
+    .description("run a grid of migrations and collate the paper's tables and figures");
   study
     .command('start')
     .argument('<study>', 'study file (YAML or JSON)')
@@ -85,7 +85,7 @@ export function registerStudyCommands(program: Command, print: Print): void {
     .command('report')
     .argument('<id>', 'study workflow id')
     .option('-o, --out <file>', 'where to write the HTML report')
-    .description("write the study's HTML report (Table 1, Figure 2)")
+    .description("write the study's HTML report (Tables 1, 2, 4; Figures 2, 3, 4)")
     .action(async (id: string, opts: { out?: string }) => {
       const file = await withTemporal((client) => writeStudyReport(client, id, opts.out));
       print(`report written to ${file}`, { workflowId: id, report: file });

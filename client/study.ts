@@ -5,7 +5,10 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { TASK_QUEUES } from '../common/activities';
 import type { Progress } from '../common/progress';
 import type { StudyInput } from '../common/study-config';
+import { storeFromEnv } from '../activities/store/open-store';
+import type { ArtifactStore } from '../activities/store/artifact-store';
 import { renderStudyReport } from '../report/study-render';
+import { loadStudyData } from './study-data';
 import { progressQuery } from '../workflows/messages';
 import { stopStudySignal, studyProgressQuery, type StudyProgress } from '../workflows/study-messages';
 import { studyWorkflow } from '../workflows/study-workflow';
@@ -84,10 +87,17 @@ export function renderStudyStatus(study: StudyProgress, live: Record<string, Pro
   return lines.join('\n');
 }
 
-export async function writeStudyReport(client: Client, workflowId: string, out?: string): Promise<string> {
+/** The study's HTML report, with what its cells' artifacts add (Figure 3, Table 4, Table 2 / Figure 4). */
+export async function writeStudyReport(
+  client: Client,
+  workflowId: string,
+  out?: string,
+  store: ArtifactStore = storeFromEnv(),
+): Promise<string> {
   const study = await getStudyProgress(client, workflowId);
+  const data = await loadStudyData(client, store, study);
   const file = path.resolve(out ?? `${workflowId}.html`);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, renderStudyReport(study, new Date().toISOString()));
+  await writeFile(file, renderStudyReport(study, new Date().toISOString(), data));
   return file;
 }

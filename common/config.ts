@@ -2,6 +2,7 @@
 // activities and the workflow bundle alike. docs/config.schema.json is generated from it.
 import { z } from 'zod';
 import { parseModelSource } from './model-source';
+import { EconomicsConfig } from './economics';
 
 export const ProviderName = z.enum(['openai', 'anthropic', 'google', 'openai-compatible']);
 export type ProviderName = z.infer<typeof ProviderName>;
@@ -66,6 +67,13 @@ export const SplitConfig = z
     seed: z.number().int().nonnegative().default(42),
     /** 'response': by the reference answer, for label tasks scored by exact match (every label in both sets) */
     stratifyBy: z.enum(['category', 'response', 'none']).default('category'),
+    /**
+     * A predefined split read from this field of each record (No Robots ships `split: train|test`): records
+     * whose value is `testValue` are the test split, all others train; testRatio and stratifyBy are unused.
+     */
+    field: z.string().min(1).optional(),
+    /** The field's value that marks a test record (default "test"). */
+    testValue: z.string().min(1).optional(),
   })
   .strict();
 
@@ -138,6 +146,12 @@ export const EvaluationConfig = z
     aggregate: z.enum(['mean', 'median']).default('mean'),
     coverageThresholds: z.array(z.number().min(0).max(100)).nonempty().default([50, 70]),
     pairwise: z.boolean().default(true),
+    /**
+     * Service LLMs besides the teacher whose own answers to the test prompts are judged once, like the
+     * teacher's: more service rows in Table 1 from one migration (the paper compares three). A model equal to
+     * the teacher, or listed twice, is judged once.
+     */
+    baselines: z.array(ServiceModel).optional(),
     judgeCallsPerShard: z.number().int().positive().default(300),
     /**
      * Also score every answer against the test record's reference response with a deterministic metric:
@@ -159,6 +173,11 @@ export const TargetConfig = z
     atLeast: z.number().min(0).max(100).optional(),
     /** ... or relative to the teacher's own score on the same test split (e.g. 0.9). */
     relativeToTeacher: z.number().gt(0).max(2).optional(),
+    /**
+     * The reference code's compound stop rule: stop only when similarity and precision both reach the target
+     * (the cycle's score is the lower of the two statistics; `metric` still orders the reports' columns).
+     */
+    bothMetrics: z.boolean().optional(),
   })
   .strict()
   .refine((t) => (t.atLeast === undefined) !== (t.relativeToTeacher === undefined), {
@@ -173,6 +192,12 @@ export const SynthesisConfig = z
     /** Synthetic volume of cycle t (t >= 1) is initialVolume * 2^(t-1), capped at maxVolume. */
     initialVolume: z.number().int().positive().default(1000),
     maxVolume: z.number().int().positive().default(256_000),
+    /**
+     * 'reach-max': the volumes grow geometrically from initialVolume at cycle 1 to maxVolume at the last cycle
+     * (maxCycles − 1), so a run reaches maxVolume within maxCycles; the paper's 1k·2^n up to 256k is
+     * initialVolume 1000, maxVolume 256000, maxCycles 10. Default: doubling from initialVolume.
+     */
+    schedule: z.enum(['doubling', 'reach-max']).optional(),
     requestsPerShard: z.number().int().positive().default(200),
     concurrentShards: z.number().int().positive().max(64).default(4),
     maxRounds: z.number().int().positive().default(4),
@@ -342,6 +367,8 @@ export const MigrationConfig = z
       .strict()
       .optional(),
     gpu: GpuBackendConfig.default({ kind: 'local', device: 'auto' }),
+    /** The break-even in the report (Table 2 / Figure 4): your daily tokens and GPU price. */
+    economics: EconomicsConfig.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -362,8 +389,25 @@ export function loraForVolume(trainer: TrainerConfig, samples: number): { rank: 
   return { rank: step.rank, alpha: step.alpha };
 }
 
-/** Synthetic volume requested for cycle t: 0 at t = 0, then initialVolume * 2^(t-1) up to maxVolume. */
-export function syntheticVolumeForCycle(synthesis: z.infer<typeof SynthesisConfig>, cycle: number): number {
+/**
+ * Synthetic volume requested for cycle t: 0 at t = 0, then initialVolume * 2^(t-1) up to maxVolume; with
+ * schedule 'reach-max' (and `maxCycles` given), initialVolume * r^(t-1) with r chosen so that the last
+ * cycle, maxCycles − 1, asks for maxVolume (rounded to whole samples).
+ */
+export function syntheticVolumeForCycle(
+  synthesis: z.infer<typeof SynthesisConfig>,
+  cycle: number,
+  maxCycles?: number,
+): number {
   if (cycle <= 0) return 0;
-  return Math.min(synthesis.maxVolume, synthesis.initialVolume * 2 ** (cycle - 1));
+  const { initialVolume, maxVolume } = synthesis;
+  if (synthesis.schedule === 'reach-max' && maxCycles !== undefined && maxCycles > 2) {
+    const steps = maxCycles - 2; // cycles 1 .. maxCycles − 1
+    if (cycle >= maxCycles - 1 || initialVolume >= maxVolume) return maxVolume;
+    return Math.min(
+      maxVolume,
+      Math.round(initialVolume * (maxVolume / initialVolume) ** ((cycle - 1) / steps)),
+    );
+  }
+  return Math.min(maxVolume, initialVolume * 2 ** (cycle - 1));
 }

@@ -225,8 +225,15 @@ export function decide(
   teacher?: EvaluationSummary,
 ): EvaluationDecision {
   const { metric, statistic } = target;
-  const value = statisticOf(overallRow(student), metric, statistic);
-  const teacherValue = teacher ? statisticOf(overallRow(teacher), metric, statistic) : undefined;
+  // the compound rule reads the lower of the two metrics: reaching it means both reached it
+  const valueOf = (summary: EvaluationSummary): number | null => {
+    const row = overallRow(summary);
+    if (!target.bothMetrics) return statisticOf(row, metric, statistic);
+    const both = [statisticOf(row, 'similarity', statistic), statisticOf(row, 'precision', statistic)];
+    return both.some((v) => v === null) ? null : Math.min(...(both as number[]));
+  };
+  const value = valueOf(student);
+  const teacherValue = teacher ? valueOf(teacher) : undefined;
   const base: EvaluationDecision = {
     action: 'continue',
     reason: 'below-target',

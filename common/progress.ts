@@ -62,12 +62,22 @@ export interface Spend {
   byCycle: Record<string, number>;
 }
 
+/** A service LLM other than the teacher whose own answers were judged: a Table 1 service row. */
+export interface ServiceBaseline {
+  /** provider/model */
+  model: string;
+  evaluation: EvaluationSummary;
+  judgments: ArtifactRef;
+}
+
 /** Carried from run to run by continue-as-new. */
 export interface MigrationState {
   ingest: IngestResult;
   teacher: { generations: ArtifactRef; judgments: ArtifactRef; evaluation: EvaluationSummary } | null;
   /** the base student before any fine-tuning; absent in migrations started before it was measured */
   base?: BaseRecord | null;
+  /** other service LLMs' own answers, judged like the teacher's (evaluation.baselines) */
+  baselines?: ServiceBaseline[];
   /** next cycle to run */
   cycle: number;
   synthetic: ArtifactRef[];
@@ -103,6 +113,8 @@ export interface Progress {
   teacherJudgments: ArtifactRef | null;
   /** the base student's scores before cycle 1 (null when not measured) */
   base?: BaseRecord | null;
+  /** other service LLMs judged on the same test prompts (evaluation.baselines) */
+  baselines?: ServiceBaseline[];
   spend: Spend;
   budgetUsd: number;
   target: MigrationConfig['target'];
@@ -128,6 +140,8 @@ export interface MigrationResult {
   decisions: Decision[];
   best: { cycle: number; score: number; adapter: ArtifactRef } | null;
   teacher: EvaluationSummary | null;
+  /** other service LLMs judged on the same test prompts (evaluation.baselines) */
+  baselines?: ServiceBaseline[];
   spend: Spend;
   promotion: PromotionRecord | null;
   /** the HTML report written at the end of the run */

@@ -2,6 +2,7 @@
 // by the same judges) run as one durable workflow, after the paper's Table 1 and Figure 2. Pure (zod only).
 import { z } from 'zod';
 import { DatasetSource, MigrationConfig, ServiceModel, type MigrationConfigInput } from './config';
+import { EconomicsConfig } from './economics';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
@@ -35,6 +36,8 @@ export const StudyConfig = z
     judges: z.array(ServiceModel).nonempty().optional(),
     /** Synthetic volumes of the first synthesis (synthesis.initialVolume); defaults to the base config's. */
     volumes: z.array(z.number().int().positive()).nonempty().optional(),
+    /** Your daily tokens and GPU price: the report's Table 2 / Figure 4 (every cell's config carries them). */
+    economics: EconomicsConfig.optional(),
   })
   .strict();
 export type StudyConfig = z.infer<typeof StudyConfig>;
@@ -82,6 +85,7 @@ export function cellConfigInput(
     name: 'cell',
     ...(task.dataset ? { dataset: task.dataset } : {}),
     baseModel: student,
+    ...(study.economics ? { economics: study.economics } : {}),
     evaluation: { ...(base.evaluation ?? {}), judges } as MigrationConfigInput['evaluation'],
     synthesis: {
       ...(base.synthesis ?? {}),

@@ -124,6 +124,8 @@ export interface TeacherBaselineInput {
   responsesPerPrompt: number;
   /** USD the baseline may spend; refused (BudgetExceeded) before any call when its worst case is dearer */
   budgetUsd?: number;
+  /** set for a service baseline other than the teacher (evaluation.baselines): its own artifact folder */
+  label?: string;
 }
 export interface TeacherBaselineResult {
   generations: ArtifactRef;

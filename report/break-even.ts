@@ -1,5 +1,8 @@
 // Cost of serving a task with a service LLM's API vs a fine-tuned local model, after the LlamaDuo paper
 // (section 4.5, Table 2, Figure 4). Pure arithmetic: no I/O, so the report and the CLI share it.
+import type { ServiceModel } from '../common/config';
+import type { EconomicsConfig } from '../common/economics';
+import { priceOf, PRICES, UnknownPriceError } from '../activities/llm/pricing';
 
 /** API price in USD per million tokens. */
 export interface ApiPricing {
@@ -163,4 +166,60 @@ export function defaultCostScenarios(opts: {
   scenarios.push({ workload: PAPER_LIGHT_WORKLOAD, local: PAPER_ONE_L4 });
   scenarios.push({ workload: PAPER_HEAVY_WORKLOAD, local: PAPER_EIGHT_L4 });
   return scenarios;
+}
+
+/** The user's daily tokens from the config's economics. */
+export function workloadOf(e: EconomicsConfig, name = 'your workload'): Workload {
+  return { name, inputTokensPerDay: e.dailyInputTokens, outputTokensPerDay: e.dailyOutputTokens };
+}
+
+/** Hours in the paper's month (30 days). */
+export const HOURS_PER_MONTH = 24 * DAYS_PER_MONTH;
+
+/**
+ * Local serving from the config's economics, with `fineTuningUsd` (what the migration cost) as the outlay:
+ * rented GPUs cost gpuUsdPerHour around the clock and nothing up front; owned ones their price plus power.
+ */
+export function localServingOf(e: EconomicsConfig, fineTuningUsd: number): LocalServing {
+  const gpus = `${e.servingGpus} GPU${e.servingGpus === 1 ? '' : 's'}`;
+  return e.serving === 'rented'
+    ? {
+        name: `${gpus} rented at $${e.gpuUsdPerHour}/h`,
+        fineTuningUsd,
+        servers: e.servingGpus,
+        serverUsd: 0,
+        powerUsdPerServerMonth: e.gpuUsdPerHour * HOURS_PER_MONTH,
+      }
+    : {
+        name: `${gpus} owned`,
+        fineTuningUsd,
+        servers: e.servingGpus,
+        serverUsd: e.serverUsd,
+        powerUsdPerServerMonth: e.powerUsdPerServerMonth,
+      };
+}
+
+/** GPU spend of fine-tuning: the cycles' fine-tune seconds at the configured hourly price. */
+export function fineTuneGpuUsd(fineTuneSeconds: number, e: Pick<EconomicsConfig, 'gpuUsdPerHour'>): number {
+  return (fineTuneSeconds / 3600) * e.gpuUsdPerHour;
+}
+
+/** A service model's API price from the pricing table (or its config override); GPT-4o's when unknown. */
+export function apiPricingOf(model: ServiceModel): { pricing: ApiPricing; known: boolean } {
+  if (!model.price && !Object.hasOwn(PRICES, model.provider))
+    return { pricing: GPT_4O_AUG_2024, known: false };
+  try {
+    const p = priceOf(model);
+    return {
+      pricing: {
+        model: `${model.provider}/${model.model}`,
+        inputUsdPerMTok: p.inputPerMTok,
+        outputUsdPerMTok: p.outputPerMTok,
+      },
+      known: true,
+    };
+  } catch (err) {
+    if (!(err instanceof UnknownPriceError)) throw err;
+    return { pricing: GPT_4O_AUG_2024, known: false };
+  }
 }

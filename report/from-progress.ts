@@ -4,7 +4,20 @@
 import type { MigrationConfig } from '../common/config';
 import type { Progress } from '../common/progress';
 import type { Stage, Usage } from '../common/types';
-import { GPT_4O_AUG_2024, defaultCostScenarios, type ApiPricing } from './break-even';
+import { DEFAULT_GPU_USD_PER_HOUR } from '../common/economics';
+import {
+  apiPricingOf,
+  defaultCostScenarios,
+  fineTuneGpuUsd,
+  localServingOf,
+  PAPER_EIGHT_L4,
+  PAPER_HEAVY_WORKLOAD,
+  PAPER_LIGHT_WORKLOAD,
+  PAPER_ONE_L4,
+  workloadOf,
+  type ApiPricing,
+  type CostScenario,
+} from './break-even';
 import { STAGE_ORDER } from './charts';
 import type { CurationDetails, CycleReport, ReportData, ScoreDistribution } from './report-data';
 
@@ -12,11 +25,11 @@ export interface ReportOptions {
   distributions?: ScoreDistribution[];
   /** per cycle: what the curation of the synthesis after it recorded (templates, thresholds, examples) */
   curation?: Record<number, CurationDetails>;
-  /** API price of the model the local one replaces; GPT-4o (Aug 2024) by default, as in the paper. */
+  /** API price of the model the local one replaces; by default the teacher's, from the pricing table. */
   pricing?: ApiPricing;
   /** Requests a day the user's application sends: scales the teacher's tokens per call into a workload. */
   requestsPerDay?: number;
-  /** GPU spend of the migration (fine-tuning, inference), added to the service-LLM spend. */
+  /** GPU spend of the migration; by default its fine-tune seconds at economics.gpuUsdPerHour. */
   gpuUsd?: number;
   now?: Date;
 }
@@ -54,7 +67,22 @@ export function reportDataFromProgress(
   const lastDecision = progress.decisions.at(-1);
   const target = lastDecision?.target ?? config.target.atLeast ?? 0;
   const teacherUsage = spend['teacher-baseline'] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
-  const pricing = opts.pricing ?? GPT_4O_AUG_2024;
+  const pricing = opts.pricing ?? apiPricingOf(config.synthesis.teacher).pricing;
+  const fineTuneSeconds = progress.cycles.reduce((s, c) => s + c.fineTuneSeconds, 0);
+  // without an economics block the GPU price is an assumption, and the report says so
+  const gpuPrice = {
+    usdPerHour: config.economics?.gpuUsdPerHour ?? DEFAULT_GPU_USD_PER_HOUR,
+    assumed: config.economics === undefined,
+  };
+  const gpuUsd = opts.gpuUsd ?? fineTuneGpuUsd(fineTuneSeconds, { gpuUsdPerHour: gpuPrice.usdPerHour });
+  const migrationUsd = progress.spend.total.usd + gpuUsd;
+  const scenarios: CostScenario[] = config.economics
+    ? [
+        { workload: workloadOf(config.economics), local: localServingOf(config.economics, migrationUsd) },
+        { workload: PAPER_LIGHT_WORKLOAD, local: PAPER_ONE_L4 },
+        { workload: PAPER_HEAVY_WORKLOAD, local: PAPER_EIGHT_L4 },
+      ]
+    : defaultCostScenarios({ teacherUsage, requestsPerDay: opts.requestsPerDay ?? 10_000, migrationUsd });
   return {
     migrationId: progress.migrationId,
     name: config.name,
@@ -65,17 +93,18 @@ export function reportDataFromProgress(
     target: { metric: config.target.metric, statistic: config.target.statistic, value: target },
     cycles,
     teacher: progress.teacher,
+    ...(progress.baselines?.length
+      ? { baselines: progress.baselines.map((b) => ({ model: b.model, evaluation: b.evaluation })) }
+      : {}),
     base: progress.base?.evaluation ?? null,
     distributions: opts.distributions ?? [],
     spend,
     budgetUsd: progress.budgetUsd,
     costs: {
       pricing,
-      scenarios: defaultCostScenarios({
-        teacherUsage,
-        requestsPerDay: opts.requestsPerDay ?? 10_000,
-        migrationUsd: progress.spend.total.usd + (opts.gpuUsd ?? 0),
-      }),
+      scenarios,
+      gpuUsd,
+      ...(opts.gpuUsd === undefined ? { gpuPrice: { ...gpuPrice, hours: fineTuneSeconds / 3600 } } : {}),
     },
   };
 }

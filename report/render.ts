@@ -10,6 +10,7 @@ import {
   spendChart,
   type ChartSpec,
 } from './charts';
+import { densityCharts } from './density-charts';
 import { esc, fmtCount, fmtInt, fmtScore, fmtUsd, scriptJson } from './html';
 import { progressionChart, progressionNote, progressionTable, referenceName } from './progression';
 import type { ReportData } from './report-data';
@@ -80,6 +81,7 @@ export function renderReport(data: ReportData): string {
   const progression = progressionChart(data);
   const fig2 = scoreVsVolumeCharts(data);
   const fig3 = distributionCharts(data);
+  const density = densityCharts(data);
   const curation = curationChart(data);
   const spend = spendChart(data);
   const fig4 = breakEvenCharts(data);
@@ -87,6 +89,7 @@ export function renderReport(data: ReportData): string {
     ...(progression ? [progression] : []),
     ...fig2,
     ...fig3,
+    ...density,
     ...(curation ? [curation] : []),
     ...(spend ? [spend] : []),
     ...fig4,
@@ -128,6 +131,7 @@ ${summaryCards(data)}
   <h2>Score distributions</h2>
   <p class="lead">Share of test samples per score band, per judge and metric: the first cycle, the latest (darker) and the teacher (grey) (the paper's Figure 3).</p>
   ${fig3.length > 0 ? `<div class="grid small">${fig3.map(figure).join('')}</div>` : '<p class="note">No per-sample scores recorded.</p>'}
+  ${density.length > 0 ? `<p class="lead">Density (Gaussian KDE) of each test answer's precision against its similarity, per judge: the first cycle, the latest and the teacher; a larger bubble is a denser region.</p><div class="grid small">${density.map(figure).join('')}</div>` : ''}
 </section>
 <section id="curation">
   <h2>Synthetic data curation</h2>

@@ -72,6 +72,8 @@ export interface ReportData {
   cycles: CycleReport[];
   /** The teacher's answers judged on the same test split: Table 1's service-LLM row. */
   teacher: EvaluationSummary | null;
+  /** Other service LLMs' answers judged the same way (evaluation.baselines): more service rows. */
+  baselines?: { model: string; evaluation: EvaluationSummary }[];
   /** The base student (no adapter) on the same split, before cycle 1: the starting point. */
   base?: EvaluationSummary | null;
   distributions: ScoreDistribution[];
@@ -79,5 +81,15 @@ export interface ReportData {
   spend: Partial<Record<Stage, Usage>>;
   budgetUsd: number;
   /** Break-even of local serving vs API use (Table 2 / Figure 4): the scenarios to compare. */
-  costs: { pricing: ApiPricing; scenarios: CostScenario[] };
+  costs: {
+    pricing: ApiPricing;
+    scenarios: CostScenario[];
+    /** GPU spend of the migration's fine-tuning, included in its fine-tuning cost (absent in older data) */
+    gpuUsd?: number;
+    /**
+     * How gpuUsd was priced: fine-tune hours at usdPerHour, `assumed` when the config has no economics block
+     * (the default price, DEFAULT_GPU_USD_PER_HOUR). Absent when the caller gave gpuUsd itself.
+     */
+    gpuPrice?: { usdPerHour: number; hours: number; assumed: boolean };
+  };
 }

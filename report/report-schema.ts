@@ -121,6 +121,7 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
     }),
   ),
   teacher: EvaluationSummary.nullable(),
+  baselines: z.array(z.object({ model: z.string().min(1), evaluation: EvaluationSummary })).optional(),
   base: EvaluationSummary.nullable().optional(),
   distributions: z.array(
     z.object({
@@ -135,6 +136,8 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
   costs: z.object({
     pricing: z.object({ model: z.string().min(1), inputUsdPerMTok: usd, outputUsdPerMTok: usd }),
     scenarios: z.array(z.object({ workload: Workload, local: LocalServing })),
+    gpuUsd: usd.optional(),
+    gpuPrice: z.object({ usdPerHour: usd, hours: z.number().nonnegative(), assumed: z.boolean() }).optional(),
   }),
 });
 

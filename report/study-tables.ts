@@ -1,8 +1,9 @@
 // A study's collated results: Table 1 (a baseline row per service LLM, the best local row per student and
-// "Perf. Matching" = best local ÷ best service, per judge and metric) and Figure 2's points (mean, coverage
+// "Perf. Matching" = best local ÷ best service, per judge and metric, of the mean and of coverage ≥ 50, as the
+// paper prints it: "84.20% / 95.88%") and Figure 2's points (mean, coverage
 // ≥ 50 and ≥ 70 against synthetic volume, per judge and data generator).
 import type { JudgeMetric } from '../common/config';
-import type { EvaluationSummary, JudgeSummary } from '../common/types';
+import type { EvaluationSummary, JudgeSummary, MetricSummary } from '../common/types';
 import type { CellProgress, StudyProgress } from '../workflows/study-messages';
 
 export const STUDY_METRICS: JudgeMetric[] = ['precision', 'similarity'];
@@ -13,6 +14,8 @@ export interface Table1Row {
   model: string;
   /** where a local row's best came from */
   source: string;
+  /** the cell a local row's best came from (the first cell of a service row's data generator) */
+  cell: string;
   evaluation: EvaluationSummary;
 }
 
@@ -21,8 +24,23 @@ export interface Table1 {
   /** judge names, 'all' (mean of judges) last */
   judges: string[];
   rows: Table1Row[];
-  /** judge -> metric -> best local mean ÷ best service mean, in % (null when a side is missing) */
-  matching: Record<string, Record<JudgeMetric, number | null>>;
+  /**
+   * judge -> metric -> best local ÷ best service in %, of the mean score and of coverage ≥ 50 (the paper's
+   * "mean% / coverage%"); each side's best is taken per column, as in the paper; null when a side is missing.
+   */
+  matching: Record<string, Record<JudgeMetric, Matching>>;
+}
+
+export interface Matching {
+  mean: number | null;
+  coverage50: number | null;
+}
+
+/** best local ÷ best service in %, null when a side is missing or the service's best is 0 */
+export function ratioOfBest(local: number[], service: number[]): number | null {
+  if (local.length === 0 || service.length === 0) return null;
+  const s = Math.max(...service);
+  return s === 0 ? null : (100 * Math.max(...local)) / s;
 }
 
 const allRow = (e: EvaluationSummary): JudgeSummary | undefined =>
@@ -58,9 +76,21 @@ export function table1(progress: StudyProgress): Table1[] {
           kind: 'service',
           model: generator,
           source: 'own answers',
+          cell: withBaseline.key,
           evaluation: withBaseline.teacher!,
         });
     }
+    // service LLMs a cell's migration judged besides its generator (evaluation.baselines), once each
+    for (const c of cells)
+      for (const b of c.baselines ?? [])
+        if (!rows.some((r) => r.kind === 'service' && r.model === b.model))
+          rows.push({
+            kind: 'service',
+            model: b.model,
+            source: `own answers (baseline of cell ${c.key})`,
+            cell: c.key,
+            evaluation: b.evaluation,
+          });
     for (const student of [...new Set(cells.map((c) => c.student))]) {
       let best: { cell: CellProgress; cycle: CellProgress['cycles'][number] } | null = null;
       for (const cell of cells.filter((c) => c.student === student))
@@ -71,26 +101,31 @@ export function table1(progress: StudyProgress): Table1[] {
           kind: 'local',
           model: student,
           source: `data by ${best.cell.generator}, ${best.cycle.syntheticSamples} synthetic, cycle ${best.cycle.cycle}`,
+          cell: best.cell.key,
           evaluation: best.cycle.evaluation,
         });
     }
     const judges = judgeNames(rows);
     const matching: Table1['matching'] = {};
     for (const judge of judges) {
-      matching[judge] = { precision: null, similarity: null };
+      const perMetric = {} as Record<JudgeMetric, Matching>;
       for (const metric of STUDY_METRICS) {
-        const best = (kind: Table1Row['kind']) => {
-          const values = rows
+        const values = (kind: Table1Row['kind'], stat: (m: MetricSummary) => number | undefined) =>
+          rows
             .filter((r) => r.kind === kind)
-            .map((r) => metricOf(r.evaluation, judge, metric)?.mean)
+            .map((r) => {
+              const m = metricOf(r.evaluation, judge, metric);
+              return m ? stat(m) : undefined;
+            })
             .filter((v): v is number => v !== undefined);
-          return values.length ? Math.max(...values) : undefined;
+        const mean = (m: MetricSummary) => m.mean;
+        const cov50 = (m: MetricSummary) => m.coverage['50'];
+        perMetric[metric] = {
+          mean: ratioOfBest(values('local', mean), values('service', mean)),
+          coverage50: ratioOfBest(values('local', cov50), values('service', cov50)),
         };
-        const local = best('local');
-        const service = best('service');
-        matching[judge]![metric] =
-          local === undefined || service === undefined || service === 0 ? null : (100 * local) / service;
       }
+      matching[judge] = perMetric;
     }
     return { task, judges, rows, matching };
   });

@@ -61,6 +61,8 @@ export function judgeTable(data: ReportData): string {
   const rows: string[] = [];
   if (data.teacher)
     rows.push(row(`${esc(data.teacherModel)} <span class="tag">teacher</span>`, data.teacher, 'teacher'));
+  for (const b of data.baselines ?? [])
+    rows.push(row(`${esc(b.model)} <span class="tag">service</span>`, b.evaluation, 'teacher service'));
   if (data.base) rows.push(row('student · base (no adapter)', data.base, 'base'));
   const best = bestCycle(data);
   for (const c of data.cycles) {
@@ -156,7 +158,7 @@ export function costTableHtml(data: ReportData): string {
       ]),
     ),
     line(
-      'Power per month',
+      'Running per month (power or GPU rent)',
       rows.flatMap((r) => [fmtUsd(r.localUsdPerMonth), '–']),
     ),
     ...rows[0]!.at.map((_, h) =>
@@ -172,6 +174,19 @@ export function costTableHtml(data: ReportData): string {
       )
       .join('')}</tr>`,
   ];
-  const note = `${esc(pricing.model)} at ${fmtUsd(pricing.inputUsdPerMTok)} / ${fmtUsd(pricing.outputUsdPerMTok)} per million input / output tokens; a month is 30 days.`;
+  const price = data.costs.gpuPrice;
+  const priced =
+    price === undefined
+      ? ''
+      : ` (${price.hours.toFixed(2)} fine-tuning hours at ${fmtUsd(price.usdPerHour)}/h${
+          price.assumed
+            ? ', an assumed default price (an L4 on demand): set economics.gpuUsdPerHour in the config to yours'
+            : ', economics.gpuUsdPerHour from the config'
+        })`;
+  const gpu =
+    data.costs.gpuUsd === undefined
+      ? ''
+      : ` This migration's fine-tuning cost is its service-LLM spend plus ${fmtUsd(data.costs.gpuUsd)} of GPU time${priced}.`;
+  const note = `${esc(pricing.model)} at ${fmtUsd(pricing.inputUsdPerMTok)} / ${fmtUsd(pricing.outputUsdPerMTok)} per million input / output tokens; a month is 30 days.${gpu}`;
   return `<table class="costs"><thead>${head}</thead><tbody>${body.join('')}</tbody></table><p class="note">${note}</p>`;
 }

@@ -7,6 +7,7 @@ import type { BaseRecord } from '../common/progress';
 import type { ArtifactRef, Usage } from '../common/types';
 import { activityProxies, type ActivityTuning } from './activity-proxies';
 import { evaluateGenerations } from './evaluate-stage';
+import { stopRuleTarget } from './stop-rule';
 
 export interface BaseStageInput {
   migrationId: string;
@@ -62,7 +63,7 @@ export async function measureBaseStudent(input: BaseStageInput): Promise<BaseRec
   );
   if (!evaluation) return null;
   input.onSpend(evaluation.usage);
-  const verdict = decide(input.target, evaluation.summary, input.teacher?.evaluation);
+  const verdict = decide(stopRuleTarget(input.target), evaluation.summary, input.teacher?.evaluation);
   return {
     generations: gen.generations,
     judgments: evaluation.judgments,

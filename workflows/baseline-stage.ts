@@ -7,6 +7,7 @@ import { measureBaseStudent } from './base-stage';
 import { noEvaluation, type Ending } from './ending';
 import { evaluateGenerations } from './evaluate-stage';
 import type { MigrationRun } from './migration-run';
+import { measureServiceBaselines } from './service-baselines';
 import { teacherBaselineWithinBudget } from './teacher-baseline-budget';
 
 /** Fills state.ingest and state.teacher; returns an ending if the budget cannot pay for the baseline. */
@@ -59,6 +60,7 @@ export async function ingestAndTeacherBaseline(run: MigrationRun): Promise<Endin
     judgments: teacherEval.judgments,
     evaluation: teacherEval.summary,
   };
+  await measureServiceBaselines(run);
   // the starting point the report compares every cycle with; histories from before it never measured it
   if (patched('base-student-eval'))
     state.base = await measureBaseStudent({

@@ -7,6 +7,7 @@ import type { EvaluationOutcome } from './evaluate-stage';
 import type { MigrationRun } from './migration-run';
 import { observeCycleScore } from './observability';
 import type { StudentOutputs } from './student-stage';
+import { stopRuleTarget } from './stop-rule';
 
 export interface Verdict {
   /** set when the migration ends after this cycle */
@@ -23,7 +24,7 @@ export function recordAndDecide(
   const { config, state } = run;
   const cycle = state.cycle;
   run.setStage('decide');
-  const verdict = decide(state.target, evaluation.summary, state.teacher?.evaluation);
+  const verdict = decide(stopRuleTarget(state.target), evaluation.summary, state.teacher?.evaluation);
   const score = verdict.value ?? 0;
   const teacherScore = verdict.teacherValue ?? null;
   const target = verdict.threshold ?? 100;

@@ -62,6 +62,7 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
     decisions: state.decisions,
     best,
     teacher: state.teacher?.evaluation ?? null,
+    ...(state.baselines?.length ? { baselines: state.baselines } : {}),
     spend: state.spend,
     promotion,
     report,

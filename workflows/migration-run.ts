@@ -113,6 +113,7 @@ export class MigrationRun {
       teacher: state.teacher?.evaluation ?? null,
       teacherJudgments: state.teacher?.judgments ?? null,
       base: state.base ?? null,
+      ...(state.baselines?.length ? { baselines: state.baselines } : {}),
       spend: state.spend,
       budgetUsd: state.maxUsd,
       target: state.target,

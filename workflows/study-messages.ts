@@ -25,6 +25,8 @@ export interface CellProgress {
   spentUsd: number;
   /** the generator's own answers, judged on the cell's test prompts */
   teacher: EvaluationSummary | null;
+  /** other service LLMs' answers judged in the cell's migration (evaluation.baselines) */
+  baselines?: { model: string; evaluation: EvaluationSummary }[];
   cycles: CellCycle[];
   /** why the cell failed or was skipped */
   detail: string;

@@ -101,6 +101,8 @@ export async function studyWorkflow(input: StudyInput): Promise<StudyProgress> {
       p.status = result.status;
       p.spentUsd = result.spend.total.usd;
       p.teacher = result.teacher;
+      if (result.baselines?.length)
+        p.baselines = result.baselines.map((b) => ({ model: b.model, evaluation: b.evaluation }));
       p.cycles = result.cycles.map((c) => ({
         cycle: c.cycle,
         syntheticSamples: c.syntheticSamples,

@@ -20,7 +20,11 @@ export async function synthesizeForNextCycle(
 ): Promise<Ending | null> {
   const { config, migrationId, state } = run;
   const next = state.cycle + 1;
-  const wanted = syntheticVolumeForCycle(config.synthesis, next) - state.syntheticCount;
+  // the 'reach-max' schedule is taken only by runs that record its patch (older histories doubled)
+  const reachMax = config.synthesis.schedule === 'reach-max' && patched('reach-max-volume-schedule');
+  const wanted =
+    syntheticVolumeForCycle(config.synthesis, next, reachMax ? config.maxCycles : undefined) -
+    state.syntheticCount;
   if (wanted <= 0) return null;
   run.setStage('synthesize', `${wanted} samples`);
   let synth: SynthesisResult;

@@ -27,8 +27,12 @@ export function evalOutputKey(
   return ArtifactStore.key(...evalDir(input), file);
 }
 
-export function teacherBaselineKeys(migrationId: string, test: ArtifactRef) {
-  const dir = [migrationId, 'teacher', `baseline-${short(test)}`];
+export function teacherBaselineKeys(migrationId: string, test: ArtifactRef, label?: string) {
+  // the teacher's answers, or another service LLM's (evaluation.baselines) under its own label
+  const dir =
+    label === undefined
+      ? [migrationId, 'teacher', `baseline-${short(test)}`]
+      : [migrationId, 'baselines', label, `baseline-${short(test)}`];
   return {
     generations: ArtifactStore.key(...dir, 'generations.jsonl'),
     checkpoint: ArtifactStore.key(...dir, 'generations.partial.jsonl'),

@@ -33,7 +33,7 @@ export async function teacherBaseline(
   input: TeacherBaselineInput,
 ): Promise<TeacherBaselineResult> {
   const { store } = deps;
-  const keys = teacherBaselineKeys(input.migrationId, input.test);
+  const keys = teacherBaselineKeys(input.migrationId, input.test, input.label);
   if (await store.find(keys.result)) return store.readJson<TeacherBaselineResult>(keys.result);
 
   const tests = await readJsonlStrict(store, input.test, TestRecord);

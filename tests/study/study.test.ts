@@ -1,8 +1,9 @@
 // npm run test:study: a 2 × 2 study (two built-in students, two teachers that are also the judges, on the local
 // OpenAI-protocol server) on a real dev server with the real activities (local GPU backend, CPU trainer).
 // The workflow worker runs as its own process and is SIGKILLed while the cells run: the study resumes and
-// every cell runs exactly once. The collated report has Table 1 with two service and two local rows and
-// Figure 2's lines, checked in headless Chromium. Cancelling a study cancels its running cell.
+// every cell runs exactly once. The collated report has Table 1 with two service and two local rows,
+// Figure 2's lines, Figure 3's densities, Table 4's token statistics and Table 2 / Figure 4's break-even,
+// checked in headless Chromium. Cancelling a study cancels its running cell.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { chromium } from 'playwright-core';
 import { getStudyProgress, startStudy } from '../../client/study';
+import { loadStudyData } from '../../client/study-data';
 import { parseStudyText } from '../../client/study-file';
 import { renderStudyReport } from '../../report/study-render';
 import { table1 } from '../../report/study-tables';
@@ -49,7 +51,7 @@ base:
 `;
 }
 
-describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figure 2 (real activities)', () => {
+describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figures 2-4, Tables 2 and 4 (real activities)', () => {
   let flow: FlowEnv;
   let proc: ProcEnv;
   let worker: ChildProcess;
@@ -129,12 +131,26 @@ describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figure 2 
       ['builtin:tiny-random-llama', 'builtin:small-random-llama'],
     );
     assert.deepEqual(t.judges, ['openai/gpt-4o', 'openai/gpt-4o-mini', 'all']);
-    assert.equal(t.matching.all!.precision, 75);
+    assert.equal(t.matching.all!.precision.mean, 75);
 
-    // the HTML report in headless Chromium: the tables as built, Figure 2's charts drawn
+    // what the cells' artifacts add: per-sample scores per cycle and judge, token statistics of the data
+    const data = await loadStudyData(flow.env.client, flow.store, result);
+    assert.equal(data.cells.length, 4);
+    for (const c of data.cells) {
+      assert.ok(c.scores.length >= 2, `${c.key}: per-sample scores of both judges`);
+      assert.ok(c.scores.every((s) => s.similarity.length > 0 && s.similarity.length === s.precision.length));
+      assert.deepEqual(
+        c.tokens.filter((t) => t.dataset !== 'synthetic').map((t) => t.dataset),
+        ['coverage-train', 'coverage-test'],
+      );
+      assert.ok(c.tokens.every((t) => t.stats.records > 0 && t.stats.total.mean > 0));
+    }
+    const syntheticSets = data.cells.flatMap((c) => c.tokens).filter((t) => t.dataset === 'synthetic').length;
+
+    // the HTML report in headless Chromium: the tables as built, the figures' charts drawn
     await mkdir(OUT, { recursive: true });
     const file = path.join(OUT, 'study-grid.html');
-    await writeFile(file, renderStudyReport(result, new Date().toISOString()));
+    await writeFile(file, renderStudyReport(result, new Date().toISOString(), data));
     const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage();
@@ -150,22 +166,53 @@ describe('study: a 2 × 2 grid of migrations collated into Table 1 and Figure 2 
           }
         ).document;
         const Chart = (
-          globalThis as unknown as { Chart: { instances: Record<string, { data: { datasets: unknown[] } }> } }
+          globalThis as unknown as {
+            Chart: {
+              instances: Record<
+                string,
+                { canvas: { id: string }; data: { datasets: { data: unknown[] }[] } }
+              >;
+            };
+          }
         ).Chart;
+        // no named functions in here: tsx would wrap them in a __name() the page does not have
         return {
           service: doc.querySelectorAll('table.table1 tr[data-kind="service"]').length,
           local: doc.querySelectorAll('table.table1 tr[data-kind="local"]').length,
           matching: doc.querySelectorAll('table.table1 tr.matching')[0]?.textContent ?? '',
-          charts: Object.values(Chart.instances).map((c) => c.data.datasets.length),
+          all: Object.values(Chart.instances).map((c) => ({
+            id: c.canvas.id,
+            sets: c.data.datasets.map((d) => d.data.length),
+          })),
+          train: doc.querySelectorAll('table.table4 tr[data-dataset="coverage-train"]').length,
+          test: doc.querySelectorAll('table.table4 tr[data-dataset="coverage-test"]').length,
+          synthetic: doc.querySelectorAll('table.table4 tr[data-dataset="synthetic"]').length,
+          table2: doc.querySelectorAll('table.table2 tr[data-service]').length,
         };
       });
+      const charts = (prefix: string) => seen.all.filter((c) => c.id.startsWith(prefix)).map((c) => c.sets);
       assert.deepEqual(errors, []);
       assert.equal(seen.service, 2);
       assert.equal(seen.local, 2);
-      assert.match(seen.matching, /75\.0%/);
-      // a chart per judge (two and their mean) and data generator, a mean and two coverage lines per student
-      assert.equal(seen.charts.length, 6);
-      assert.ok(seen.charts.every((n) => n === 6));
+      assert.match(seen.matching, /75\.0% \/ (\d+\.\d%|–)/);
+      // a chart per judge (two and their mean), data generator and metric (precision, similarity), a mean and
+      // two coverage lines per student
+      assert.equal(charts('fig2-').length, 12);
+      assert.ok(charts('fig2-').every((sets) => sets.length === 6));
+      // Figure 3: a density chart per judge (two), student (two) and data generator (two), each with a
+      // density per cycle and points drawn
+      assert.equal(charts('fig3-').length, 8);
+      assert.ok(charts('fig3-').every((sets) => sets.length >= 1 && sets.every((points) => points > 0)));
+      // Table 4: one coverage split shared by the four cells, every synthetic dataset of every cell
+      assert.equal(seen.train, 1);
+      assert.equal(seen.test, 1);
+      assert.equal(seen.synthetic, syntheticSets);
+      // Table 2 / Figure 4: the best local model against both service LLMs
+      assert.equal(seen.table2, 2);
+      assert.deepEqual(
+        charts('fig4-').map((sets) => sets.length),
+        [3],
+      );
     } finally {
       await browser.close();
     }

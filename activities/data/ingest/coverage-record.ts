@@ -9,6 +9,8 @@ export interface CoverageRecord {
   /** the response the user was satisfied with: the reference in evaluation */
   response: string;
   provenance: { file: string; line: number; shape: RecordShape };
+  /** the record's side, read from the field split.field names (only when it names one) */
+  split?: string;
 }
 
 export type RecordShape = 'messages' | 'prompt-response' | 'dolly' | 'alpaca';

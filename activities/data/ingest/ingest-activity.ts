@@ -34,7 +34,7 @@ export async function loadCoverage(
   s3?: S3Client,
 ) {
   const file = resolveDatasetPath(input.dataset.path, baseDir);
-  const opts = { maxRecordChars: input.dataset.maxRecordChars };
+  const opts = { maxRecordChars: input.dataset.maxRecordChars, splitField: input.split.field };
   // An s3:// source is read by the worker itself: nobody copies datasets onto worker disks.
   const parsed = isS3Uri(file)
     ? parseCoverageBytes(file, await readS3Object(file, s3), opts)

@@ -6,6 +6,8 @@ import { DatasetError, DatasetErrors, type CoverageRecord, type RecordShape } fr
 
 export interface ParseOptions {
   maxRecordChars: number;
+  /** split.field: every record must carry its side in this field */
+  splitField?: string;
 }
 
 export interface ParseResult {
@@ -191,6 +193,16 @@ function normalize(
       return fail('category', 'must be a non-empty string');
     category = obj.category.trim();
   }
+  let split: string | undefined;
+  if (opts.splitField !== undefined) {
+    const v = obj[opts.splitField];
+    if (typeof v !== 'string' || !v.trim())
+      return fail(
+        opts.splitField,
+        `must be a non-empty string naming the record's split (split.field), got ${v === undefined ? 'nothing' : typeName(v)}`,
+      );
+    split = v.trim();
+  }
   const size = instruction.length + context.length + response.length;
   if (size > opts.maxRecordChars)
     return fail(
@@ -213,7 +225,15 @@ function normalize(
       .slice(0, 16);
   }
   return {
-    record: { id, category, instruction, context, response, provenance: { file, line, shape } },
+    record: {
+      id,
+      category,
+      instruction,
+      context,
+      response,
+      provenance: { file, line, shape },
+      ...(split !== undefined ? { split } : {}),
+    },
     explicitId,
   };
 }

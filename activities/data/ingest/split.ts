@@ -8,8 +8,11 @@ export interface SplitOptions {
   testRatio: number;
   seed: number;
   stratifyBy: 'category' | 'response' | 'none';
-  /** keep at most this many records, chosen with the seed, before splitting */
+  /** keep at most this many records, chosen with the seed, before splitting (with `field`: train records) */
   limit?: number;
+  /** a predefined split: each record's `split` (read from this field) decides its side */
+  field?: string;
+  testValue?: string;
 }
 
 export interface Split {
@@ -17,7 +20,36 @@ export interface Split {
   test: CoverageRecord[];
 }
 
+/**
+ * The dataset's own split (split.field): test records are every record marked `testValue`, in id order;
+ * train records the others, shuffled with the seed and cut to `limit`. The marker is not written out.
+ */
+function predefinedSplit(file: string, records: CoverageRecord[], opts: SplitOptions): Split {
+  const testValue = opts.testValue ?? 'test';
+  const byId = records.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const strip = ({ split: _split, ...r }: CoverageRecord): CoverageRecord => r;
+  const test = byId.filter((r) => r.split === testValue).map(strip);
+  let train = shuffled(
+    byId.filter((r) => r.split !== testValue),
+    seededRandom(opts.seed),
+  ).map(strip);
+  if (opts.limit !== undefined) train = train.slice(0, opts.limit);
+  if (train.length === 0 || test.length === 0) {
+    const found = [...new Set(records.map((r) => r.split))].sort().join(', ');
+    throw new DatasetErrors([
+      new DatasetError(
+        file,
+        null,
+        'split.field',
+        `field '${opts.field}' gives ${test.length} test and ${train.length} train record(s); test records have the value "${testValue}" (split.testValue); values found: ${found}`,
+      ),
+    ]);
+  }
+  return { train, test };
+}
+
 export function splitCoverage(file: string, records: CoverageRecord[], opts: SplitOptions): Split {
+  if (opts.field !== undefined) return predefinedSplit(file, records, opts);
   const rand = seededRandom(opts.seed);
   // Sort by id first so the split depends on content, not on the order of lines in the file.
   let pool = shuffled(

@@ -31,6 +31,21 @@ describe('migration config', () => {
     );
   });
 
+  it("the 'reach-max' schedule reaches maxVolume at the last cycle: the paper's 1k-256k in 10 cycles", () => {
+    const paper = testConfig().synthesis;
+    const s = { ...paper, initialVolume: 1000, maxVolume: 256_000, schedule: 'reach-max' as const };
+    assert.deepEqual(
+      Array.from({ length: 10 }, (_, c) => syntheticVolumeForCycle(s, c, 10)),
+      [0, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000, 128_000, 256_000],
+    );
+    // eight cycles: seven synthetic volumes, ratio 256^(1/6) ≈ 2.52, still ending at 256k
+    const eight = Array.from({ length: 8 }, (_, c) => syntheticVolumeForCycle(s, c, 8));
+    assert.deepEqual(eight, [0, 1000, 2520, 6350, 16_000, 40_317, 101_594, 256_000]);
+    // without maxCycles (or with the default schedule) the volumes double, capped at maxVolume
+    assert.equal(syntheticVolumeForCycle(s, 7), 64_000);
+    assert.equal(syntheticVolumeForCycle({ ...s, schedule: undefined }, 7, 8), 64_000);
+  });
+
   it('reports field paths for bad configs', () => {
     const r = MigrationConfig.safeParse({ name: 'Bad Name', budget: { maxUsd: -1 } });
     assert.equal(r.success, false);

@@ -176,6 +176,34 @@ describe('decide', () => {
     assert.equal(d.reason, 'no-scores');
     assert.equal(d.value, null);
   });
+  it('the compound rule (bothMetrics) stops only when similarity and precision both reach the target', () => {
+    const both = { ...absolute(80), bothMetrics: true };
+    const withSimilarity = (precision: number, similarity: number) => {
+      const s = summaryWith(precision, 60);
+      for (const j of s.judges) j.similarity = { ...j.similarity, mean: similarity };
+      return s;
+    };
+    // precision alone meets 80 (the single-metric rule stops); similarity 79 holds the compound rule back
+    assert.equal(decide(absolute(80), withSimilarity(90, 79)).action, 'stop');
+    const held = decide(both, withSimilarity(90, 79));
+    assert.equal(held.action, 'continue');
+    assert.equal(held.value, 79, 'the score is the lower of the two');
+    assert.equal(decide(both, withSimilarity(80, 85)).action, 'stop');
+    // relative to the teacher: the share of the teacher's lower metric
+    const rel = {
+      metric: 'precision' as const,
+      statistic: 'mean' as const,
+      relativeToTeacher: 0.9,
+      bothMetrics: true,
+    };
+    const d = decide(rel, withSimilarity(95, 72), withSimilarity(100, 80));
+    assert.equal(d.threshold, 72);
+    assert.equal(d.action, 'stop');
+    // a metric with no scored samples: no decision to stop
+    const none = withSimilarity(90, 90);
+    for (const j of none.judges) j.similarity = { ...j.similarity, samples: 0 };
+    assert.equal(decide(both, none).reason, 'no-scores');
+  });
   it('names the missing threshold when a coverage target has none', () => {
     const s = summaryWith(80, 60);
     for (const j of s.judges) j.precision.coverage = { '50': 100 };

@@ -107,3 +107,55 @@ test('spend of every workflow stage reaches the report, promotion included', () 
   assert.deepEqual(data.spend.promote, usage);
   assert.match(renderReport(data), /promote/);
 });
+
+test("break-even: priced at the teacher's model, GPU time at the configured price, the user's daily tokens", () => {
+  const progress = progressFromFixture(); // four cycles of 60 s fine-tuning, $48.25 service spend
+  // no economics: the teacher's price (claude-3-5-sonnet, $3 / $15), fine-tuning at the default $0.80/h
+  const plain = reportDataFromProgress(progress, config);
+  assert.deepEqual(plain.costs.pricing, {
+    model: 'anthropic/claude-3-5-sonnet',
+    inputUsdPerMTok: 3,
+    outputUsdPerMTok: 15,
+  });
+  assert.equal(plain.costs.gpuUsd, (240 / 3600) * 0.8);
+  assert.equal(plain.costs.scenarios[0]!.local.fineTuningUsd, 48.25 + (240 / 3600) * 0.8);
+  // the default price is an assumption, and the report says so and how to set it
+  assert.deepEqual(plain.costs.gpuPrice, { usdPerHour: 0.8, hours: 240 / 3600, assumed: true });
+  assert.doesNotThrow(() => ReportDataSchema.parse(plain));
+  assert.match(
+    renderReport(plain),
+    /0\.07 fine-tuning hours at \$0\.80?\/h, an assumed default price \(an L4 on demand\): set economics\.gpuUsdPerHour in the config to yours/,
+  );
+  // economics in the config: its tokens a day, its GPU price for fine-tuning and rented serving
+  const withEconomics = MigrationConfig.parse({
+    ...config,
+    economics: { dailyInputTokens: 3e6, dailyOutputTokens: 2e5, gpuUsdPerHour: 1.5, servingGpus: 2 },
+  });
+  const data = reportDataFromProgress(progress, withEconomics);
+  assert.doesNotThrow(() => ReportDataSchema.parse(data));
+  const [yours, light] = data.costs.scenarios;
+  assert.deepEqual(yours!.workload, {
+    name: 'your workload',
+    inputTokensPerDay: 3e6,
+    outputTokensPerDay: 2e5,
+  });
+  assert.equal(data.costs.gpuUsd, 0.1);
+  assert.deepEqual(yours!.local, {
+    name: '2 GPUs rented at $1.5/h',
+    fineTuningUsd: 48.35,
+    servers: 2,
+    serverUsd: 0,
+    powerUsdPerServerMonth: 1.5 * 24 * 30,
+  });
+  assert.equal(light!.workload.name, 'light');
+  assert.match(renderReport(data), /service-LLM spend plus \$0\.10? of GPU time/);
+  assert.deepEqual(data.costs.gpuPrice, { usdPerHour: 1.5, hours: 240 / 3600, assumed: false });
+  assert.match(renderReport(data), /at \$1\.50\/h, economics\.gpuUsdPerHour from the config/);
+  assert.doesNotMatch(renderReport(data), /assumed default/);
+  // a teacher missing from the pricing table is priced as GPT-4o rather than failing the report
+  const local = MigrationConfig.parse({
+    ...config,
+    synthesis: { ...config.synthesis, teacher: { provider: 'openai', model: 'my-finetune' } },
+  });
+  assert.equal(reportDataFromProgress(progress, local).costs.pricing.model, 'GPT-4o');
+});

@@ -97,8 +97,9 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
 
   const byId = new Map<string, ChartReadBack>(charts.map((c) => [c.id, c]));
   const canvases = await page.locator('canvas').count();
-  // Figure 2 (2 metrics) + Figure 3 (3 judges x 2 metrics) + curation + spend + 3 break-even scenarios.
-  assert.equal(canvases, 13);
+  // Figure 2 (2 metrics) + Figure 3 (3 judges x 2 metrics, and a density per judge) + curation + spend + 3
+  // break-even scenarios.
+  assert.equal(canvases, 16);
   assert.equal(charts.length, canvases, 'every canvas has a chart');
   assertChartsHaveData(charts);
 
@@ -114,6 +115,13 @@ test('the report renders in Chromium with every chart drawn from the data', asyn
   assert.ok(
     precision.datasets.some((d) => d.label.includes('(teacher)')),
     'teacher reference lines drawn',
+  );
+
+  // Figure 3's density of precision against similarity: first cycle, latest cycle and teacher per judge
+  const density = byId.get('fig-density-0')!;
+  assert.deepEqual(
+    density.datasets.map((d) => d.label.replace(/ \(\d+ samples\)$/, '')),
+    ['cycle 0 · 0 synthetic', 'cycle 3 · 4k synthetic', 'gpt-4o (teacher)'],
   );
 
   // Figure 3: each histogram series covers all samples (shares sum to 100%) and matches the scores.

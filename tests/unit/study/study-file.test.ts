@@ -82,10 +82,34 @@ describe('study file', () => {
 });
 
 describe('shipped study', () => {
-  it('examples/study-paper-table1.yaml: 4 students × 3 generators', async () => {
+  it("the paper's four tasks: 4 students × 3 generators, N = 4, No Robots' own split, up to the paper's volumes", async () => {
     const { loadStudyFile } = await import('../../../client/study-file');
-    const s = await loadStudyFile('examples/study-paper-table1.yaml');
-    assert.equal(s.cells.length, 12);
-    assert.ok(s.cells.every((c) => c.config.inference.responsesPerPrompt === 4 && c.config.maxCycles === 8));
+    const { syntheticVolumeForCycle } = await import('../../../common/config');
+    for (const [file, category, maxVolume] of [
+      ['examples/study-paper-table1.yaml', 'Closed QA', 128_000],
+      ['examples/study-paper-summarization.yaml', 'Summarize', 256_000],
+      ['examples/study-paper-classification.yaml', 'Classify', 128_000],
+      ['examples/study-paper-coding.yaml', 'Coding', 128_000],
+    ] as const) {
+      const s = await loadStudyFile(file);
+      assert.equal(s.cells.length, 12, file);
+      assert.equal(new Set(s.cells.map((c) => c.generator)).size, 3, file);
+      for (const { config: c } of s.cells) {
+        assert.equal(c.inference.responsesPerPrompt, 4, file);
+        assert.deepEqual(c.dataset.categories, [category], file);
+        assert.equal(c.split.field, 'split', file);
+        assert.equal(c.economics?.gpuUsdPerHour, 0.8, file);
+        // the paper's 1k·2^n: the last cycle asks for the task's maximum volume, the first for 1k
+        const volumes = Array.from({ length: c.maxCycles }, (_, t) =>
+          syntheticVolumeForCycle(c.synthesis, t, c.maxCycles),
+        );
+        assert.equal(volumes[1], 1000, file);
+        assert.equal(volumes.at(-1), maxVolume, file);
+        assert.ok(
+          volumes.slice(2).every((v, i) => v === 2 * volumes[i + 1]!),
+          `${file}: ${volumes}`,
+        );
+      }
+    }
   });
 });
