@@ -30,6 +30,10 @@ _CREDENTIAL_CODES = {
 }
 
 
+class DigestMismatch(OSError):
+    """Downloaded bytes that are not the ones recorded (a damaged or half-replaced object)."""
+
+
 def is_remote(path: str | None) -> bool:
     return bool(path) and path.startswith("s3://")
 
@@ -150,6 +154,28 @@ def upload_bytes(data: bytes, dest: S3Path) -> None:
     _call(str(dest), "upload", client().put_object, Bucket=dest.bucket, Key=dest.key, Body=data, Metadata=meta)
 
 
+def create_bytes(data: bytes, dest: S3Path) -> bool:
+    """Writes dest only if it does not exist yet (If-None-Match: *); False when it already did. A server that
+    ignores the condition overwrites: the caller reads the key back either way."""
+    from botocore.exceptions import ClientError
+
+    meta = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": str(len(data)),
+        "lines": str(data.count(b"\n")),
+    }
+    try:
+        client().put_object(Bucket=dest.bucket, Key=dest.key, Body=data, Metadata=meta, IfNoneMatch="*")
+        return True
+    except ClientError as e:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        # 412: it exists; 409: a concurrent conditional write to the same key is in progress (AWS).
+        if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return False
+        raise classify(e, str(dest), "upload") from e
+
+
 def read_bytes(src: S3Path) -> bytes:
     out = _call(str(src), "read", client().get_object, Bucket=src.bucket, Key=src.key)
     return out["Body"].read()
@@ -198,17 +224,26 @@ def check_bucket(src: S3Path) -> None:
         raise classify(e, str(src), "open") from e
 
 
-def list_keys(prefix: S3Path) -> list[str]:
-    """Keys under prefix/ (recursive), relative to it."""
+def list_etags(prefix: S3Path) -> dict[str, str]:
+    """{key relative to prefix/: ETag} for every object under prefix/ (a change of content changes the ETag)."""
     base = f"{prefix.key}/" if prefix.key else ""
-    out: list[str] = []
+    out: dict[str, str] = {}
     pages = client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=base)
     try:
         for page in pages:
-            out.extend(o["Key"][len(base) :] for o in page.get("Contents", []))
+            out.update({o["Key"][len(base) :]: o.get("ETag", "") for o in page.get("Contents", [])})
     except Exception as e:  # noqa: BLE001
         raise classify(e, str(prefix), "list") from e
-    return sorted(out)
+    return out
+
+
+def list_keys(prefix: S3Path) -> list[str]:
+    """Keys under prefix/ (recursive), relative to it."""
+    return sorted(list_etags(prefix))
+
+
+def delete_key(target: S3Path) -> None:
+    _call(str(target), "delete", client().delete_object, Bucket=target.bucket, Key=target.key)
 
 
 def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
@@ -217,7 +252,7 @@ def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
     _call(str(src), "download", client().download_file, src.bucket, src.key, tmp, Config=_transfer_config())
     if sha256 and file_digest(tmp)["sha256"] != sha256:
         os.remove(tmp)
-        raise OSError(f"{src}: downloaded bytes do not match sha256 {sha256}")
+        raise DigestMismatch(f"{src}: downloaded bytes do not match sha256 {sha256}")
     os.replace(tmp, local)
 
 
@@ -248,5 +283,4 @@ def upload_dir(local_dir: str, dest: S3Path, skip: tuple[str, ...] = ()) -> dict
 
 def delete_prefix(prefix: S3Path) -> None:
     for rel in list_keys(prefix):
-        target = prefix.child(rel)
-        _call(str(target), "delete", client().delete_object, Bucket=target.bucket, Key=target.key)
+        delete_key(prefix.child(rel))
