@@ -197,6 +197,19 @@ def uncommit(entry: Place) -> None:
         shutil.rmtree(doomed, ignore_errors=True)
 
 
+def _readable_by_all(root: str) -> None:
+    """Some writers (safetensors through a temp file) leave 0600 files; other Jobs' pods on the shared volume
+    may run as another user of the volume's group, so the entry is made readable to them."""
+    for base, dirs, names in os.walk(root):
+        for d in dirs:
+            full = os.path.join(base, d)
+            os.chmod(full, os.stat(full).st_mode | 0o055)
+        for n in names:
+            full = os.path.join(base, n)
+            os.chmod(full, os.stat(full).st_mode | 0o044)
+    os.chmod(root, os.stat(root).st_mode | 0o055)
+
+
 def cache_put(local_dir: str, entry: Place, body: dict) -> str:
     """Commits local_dir as a cache entry: files first, manifest last. Returns where it can be read locally.
     Callers hold the entry's lock (fill)."""
@@ -209,6 +222,7 @@ def cache_put(local_dir: str, entry: Place, body: dict) -> str:
         return local_dir
     partial = tmp_name(entry.where)
     shutil.copytree(local_dir, partial, ignore=shutil.ignore_patterns(LOCAL_META))
+    _readable_by_all(partial)
     Place(os.path.join(partial, MANIFEST)).write_json(manifest)
     try:
         os.rename(partial, entry.where)

@@ -18,6 +18,7 @@ def _model(tmp_path, name="model", weights=b"w" * 4096):
     src.mkdir()
     (src / "config.json").write_text("{}")
     (src / "model.safetensors").write_bytes(weights)
+    os.chmod(src / "model.safetensors", 0o600)
     (src / ".cache").mkdir()
     (src / ".cache" / "x.lock").write_text("")
     return str(src)
@@ -47,6 +48,8 @@ def test_an_entry_is_committed_whole_and_read_in_place(tmp_path):
     assert sorted(manifest["files"]) == ["config.json", "model.safetensors"]
     assert manifest["files"]["model.safetensors"]["bytes"] == "4096"
     assert not os.path.exists(os.path.join(where, ".cache"))
+    # written 0600 by its writer, readable by other Jobs' users on the shared volume once cached
+    assert os.stat(os.path.join(where, "model.safetensors")).st_mode & 0o044 == 0o044
 
 
 @pytest.mark.parametrize(
