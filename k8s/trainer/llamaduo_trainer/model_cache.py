@@ -42,9 +42,8 @@ class Place:
 
     def read_json(self) -> dict | None:
         if self.s3:
-            if not remote.exists(self.s3):
-                return None
-            return json.loads(remote.read_bytes(self.s3))
+            data = remote.read_bytes_or_none(self.s3)
+            return None if data is None else json.loads(data)
         try:
             with open(self.where, encoding="utf-8") as f:
                 return json.load(f)
@@ -150,11 +149,10 @@ def _verify_local(root: str, files: dict) -> str | None:
 def _fetch_s3(entry: S3Path, files: dict, local: str) -> str | None:
     """Downloads the entry's files into local, each checked against the manifest; why not, or None."""
     for rel, meta in files.items():
-        src = entry.child(rel)
-        if not remote.exists(src):
-            return f"{rel} is missing"
         try:
-            remote.download_file(src, os.path.join(local, rel), sha256=meta["sha256"])
+            remote.download_file(entry.child(rel), os.path.join(local, rel), sha256=meta["sha256"])
+        except remote.MissingObject:
+            return f"{rel} is missing"
         except remote.DigestMismatch:
             return f"{rel} does not match its sha256 {meta['sha256']}"
     return None

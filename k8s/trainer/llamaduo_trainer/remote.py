@@ -34,6 +34,10 @@ class DigestMismatch(OSError):
     """Downloaded bytes that are not the ones recorded (a damaged or half-replaced object)."""
 
 
+class MissingObject(OSError):
+    """A key that is not there (deleted between a listing and the read)."""
+
+
 def is_remote(path: str | None) -> bool:
     return bool(path) and path.startswith("s3://")
 
@@ -181,6 +185,26 @@ def read_bytes(src: S3Path) -> bytes:
     return out["Body"].read()
 
 
+def _not_found(err: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(err, ClientError):
+        return False
+    code = str(err.response.get("Error", {}).get("Code", ""))
+    return code in ("NoSuchKey", "404") or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+def read_bytes_or_none(src: S3Path) -> bytes | None:
+    """The object's bytes, or None when there is no such key (one request: no HEAD that a delete can race)."""
+    try:
+        out = client().get_object(Bucket=src.bucket, Key=src.key)
+    except Exception as e:  # noqa: BLE001 - classified
+        if _not_found(e):
+            return None
+        raise classify(e, str(src), "read") from e
+    return out["Body"].read()
+
+
 def exists(src: S3Path) -> bool:
     from botocore.exceptions import ClientError
 
@@ -249,7 +273,14 @@ def delete_key(target: S3Path) -> None:
 def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
     os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
     tmp = tmp_name(local)
-    _call(str(src), "download", client().download_file, src.bucket, src.key, tmp, Config=_transfer_config())
+    try:
+        client().download_file(src.bucket, src.key, tmp, Config=_transfer_config())
+    except Exception as e:  # noqa: BLE001 - classified
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if _not_found(e):
+            raise MissingObject(f"{src}: no such object") from e
+        raise classify(e, str(src), "download") from e
     if sha256 and file_digest(tmp)["sha256"] != sha256:
         os.remove(tmp)
         raise DigestMismatch(f"{src}: downloaded bytes do not match sha256 {sha256}")
