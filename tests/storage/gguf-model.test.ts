@@ -1,5 +1,6 @@
 // A GGUF base model through the code a cluster runs: the demo's SmolLM2-135M-Instruct GGUF (Q4_1, installed
-// by scripts/setup-demo-model.sh) is put in the S3 store (SeaweedFS) and named as `baseModel: s3://…/x.gguf`;
+// by scripts/setup-demo-model.sh) is put in the S3 store (SeaweedFS) the way `aws s3 cp` would (no sha256 in
+// its metadata) and named as `baseModel: s3://…/x.gguf`;
 // the GPU activities write the specs to the store and the local backend starts the real trainer (CPU). The
 // fine-tune dequantizes the file through transformers' GGUF support and caches the result once under
 // `_models/gguf/<sha256 of the file>/`; the generate step reads that entry and never dequantizes again.
@@ -10,7 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createGpuActivities, MODEL_CACHE_KEY } from '../../activities/gpu/activities';
@@ -54,8 +55,14 @@ after(() => rm(scratch, { recursive: true, force: true }));
 
 describe('a GGUF base model in object storage', () => {
   it('fine-tunes and generates `s3://…/x.gguf`: dequantized once, cached by the file sha256, read back from the cache', async () => {
-    const ref = await store.write('models/SmolLM2-135M-Instruct.Q4_1.gguf', createReadStream(GGUF));
-    assert.equal(ref.sha256, ggufSha);
+    // Uploaded as `aws s3 cp` would: no sha256 in the object's metadata.
+    await clientAs().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'artifacts/models/SmolLM2-135M-Instruct.Q4_1.gguf',
+        Body: await readFile(GGUF),
+      }),
+    );
     const baseModel = `s3://${bucket}/artifacts/models/SmolLM2-135M-Instruct.Q4_1.gguf`;
     const gpu = GpuBackendConfig.parse({ kind: 'local', device: 'cpu', python: PYTHON });
     const runStateDir = path.join(scratch, 'gpu-runs');
@@ -113,7 +120,9 @@ describe('a GGUF base model in object storage', () => {
     assert.equal(finetuneResult.status, 'succeeded');
     assert.equal(finetuneResult.baseModel, baseModel);
     assert.equal(finetuneResult.baseModelRevision, revision);
-    assert.match(await trainerLog('finetune'), /dequantized in \d+s/);
+    const tuneLog = await trainerLog('finetune');
+    assert.match(tuneLog, /dequantized in \d+s/);
+    assert.match(tuneLog, /carries no sha256; downloading it to hash it/);
 
     // The dequantized model is one committed cache entry, keyed by the file's sha256.
     const entry = `${MODEL_CACHE_KEY}/gguf/${ggufSha}`;
@@ -155,6 +164,9 @@ describe('a GGUF base model in object storage', () => {
     const genLog = await trainerLog('generate');
     assert.match(genLog, /dequantized model from the cache at s3:\/\//);
     assert.doesNotMatch(genLog, /dequantized in/);
+    // The file's hash came from the record the fine-tune left, not from downloading the file again.
+    assert.match(genLog, new RegExp(`sha256 ${ggufSha} as recorded at s3://.*/gguf-sources/`));
+    assert.doesNotMatch(genLog, /downloading it to hash it/);
     const after = await clientAs().send(
       new HeadObjectCommand({ Bucket: bucket, Key: `artifacts/${entry}/manifest.json` }),
     );

@@ -12,6 +12,7 @@ HF_HUB_OFFLINE=1 forbids any Hub request; huggingface_hub reads all three itself
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -230,26 +231,42 @@ def dequantize_gguf(gguf_path: str, dest: str) -> None:
     tokenizer.save_pretrained(dest)
 
 
-def _gguf_sha256(source: ModelSource, work_dir: str) -> tuple[str, str | None]:
-    """(sha256 of the file, local copy if one had to be made to learn it)."""
+def _gguf_sha256(source: ModelSource, work_dir: str, cache: Place | None) -> tuple[str, str | None]:
+    """(sha256 of the file, local copy if one had to be made to learn it).
+
+    An object this project uploaded carries its sha256. One uploaded by another tool (`aws s3 cp`) does not:
+    it is downloaded and hashed once, and the hash is remembered in the cache under the object's ETag and
+    size (`gguf-sources/<sha256 of the URI>.json`), so later steps know it from a HEAD while the object is
+    unchanged instead of downloading gigabytes to hash them again."""
     if source.kind == "gguf":
         if not os.path.isfile(source.value):
             raise ModelError(source.value, "no such GGUF file on this node; mount it or put it in the store")
         return remote.file_digest(source.value)["sha256"], source.value
     src = S3Path.parse(source.value)
     remote.check_bucket(src)
-    meta = remote.head_metadata(src)
-    if meta is None:
+    answer = remote.head(src)
+    if answer is None:
         raise ModelError(source.value, "no such object; upload the GGUF file there or fix the URI")
+    meta = answer.get("Metadata", {})
     if "sha256" in meta:
         return meta["sha256"], None
+    seen = {"source": source.value, "etag": answer.get("ETag"), "bytes": answer.get("ContentLength")}
+    alias = cache.child(f"gguf-sources/{hashlib.sha256(source.value.encode()).hexdigest()}.json") if cache else None
+    record = alias.read_json() if alias else None
+    if record and {k: record.get(k) for k in seen} == seen and record.get("sha256"):
+        log(f"{source.value}: sha256 {record['sha256']} as recorded at {alias} (object unchanged)")
+        return record["sha256"], None
     local = os.path.join(work_dir, "gguf", os.path.basename(src.key))
+    log(f"{source.value}: carries no sha256; downloading it to hash it")
     remote.download_file(src, local)
-    return remote.file_digest(local)["sha256"], local
+    sha = remote.file_digest(local)["sha256"]
+    if alias:
+        alias.write_json({**seen, "sha256": sha})
+    return sha, local
 
 
 def fetch_gguf(source: ModelSource, work_dir: str, cache: Place | None) -> LocalModel:
-    sha, local_file = _gguf_sha256(source, work_dir)
+    sha, local_file = _gguf_sha256(source, work_dir, cache)
     revision = f"sha256:{sha}"
 
     def produce() -> tuple[str, dict]:

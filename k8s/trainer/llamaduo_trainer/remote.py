@@ -217,16 +217,22 @@ def exists(src: S3Path) -> bool:
         raise classify(e, str(src), "head") from e
 
 
-def head_metadata(src: S3Path) -> dict[str, str] | None:
-    """The object's user metadata (sha256, bytes, lines when this project wrote it), or None if it is absent."""
+def head(src: S3Path) -> dict | None:
+    """HeadObject's answer (Metadata, ETag, ContentLength), or None if the object is absent."""
     from botocore.exceptions import ClientError
 
     try:
-        return client().head_object(Bucket=src.bucket, Key=src.key).get("Metadata", {})
+        return client().head_object(Bucket=src.bucket, Key=src.key)
     except ClientError as e:
         if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
             return None
         raise classify(e, str(src), "head") from e
+
+
+def head_metadata(src: S3Path) -> dict[str, str] | None:
+    """The object's user metadata (sha256, bytes, lines when this project wrote it), or None if it is absent."""
+    answer = head(src)
+    return None if answer is None else answer.get("Metadata", {})
 
 
 def check_bucket(src: S3Path) -> None:
