@@ -177,10 +177,12 @@ def resolve_revision(source: ModelSource, lock: Place | None) -> str:
         record = {"source": source.value, "repo": source.repo, "revision": sha}
         # Two steps resolving at once (a retried step whose old pod still runs): the first record wins and
         # both continue with it, so they never train and generate on different commits.
-        if not lock.create_json(record):
-            rec = lock.read_json()
-            if rec and rec.get("source") == source.value:
-                return rec["revision"]
+        created = lock.create_json(record)
+        # Read back even when created: a server that ignores If-None-Match lets the last writer win.
+        rec = lock.read_json()
+        if rec and rec.get("source") == source.value:
+            return rec["revision"]
+        if not created:
             lock.write_json(record)  # a record for another baseModel: this migration's config changed
     return sha
 

@@ -170,3 +170,23 @@ def test_a_live_holder_keeps_its_lock_while_it_works(tmp_path, monkeypatch):
     assert done.is_set()
     assert other.try_acquire()
     other.release()
+
+
+def test_two_steps_resolving_a_revision_at_once_both_use_the_first_record(tmp_path, monkeypatch):
+    """The migration's base-model.json is created only if absent: the step that resolves second (the branch
+    moved in between) continues with the commit the first recorded, so both train on the same weights."""
+    from types import SimpleNamespace
+
+    from llamaduo_trainer import base_model, model_source
+
+    lock = Place(str(tmp_path / "m1" / "base-model.json"))
+    source = model_source.parse("org/name@main")
+
+    def hub_call(_source, _what, _fn, *_args, **_kwargs):
+        # While this step asks the Hub, another step of the migration resolves and records its answer.
+        lock.write_json({"source": "org/name@main", "repo": "org/name", "revision": "a" * 40})
+        return SimpleNamespace(sha="b" * 40)
+
+    monkeypatch.setattr(base_model, "_hub_call", hub_call)
+    assert base_model.resolve_revision(source, lock) == "a" * 40
+    assert lock.read_json()["revision"] == "a" * 40
