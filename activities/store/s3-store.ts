@@ -9,7 +9,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
@@ -223,25 +223,11 @@ export class S3ArtifactStore extends ArtifactStore {
       const out = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(k) }),
       );
-      return out.Body as Readable;
+      return verified(out.Body as Readable, out.Metadata?.sha256, this.runnerPath(k));
     } catch (err) {
       if (isNotFound(err)) throw new Error(`${this.runnerPath(k)}: no such artifact`, { cause: err });
       throw classifyS3Error(err, this.runnerPath(k), 'read');
     }
-  }
-
-  /** Reads the whole artifact and checks it against the sha256 it was committed with. */
-  override async readBytes(keyOrUri: string): Promise<Buffer> {
-    const k = this.toKey(keyOrUri);
-    const head = await this.head(k);
-    const body = await super.readBytes(k);
-    const want = head?.Metadata?.sha256;
-    if (want) {
-      const got = createHash('sha256').update(body).digest('hex');
-      if (got !== want)
-        throw new Error(`${this.runnerPath(k)}: sha256 ${got} does not match committed ${want}`);
-    }
-    return body;
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -300,6 +286,28 @@ export class S3ArtifactStore extends ArtifactStore {
       throw classifyS3Error(err, this.runnerPath(key), 'upload');
     }
   }
+}
+
+/**
+ * The object's bytes, checked as they stream against the sha256 it was committed with (GetObject returns the
+ * metadata with the body, so this costs no request): a damaged or half-replaced object ends the stream with
+ * an error instead of handing a reader wrong records. Objects other tools wrote carry no sha256 and pass.
+ */
+function verified(body: Readable, want: string | undefined, where: string): Readable {
+  if (!want) return body;
+  const hash = createHash('sha256');
+  const checked = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      const got = hash.digest('hex');
+      done(got === want ? null : new Error(`${where}: sha256 ${got} does not match committed ${want}`));
+    },
+  });
+  body.on('error', (err) => checked.destroy(err));
+  return body.pipe(checked);
 }
 
 function contentType(key: string): string {

@@ -10,6 +10,7 @@
 //                                                  client reads the metadata off the 302 and sends no token
 // Errors carry X-Error-Code (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo), as the Hub does.
 // Faults for the client's retries: dropOnceFile cuts a weight download halfway, failOnceFile answers 500 once.
+// hold(file) parks the weight downloads of a file until the test releases them (two Jobs racing for a model).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
@@ -52,6 +53,8 @@ export interface StartedHubServer {
   log: HubRequest[];
   /** the commit `main` points at in each repo */
   commits: Record<string, string>;
+  /** parks CDN GETs of `file` until release(); `arrived` resolves when the first one is parked */
+  hold(file: string): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -119,6 +122,7 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
   const tokens = new Set(options.tokens ?? []);
   const log: HubRequest[] = [];
   let dropPending = options.dropOnceFile;
+  const holds = new Map<string, { parked: (() => void)[]; arrived: () => void }>();
   let failPending = options.failOnceFile;
   let base = '';
   let cdnBase = '';
@@ -220,6 +224,11 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
       'Content-Type': 'application/octet-stream',
     };
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${file.size}`;
+    const hold = req.method === 'GET' ? holds.get(file.name) : undefined;
+    if (hold) {
+      hold.parked.push(() => serveCdn(req, res, sha256));
+      return hold.arrived();
+    }
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD') return void res.end();
     if (dropPending === file.name && start === 0) {
@@ -279,6 +288,19 @@ export async function startHubServer(options: HubServerOptions): Promise<Started
     url: base,
     log,
     commits,
+    hold(file: string) {
+      let arrived!: () => void;
+      const arrival = new Promise<void>((resolve) => (arrived = resolve));
+      const parked: (() => void)[] = [];
+      holds.set(file, { parked, arrived });
+      return {
+        arrived: arrival,
+        release() {
+          holds.delete(file);
+          for (const resume of parked.splice(0)) resume();
+        },
+      };
+    },
     close: async () => {
       await Promise.all([closeOne(server), closeOne(cdnServer)]);
     },

@@ -2,7 +2,8 @@
 // the S3 store (SeaweedFS), the local backend starts the real trainer (CPU), and huggingface_hub downloads
 // from a local server that speaks the Hub's API (tests/servers/hub-server.ts) serving the demo student
 // (SmolLM2-135M in safetensors). The revision is resolved once per migration, the files are cached once in
-// the store, and every error retrying cannot fix exits 2 naming the model and the fix.
+// the store (a damaged entry is fetched again; two migrations racing for it download it once), and every
+// error retrying cannot fix exits 2 naming the model and the fix.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createGpuActivities, MODEL_CACHE_KEY } from '../../activities/gpu/activities';
@@ -120,7 +122,8 @@ function runCli(spec: object, label: string, extraEnv: Record<string, string> = 
 
 // The trainer CLI run by children forked from one Python process that imported torch once
 // (trainer_cli_forked.py): the same main(), environment and exit code as `python -m llamaduo_trainer`, without
-// a torch import per run. Runs go one at a time, so a test can read the Hub log between them.
+// a torch import per run. Runs go one at a time, so a test can read the Hub log between them; a batch starts
+// several at once.
 function startForkedCli() {
   const child = spawn(PYTHON, [FORKED], {
     env: { ...process.env, ...trainerEnv() },
@@ -137,28 +140,44 @@ function startForkedCli() {
     }
   });
   let seq = 0;
-  return {
-    async run(spec: object, label: string, env: Record<string, string> = {}) {
-      const file = path.join(scratch, `${label}.json`);
-      await writeFile(file, JSON.stringify(spec));
-      const out = path.join(scratch, `${label}-${seq++}`);
-      const line = new Promise<string>((resolve, reject) => {
-        waiting.push(resolve);
-        void exited.then((c) => reject(new Error(`trainer_cli_forked.py exited ${c}`)));
-      });
-      child.stdin.write(
-        JSON.stringify({
-          argv: ['generate', '--spec', file],
-          env,
-          stdout: `${out}.stdout`,
-          stderr: `${out}.stderr`,
-        }) + '\n',
-      );
-      const { code } = JSON.parse(await line) as { code: number };
-      return {
+  const answer = () =>
+    new Promise<string>((resolve, reject) => {
+      waiting.push(resolve);
+      void exited.then((c) => reject(new Error(`trainer_cli_forked.py exited ${c}`)));
+    });
+  const prepare = async (spec: object, label: string, env: Record<string, string>) => {
+    const file = path.join(scratch, `${label}.json`);
+    await writeFile(file, JSON.stringify(spec));
+    const out = path.join(scratch, `${label}-${seq++}`);
+    return {
+      line: { argv: ['generate', '--spec', file], env, stdout: `${out}.stdout`, stderr: `${out}.stderr` },
+      stderrFile: `${out}.stderr`,
+      outcome: async (code: number) => ({
         code,
         stdout: await readFile(`${out}.stdout`, 'utf8'),
         stderr: await readFile(`${out}.stderr`, 'utf8'),
+      }),
+    };
+  };
+  return {
+    async run(spec: object, label: string, env: Record<string, string> = {}) {
+      const p = await prepare(spec, label, env);
+      const line = answer();
+      child.stdin.write(JSON.stringify(p.line) + '\n');
+      const { code } = JSON.parse(await line) as { code: number };
+      return p.outcome(code);
+    },
+    /** Starts the runs at once; `stderrFiles` can be read while they run. */
+    async batch(runs: { spec: object; label: string; env?: Record<string, string> }[]) {
+      const prepared = await Promise.all(runs.map((r) => prepare(r.spec, r.label, r.env ?? {})));
+      const line = answer();
+      child.stdin.write(JSON.stringify({ batch: prepared.map((p) => p.line) }) + '\n');
+      return {
+        stderrFiles: prepared.map((p) => p.stderrFile),
+        done: (async () => {
+          const { codes } = JSON.parse(await line) as { codes: number[] };
+          return Promise.all(prepared.map((p, i) => p.outcome(codes[i]!)));
+        })(),
       };
     },
     async close() {
@@ -290,6 +309,95 @@ describe('base models from the Hugging Face Hub API', () => {
     const result = await readFile(path.join(scratch, 'gated-allowed', 'out', 'result.json'), 'utf8');
     for (const text of [allowed.stdout, allowed.stderr, result])
       assert.ok(!text.includes(TOKEN), 'token leaked');
+  });
+
+  it("a damaged cache entry is detected, fetched again from the Hub and replaced (a dead holder's lock taken over), never loaded", async () => {
+    const sha = hub.commits[MODEL]!;
+    const entry = `${MODEL_CACHE_KEY}/hub/${MODEL}/${sha}`;
+    const manifest = await store.readJson<{ files: Record<string, { sha256: string; bytes: string }> }>(
+      `${entry}/manifest.json`,
+    );
+    const weightsKey = `artifacts/${entry}/model.safetensors`;
+    // A partial copy: the first kilobyte of what the manifest recorded.
+    await clientAs().send(
+      new PutObjectCommand({ Bucket: bucket, Key: weightsKey, Body: Buffer.alloc(1024, 7) }),
+    );
+    // ... and the entry's lock still holds the record of a Job that died while repairing it.
+    await clientAs().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `artifacts/${entry}.lock/pod-gone-1-0123456789ab`,
+        Body: JSON.stringify({ owner: 'pod-gone-1-0123456789ab', beat: 7 }),
+      }),
+    );
+    const prompts = path.join(scratch, 'prompts-damaged.jsonl');
+    await writeFile(prompts, JSON.stringify(records(1, 30)[0]) + '\n');
+    const weightsBefore = cdnGets().length;
+    const run = await forked.run(
+      {
+        baseModel: `${MODEL}@${sha}`,
+        modelCache: `s3://${bucket}/artifacts/${MODEL_CACHE_KEY}`,
+        prompts,
+        outputDir: path.join(scratch, 'damaged', 'out'),
+        sampling: { responsesPerPrompt: 1, temperature: 0, maxNewTokens: 1 },
+        device: 'cpu',
+      },
+      'damaged',
+      { LLAMADUO_MODEL_LOCK_STALE_S: '2', LLAMADUO_MODEL_LOCK_POLL_S: '0.5' },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /holder pod-gone-1-0123456789ab stopped its heartbeat; taking over/);
+    assert.match(run.stderr, /is damaged \(model\.safetensors does not match its sha256 [0-9a-f]{64}\)/);
+    assert.doesNotMatch(run.stderr, /from the cache at/);
+    assert.equal(cdnGets().length - weightsBefore, 1, 'the weights were downloaded again');
+    const head = await clientAs().send(new HeadObjectCommand({ Bucket: bucket, Key: weightsKey }));
+    assert.equal(String(head.ContentLength), manifest.files['model.safetensors']!.bytes);
+    assert.equal(head.Metadata?.sha256, manifest.files['model.safetensors']!.sha256);
+    assert.deepEqual(await store.list(`${entry}.lock`), [], 'the lock was released');
+  });
+
+  it('two migrations fetching one model at once: one downloads it, the other waits and reads the cache', async () => {
+    const sha = hub.commits[MODEL]!;
+    const cache = `s3://${bucket}/race/${MODEL_CACHE_KEY}`;
+    const prompts = path.join(scratch, 'prompts-race.jsonl');
+    await writeFile(prompts, JSON.stringify(records(1, 40)[0]) + '\n');
+    const spec = (migration: string) => ({
+      baseModel: `${MODEL}@main`,
+      modelCache: cache,
+      baseModelLock: `s3://${bucket}/race/${migration}/base-model.json`,
+      prompts,
+      outputDir: path.join(scratch, 'race', migration),
+      sampling: { responsesPerPrompt: 1, temperature: 0, maxNewTokens: 1 },
+      device: 'cpu',
+    });
+    // The weights are parked at the "CDN" until the other Job is seen waiting on the entry's lock.
+    const hold = hub.hold('model.safetensors');
+    const weightsBefore = cdnGets().length;
+    const env = { LLAMADUO_MODEL_LOCK_POLL_S: '0.5', HF_HUB_DOWNLOAD_TIMEOUT: '600' };
+    const runs = await forked.batch([
+      { spec: spec('mA'), label: 'race-a', env },
+      { spec: spec('mB'), label: 'race-b', env },
+    ]);
+    await hold.arrived;
+    const waitingLine = async () => {
+      const texts = await Promise.all(runs.stderrFiles.map((f) => readFile(f, 'utf8').catch(() => '')));
+      return texts.some((t) => t.includes('waiting for another Job to finish fetching'));
+    };
+    while (!(await waitingLine())) await new Promise((r) => setTimeout(r, 200));
+    hold.release();
+    const [a, b] = await runs.done;
+    assert.equal(a!.code, 0, a!.stderr);
+    assert.equal(b!.code, 0, b!.stderr);
+    assert.equal(cdnGets().length - weightsBefore, 1, 'the weights were downloaded once');
+    const fetched = [a!, b!].filter((r) => /cached at s3:/.test(r.stderr));
+    assert.equal(fetched.length, 1, 'exactly one Job fetched the model');
+    const other = fetched[0] === a ? b! : a!;
+    assert.match(other.stderr, /waiting for another Job to finish fetching/);
+    assert.match(other.stderr, /from the cache at s3:/);
+    const entry = `${MODEL_CACHE_KEY}/hub/${MODEL}/${sha}`;
+    const raceStore = new S3ArtifactStore(`s3://${bucket}/race`, { client: clientAs() });
+    assert.ok(await raceStore.isFile(`${entry}/manifest.json`));
+    assert.deepEqual(await raceStore.list(`${entry}.lock`), [], 'the lock was released');
   });
 
   it('exits 2 naming the model and the fix: unknown id, unknown revision, no chat template, store refusals', async () => {

@@ -207,7 +207,7 @@ describe('S3 artifact store round-trips', () => {
     assert.equal(await s3.pathRef(`${keys.output}/nothing`), null);
   });
 
-  it('checks content against the committed sha256 and hashes objects other tools wrote', async () => {
+  it('checks content (whole and streamed reads) against the committed sha256 and hashes objects other tools wrote', async () => {
     await clientAs().send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -227,6 +227,20 @@ describe('S3 artifact store round-trips', () => {
       }),
     );
     await assert.rejects(s3.readJson('m2/tampered.json'), /does not match committed/);
+    // Streamed reads (datasets, generations) are checked too: the records of a damaged object never all arrive.
+    const good = '{"i":1}\n{"i":2}\n';
+    await clientAs().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'team/llamaduo/m2/tampered.jsonl',
+        Body: '{"i":1}\n{"i":3}\n',
+        Metadata: { sha256: createHash('sha256').update(good).digest('hex') },
+      }),
+    );
+    await assert.rejects(
+      s3.readAllJsonl('m2/tampered.jsonl'),
+      /m2\/tampered\.jsonl: sha256 [0-9a-f]+ does not match committed/,
+    );
   });
 
   it('openArtifactStore picks S3 for s3:// and the endpoint from AWS_ENDPOINT_URL_S3', async () => {

@@ -9,7 +9,8 @@ used, so they are left for the child to import.
 usage: python trainer_cli_forked.py, then one JSON line per run on stdin:
   {"argv": [...], "env": {...}, "stdout": "<file>", "stderr": "<file>"}
 answered, once that run has exited, by one JSON line on stdout: {"code": <exit code>}. Runs are one at a time,
-so the caller can look at what a run did before starting the next. EOF on stdin ends it."""
+so the caller can look at what a run did before starting the next; a line {"batch": [case, ...]} starts its
+cases at once (two Jobs racing) and is answered {"codes": [...]} once all have exited. EOF on stdin ends it."""
 
 from __future__ import annotations
 
@@ -48,14 +49,26 @@ def _child(case: dict) -> int:
         sys.stderr.flush()
 
 
+def _start(case: dict) -> int:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(_child(case))
+    return pid
+
+
+def _exit_code(pid: int) -> int:
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
 def main() -> None:
     for line in sys.stdin:
         case = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            os._exit(_child(case))
-        _, status = os.waitpid(pid, 0)
-        print(json.dumps({"code": os.waitstatus_to_exitcode(status)}), flush=True)
+        if "batch" in case:
+            pids = [_start(c) for c in case["batch"]]
+            print(json.dumps({"codes": [_exit_code(p) for p in pids]}), flush=True)
+        else:
+            print(json.dumps({"code": _exit_code(_start(case))}), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,29 +4,27 @@ A Hub model's revision is resolved to a commit sha once per migration and record
 `baseModelLock` (a small JSON in the artifact store), so every cycle trains and generates on the same weights
 even when the branch moves. The files are cached under the spec's `modelCache` (a directory on the shared
 volume, or an s3:// prefix): `hub/<org>/<name>/<sha>/`, and a GGUF file's dequantized model under
-`gguf/<sha256 of the file>/`. A cache entry counts only once its manifest.json (`{source, revision, files:
-{name: {sha256, bytes}}}`) exists, and the manifest is written last, so a Job killed mid-upload leaves
-nothing a later Job trusts. Reads from an s3:// cache verify each file's sha256 against the manifest.
+`gguf/<sha256 of the file>/` (model_cache.py: committed by a manifest written last, every file verified on
+each read, filled by one Job at a time).
 
 The Hub token comes from HF_TOKEN (a Kubernetes Secret on the Job), HF_ENDPOINT points at a mirror, and
 HF_HUB_OFFLINE=1 forbids any Hub request; huggingface_hub reads all three itself."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 
 from . import remote
 from .errors import ModelError
+from .model_cache import Place, fill
 from .model_source import ModelSource
 from .progress import log
 from .remote import S3Path
 
-MANIFEST = "manifest.json"
-LOCAL_META = ".cache"  # huggingface_hub's bookkeeping inside a local_dir download
 # Formats the trainer never loads; with safetensors present, the pickled duplicates are skipped too.
 _NEVER = (".h5", ".msgpack", ".onnx", ".onnx_data", ".gguf", ".ot", ".tflite", ".mlmodel", ".nemo")
 _PICKLED = (".bin", ".pt", ".pth", ".ckpt")
@@ -52,91 +50,6 @@ def _offline() -> bool:
     from huggingface_hub import constants
 
     return bool(constants.HF_HUB_OFFLINE)
-
-
-# A place that is either a local directory or an s3:// prefix.
-
-
-class Place:
-    def __init__(self, where: str) -> None:
-        self.where = where.rstrip("/")
-        self.s3 = S3Path.parse(self.where) if remote.is_remote(self.where) else None
-
-    def child(self, name: str) -> Place:
-        return Place(f"{self.where}/{name}")
-
-    def read_json(self) -> dict | None:
-        if self.s3:
-            if not remote.exists(self.s3):
-                return None
-            return json.loads(remote.read_bytes(self.s3))
-        try:
-            with open(self.where, encoding="utf-8") as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return None
-
-    def write_json(self, body: dict) -> None:
-        data = json.dumps(body, indent=2).encode() + b"\n"
-        if self.s3:
-            remote.upload_bytes(data, self.s3)
-            return
-        os.makedirs(os.path.dirname(self.where), exist_ok=True)
-        tmp = f"{self.where}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, self.where)
-
-    def __str__(self) -> str:
-        return self.where
-
-
-def _digest_dir(local_dir: str) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for root, dirs, names in os.walk(local_dir):
-        dirs[:] = sorted(d for d in dirs if not (root == local_dir and d == LOCAL_META))
-        for name in sorted(names):
-            full = os.path.join(root, name)
-            rel = os.path.relpath(full, local_dir).replace(os.sep, "/")
-            if rel != MANIFEST:
-                meta = remote.file_digest(full)
-                out[rel] = {"sha256": meta["sha256"], "bytes": meta["bytes"]}
-    return out
-
-
-def cache_get(entry: Place, work_dir: str) -> str | None:
-    """A committed cache entry as a local directory (an s3:// one is downloaded and verified), else None."""
-    manifest = entry.child(MANIFEST).read_json()
-    if manifest is None:
-        return None
-    if not entry.s3:
-        return entry.where
-    local = os.path.join(work_dir, "base-model")
-    shutil.rmtree(local, ignore_errors=True)
-    for rel, meta in manifest["files"].items():
-        remote.download_file(entry.s3.child(rel), os.path.join(local, rel), sha256=meta["sha256"])
-    return local
-
-
-def cache_put(local_dir: str, entry: Place, body: dict) -> str:
-    """Commits local_dir as a cache entry: files first, manifest last. Returns where it can be read locally."""
-    files = _digest_dir(local_dir)
-    manifest = {**body, "files": files}
-    if entry.s3:
-        for rel in files:
-            remote.upload_file(os.path.join(local_dir, rel), entry.s3.child(rel))
-        entry.child(MANIFEST).write_json(manifest)
-        return local_dir
-    partial = f"{entry.where}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(local_dir, partial, ignore=shutil.ignore_patterns(LOCAL_META))
-    Place(os.path.join(partial, MANIFEST)).write_json(manifest)
-    try:
-        os.rename(partial, entry.where)
-    except OSError:
-        # Another Job committed the same entry first: its copy is as good as ours.
-        shutil.rmtree(partial, ignore_errors=True)
-    return entry.where
 
 
 def has_chat_template(model_dir: str) -> bool:
@@ -261,10 +174,16 @@ def resolve_revision(source: ModelSource, lock: Place | None) -> str:
     sha = info.sha
     log(f"{source.value}: revision {source.revision or 'main'} is commit {sha}")
     if lock is not None:
-        lock.write_json({"source": source.value, "repo": source.repo, "revision": sha})
-        # Two steps resolving at once: both continue with whichever record landed.
+        record = {"source": source.value, "repo": source.repo, "revision": sha}
+        # Two steps resolving at once (a retried step whose old pod still runs): the first record wins and
+        # both continue with it, so they never train and generate on different commits.
+        created = lock.create_json(record)
+        # Read back even when created: a server that ignores If-None-Match lets the last writer win.
         rec = lock.read_json()
-        sha = rec["revision"] if rec and rec.get("source") == source.value else sha
+        if rec and rec.get("source") == source.value:
+            return rec["revision"]
+        if not created:
+            lock.write_json(record)  # a record for another baseModel: this migration's config changed
     return sha
 
 
@@ -314,43 +233,62 @@ def dequantize_gguf(gguf_path: str, dest: str) -> None:
     tokenizer.save_pretrained(dest)
 
 
-def _gguf_sha256(source: ModelSource, work_dir: str) -> tuple[str, str | None]:
-    """(sha256 of the file, local copy if one had to be made to learn it)."""
+def _gguf_sha256(source: ModelSource, work_dir: str, cache: Place | None) -> tuple[str, str | None]:
+    """(sha256 of the file, local copy if one had to be made to learn it).
+
+    An object this project uploaded carries its sha256. One uploaded by another tool (`aws s3 cp`) does not:
+    it is downloaded and hashed once, and the hash is remembered in the cache under the object's ETag and
+    size (`gguf-sources/<sha256 of the URI>.json`), so later steps know it from a HEAD while the object is
+    unchanged instead of downloading gigabytes to hash them again."""
     if source.kind == "gguf":
         if not os.path.isfile(source.value):
             raise ModelError(source.value, "no such GGUF file on this node; mount it or put it in the store")
         return remote.file_digest(source.value)["sha256"], source.value
     src = S3Path.parse(source.value)
     remote.check_bucket(src)
-    meta = remote.head_metadata(src)
-    if meta is None:
+    answer = remote.head(src)
+    if answer is None:
         raise ModelError(source.value, "no such object; upload the GGUF file there or fix the URI")
+    meta = answer.get("Metadata", {})
     if "sha256" in meta:
         return meta["sha256"], None
+    seen = {"source": source.value, "etag": answer.get("ETag"), "bytes": answer.get("ContentLength")}
+    alias = cache.child(f"gguf-sources/{hashlib.sha256(source.value.encode()).hexdigest()}.json") if cache else None
+    record = alias.read_json() if alias else None
+    if record and {k: record.get(k) for k in seen} == seen and record.get("sha256"):
+        log(f"{source.value}: sha256 {record['sha256']} as recorded at {alias} (object unchanged)")
+        return record["sha256"], None
     local = os.path.join(work_dir, "gguf", os.path.basename(src.key))
+    log(f"{source.value}: carries no sha256; downloading it to hash it")
     remote.download_file(src, local)
-    return remote.file_digest(local)["sha256"], local
+    sha = remote.file_digest(local)["sha256"]
+    if alias:
+        alias.write_json({**seen, "sha256": sha})
+    return sha, local
 
 
 def fetch_gguf(source: ModelSource, work_dir: str, cache: Place | None) -> LocalModel:
-    sha, local_file = _gguf_sha256(source, work_dir)
-    entry = cache.child(f"gguf/{sha}") if cache else None
-    if entry:
-        hit = cache_get(entry, work_dir)
-        if hit:
-            log(f"{source.value}: dequantized model from the cache at {entry}")
-            return LocalModel(hit, revision=f"sha256:{sha}", from_cache=True)
-    if local_file is None:
-        local_file = os.path.join(work_dir, "gguf", os.path.basename(S3Path.parse(source.value).key))
-        remote.download_file(S3Path.parse(source.value), local_file, sha256=sha)
-    out = os.path.join(work_dir, "gguf-dequantized")
-    t0 = time.monotonic()
-    dequantize_gguf(local_file, out)
-    log(f"{source.value}: dequantized in {time.monotonic() - t0:.0f}s")
-    require_chat_template(out, source.value)
-    if entry:
-        out = cache_put(out, entry, {"source": source.value, "revision": f"sha256:{sha}"})
-    return LocalModel(out, revision=f"sha256:{sha}")
+    sha, local_file = _gguf_sha256(source, work_dir, cache)
+    revision = f"sha256:{sha}"
+
+    def produce() -> tuple[str, dict]:
+        gguf = local_file
+        if gguf is None:
+            gguf = os.path.join(work_dir, "gguf", os.path.basename(S3Path.parse(source.value).key))
+            remote.download_file(S3Path.parse(source.value), gguf, sha256=sha)
+        out = os.path.join(work_dir, "gguf-dequantized")
+        t0 = time.monotonic()
+        dequantize_gguf(gguf, out)
+        log(f"{source.value}: dequantized in {time.monotonic() - t0:.0f}s")
+        require_chat_template(out, source.value)
+        return out, {"source": source.value, "revision": revision}
+
+    if cache is None:
+        return LocalModel(produce()[0], revision=revision)
+    entry = cache.child(f"gguf/{sha}")
+    path, hit = fill(entry, work_dir, produce)
+    log(f"{source.value}: dequantized model {'from the cache at' if hit else 'cached at'} {entry}")
+    return LocalModel(path, revision=revision, from_cache=hit)
 
 
 def fetch(source: ModelSource, work_dir: str, cache: str | None = None, lock: str | None = None) -> LocalModel:
@@ -377,16 +315,17 @@ def fetch(source: ModelSource, work_dir: str, cache: str | None = None, lock: st
         return LocalModel(local)
 
     sha = resolve_revision(source, Place(lock) if lock else None)
-    entry = cache_place.child(f"hub/{source.repo}/{sha}") if cache_place else None
-    if entry:
-        hit = cache_get(entry, work_dir)
-        if hit:
-            require_chat_template(hit, source.value)
-            log(f"{source.value}: commit {sha} from the cache at {entry}")
-            return LocalModel(hit, revision=sha, from_cache=True)
-    dest = os.path.join(work_dir, "hub-download")
-    download_hub(source, sha, dest)
-    if entry:
-        dest = cache_put(dest, entry, {"source": source.value, "repo": source.repo, "revision": sha})
-        log(f"{source.value}: commit {sha} cached at {entry}")
-    return LocalModel(dest, revision=sha)
+
+    def produce() -> tuple[str, dict]:
+        dest = os.path.join(work_dir, "hub-download")
+        download_hub(source, sha, dest)
+        return dest, {"source": source.value, "repo": source.repo, "revision": sha}
+
+    if cache_place is None:
+        return LocalModel(produce()[0], revision=sha)
+    entry = cache_place.child(f"hub/{source.repo}/{sha}")
+    path, hit = fill(entry, work_dir, produce)
+    if hit:
+        require_chat_template(path, source.value)
+    log(f"{source.value}: commit {sha} {'from the cache at' if hit else 'cached at'} {entry}")
+    return LocalModel(path, revision=sha, from_cache=hit)

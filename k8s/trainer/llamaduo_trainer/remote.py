@@ -30,6 +30,14 @@ _CREDENTIAL_CODES = {
 }
 
 
+class DigestMismatch(OSError):
+    """Downloaded bytes that are not the ones recorded (a damaged or half-replaced object)."""
+
+
+class MissingObject(OSError):
+    """A key that is not there (deleted between a listing and the read)."""
+
+
 def is_remote(path: str | None) -> bool:
     return bool(path) and path.startswith("s3://")
 
@@ -150,8 +158,50 @@ def upload_bytes(data: bytes, dest: S3Path) -> None:
     _call(str(dest), "upload", client().put_object, Bucket=dest.bucket, Key=dest.key, Body=data, Metadata=meta)
 
 
+def create_bytes(data: bytes, dest: S3Path) -> bool:
+    """Writes dest only if it does not exist yet (If-None-Match: *); False when it already did. A server that
+    ignores the condition overwrites: the caller reads the key back either way."""
+    from botocore.exceptions import ClientError
+
+    meta = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": str(len(data)),
+        "lines": str(data.count(b"\n")),
+    }
+    try:
+        client().put_object(Bucket=dest.bucket, Key=dest.key, Body=data, Metadata=meta, IfNoneMatch="*")
+        return True
+    except ClientError as e:
+        status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(e.response.get("Error", {}).get("Code", ""))
+        # 412: it exists; 409: a concurrent conditional write to the same key is in progress (AWS).
+        if status in (409, 412) or code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            return False
+        raise classify(e, str(dest), "upload") from e
+
+
 def read_bytes(src: S3Path) -> bytes:
     out = _call(str(src), "read", client().get_object, Bucket=src.bucket, Key=src.key)
+    return out["Body"].read()
+
+
+def _not_found(err: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(err, ClientError):
+        return False
+    code = str(err.response.get("Error", {}).get("Code", ""))
+    return code in ("NoSuchKey", "404") or err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+def read_bytes_or_none(src: S3Path) -> bytes | None:
+    """The object's bytes, or None when there is no such key (one request: no HEAD that a delete can race)."""
+    try:
+        out = client().get_object(Bucket=src.bucket, Key=src.key)
+    except Exception as e:  # noqa: BLE001 - classified
+        if _not_found(e):
+            return None
+        raise classify(e, str(src), "read") from e
     return out["Body"].read()
 
 
@@ -167,16 +217,22 @@ def exists(src: S3Path) -> bool:
         raise classify(e, str(src), "head") from e
 
 
-def head_metadata(src: S3Path) -> dict[str, str] | None:
-    """The object's user metadata (sha256, bytes, lines when this project wrote it), or None if it is absent."""
+def head(src: S3Path) -> dict | None:
+    """HeadObject's answer (Metadata, ETag, ContentLength), or None if the object is absent."""
     from botocore.exceptions import ClientError
 
     try:
-        return client().head_object(Bucket=src.bucket, Key=src.key).get("Metadata", {})
+        return client().head_object(Bucket=src.bucket, Key=src.key)
     except ClientError as e:
         if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
             return None
         raise classify(e, str(src), "head") from e
+
+
+def head_metadata(src: S3Path) -> dict[str, str] | None:
+    """The object's user metadata (sha256, bytes, lines when this project wrote it), or None if it is absent."""
+    answer = head(src)
+    return None if answer is None else answer.get("Metadata", {})
 
 
 def check_bucket(src: S3Path) -> None:
@@ -198,26 +254,42 @@ def check_bucket(src: S3Path) -> None:
         raise classify(e, str(src), "open") from e
 
 
-def list_keys(prefix: S3Path) -> list[str]:
-    """Keys under prefix/ (recursive), relative to it."""
+def list_etags(prefix: S3Path) -> dict[str, str]:
+    """{key relative to prefix/: ETag} for every object under prefix/ (a change of content changes the ETag)."""
     base = f"{prefix.key}/" if prefix.key else ""
-    out: list[str] = []
+    out: dict[str, str] = {}
     pages = client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=base)
     try:
         for page in pages:
-            out.extend(o["Key"][len(base) :] for o in page.get("Contents", []))
+            out.update({o["Key"][len(base) :]: o.get("ETag", "") for o in page.get("Contents", [])})
     except Exception as e:  # noqa: BLE001
         raise classify(e, str(prefix), "list") from e
-    return sorted(out)
+    return out
+
+
+def list_keys(prefix: S3Path) -> list[str]:
+    """Keys under prefix/ (recursive), relative to it."""
+    return sorted(list_etags(prefix))
+
+
+def delete_key(target: S3Path) -> None:
+    _call(str(target), "delete", client().delete_object, Bucket=target.bucket, Key=target.key)
 
 
 def download_file(src: S3Path, local: str, sha256: str | None = None) -> None:
     os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
     tmp = tmp_name(local)
-    _call(str(src), "download", client().download_file, src.bucket, src.key, tmp, Config=_transfer_config())
+    try:
+        client().download_file(src.bucket, src.key, tmp, Config=_transfer_config())
+    except Exception as e:  # noqa: BLE001 - classified
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if _not_found(e):
+            raise MissingObject(f"{src}: no such object") from e
+        raise classify(e, str(src), "download") from e
     if sha256 and file_digest(tmp)["sha256"] != sha256:
         os.remove(tmp)
-        raise OSError(f"{src}: downloaded bytes do not match sha256 {sha256}")
+        raise DigestMismatch(f"{src}: downloaded bytes do not match sha256 {sha256}")
     os.replace(tmp, local)
 
 
@@ -248,5 +320,4 @@ def upload_dir(local_dir: str, dest: S3Path, skip: tuple[str, ...] = ()) -> dict
 
 def delete_prefix(prefix: S3Path) -> None:
     for rel in list_keys(prefix):
-        target = prefix.child(rel)
-        _call(str(target), "delete", client().delete_object, Bucket=target.bucket, Key=target.key)
+        delete_key(prefix.child(rel))

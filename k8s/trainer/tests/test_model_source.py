@@ -1,9 +1,8 @@
-"""The baseModel grammar, which files of a Hub commit the trainer fetches, and the cache's commit rule."""
+"""The baseModel grammar, which files of a Hub commit the trainer fetches, and the chat-template check."""
 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -53,25 +52,6 @@ def test_hub_files_prefers_safetensors_and_fetches_small_files_first():
     names = ["model.safetensors", "pytorch_model.bin", "config.json", "original/consolidated.pth", "x.gguf", "a.onnx"]
     assert base_model.hub_files(names) == ["config.json", "model.safetensors"]
     assert base_model.hub_files(["pytorch_model.bin", "config.json"]) == ["config.json", "pytorch_model.bin"]
-
-
-def test_local_cache_entry_is_committed_whole_and_read_in_place(tmp_path):
-    src = tmp_path / "model"
-    src.mkdir()
-    (src / "config.json").write_text("{}")
-    (src / ".cache").mkdir()
-    (src / ".cache" / "x.lock").write_text("")
-    entry = base_model.Place(str(tmp_path / "cache" / "hub" / "o" / "n" / "sha"))
-    assert base_model.cache_get(entry, str(tmp_path / "work")) is None
-    # A half-copied entry (no manifest) is not trusted.
-    os.makedirs(entry.where)
-    assert base_model.cache_get(entry, str(tmp_path / "work")) is None
-    os.rmdir(entry.where)
-    where = base_model.cache_put(str(src), entry, {"source": "o/n", "revision": "sha"})
-    assert base_model.cache_get(entry, str(tmp_path / "work")) == where == entry.where
-    manifest = json.loads((tmp_path / "cache/hub/o/n/sha/manifest.json").read_text())
-    assert list(manifest["files"]) == ["config.json"]
-    assert not os.path.exists(os.path.join(where, ".cache"))
 
 
 def test_a_model_directory_without_a_chat_template_names_the_fix(tmp_path):
