@@ -336,10 +336,11 @@ describe('network policies', () => {
 
   it('each role may reach only what it calls; ingress only to health/metrics', () => {
     const expected: Record<(typeof ROLES)[number], number[]> = {
-      workflow: [53, 7233],
-      data: [53, 443, 7233, 8333, 9000],
-      llm: [53, 443, 6379, 7233, 8333, 9000],
-      gpu: [53, 443, 6443, 7233, 8333, 9000],
+      // 4318: OTLP/HTTP traces (workers/observability/tracing.ts), every role
+      workflow: [53, 4318, 7233],
+      data: [53, 443, 4318, 7233, 8333, 9000],
+      llm: [53, 443, 4318, 6379, 7233, 8333, 9000],
+      gpu: [53, 443, 4318, 6443, 7233, 8333, 9000],
     };
     for (const role of ROLES) {
       const labels = podLabels(`llamaduo-${role}-worker`);
