@@ -29,7 +29,7 @@ export interface Limits {
    * pacing.ts to half of what a `windowSeconds` window leaves over the refill.
    */
   burstSeconds?: number;
-  /** share of the limit to refill at (sustained throughput), to absorb jitter; default 0.955 */
+  /** share of the limit to refill at (sustained throughput), to absorb jitter; default 0.96 */
   headroom?: number;
   /** the window no share of which may be exceeded; default 10 s */
   windowSeconds?: number;

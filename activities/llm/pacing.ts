@@ -16,7 +16,7 @@
 // the request asks again: otherwise every slot of the stall would go at once, a burst no bucket bounds.
 import type { Limits } from './limiter';
 
-export const DEFAULT_HEADROOM = 0.955;
+export const DEFAULT_HEADROOM = 0.96;
 export const DEFAULT_BURST_SECONDS = 0.1;
 export const DEFAULT_WINDOW_SECONDS = 10;
 /** how far ahead a slot may be handed out: longer than a late poll, short enough that a 429 pause bites */
@@ -37,8 +37,12 @@ export function bucketShape(perMinute: number, limits: Limits, whole: boolean): 
   const share = (perMinute * win) / 60;
   const capacity = Math.max(1, Math.min((burst * h * perMinute) / 60, ((1 - h) / 2) * share));
   let perMs = (h * perMinute) / 60_000;
-  if (whole && share >= 1)
-    perMs = Math.min(perMs, ((Math.floor(share) + 1 - capacity) / (win * 1000)) * 0.999);
+  if (whole) {
+    if (share >= 1) perMs = Math.min(perMs, (Math.floor(share) + 1 - capacity) / (win * 1000));
+    // a hair under, so that a window whose length is a whole number of intervals (600 RPM at 0.96: 96
+    // a window) never holds one more slot at its edge
+    perMs *= 0.999;
+  }
   return { capacity, perMs };
 }
 

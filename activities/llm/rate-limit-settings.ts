@@ -19,7 +19,7 @@ const ModelLimits = z
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
     maxConcurrency: z.number().int().positive().max(4096).optional(),
-    /** share of rpm/tpm the limiter paces at (default 0.955): lower trades throughput for margin */
+    /** share of rpm/tpm the limiter paces at (default 0.96): lower trades throughput for margin */
     headroom: z.number().gt(0).max(1).optional(),
     /** bucket size in seconds of quota (default 0.1), bounded by the window: the most let go at once */
     burstSeconds: z.number().positive().max(60).optional(),

@@ -28,8 +28,9 @@ local function shape(perMinute, whole)
   local share = perMinute * win / 60
   local cap = math.max(1, math.min(burst * h * perMinute / 60, (1 - h) / 2 * share))
   local perMs = h * perMinute / 60000
-  if whole and share >= 1 then
-    perMs = math.min(perMs, (math.floor(share) + 1 - cap) / (win * 1000) * 0.999)
+  if whole then
+    if share >= 1 then perMs = math.min(perMs, (math.floor(share) + 1 - cap) / (win * 1000)) end
+    perMs = perMs * 0.999
   end
   return cap, 1 / (perMs * pace)
 end

@@ -77,7 +77,7 @@ describe('shared rate limiter (real redis-server, replicas as processes)', () =>
   it('two replicas stay within one RPM together: no window past its share, slots at the paced rate', async (t) => {
     const { srv, arrivals } = await recordingServer();
     try {
-      // 1,200 RPM with a 2.5 s window: a share of 50; paced at 0.955 (19.1/s), bucket 1.125. 2 x 40 requests.
+      // 1,200 RPM with a 2.5 s window: a share of 50; paced at 0.96 (19.2/s), bucket of 1. 2 x 40 requests.
       const base = job(srv.url, { requests: 40 });
       const j = {
         ...base,
@@ -90,15 +90,15 @@ describe('shared rate limiter (real redis-server, replicas as processes)', () =>
       );
       assert.equal(srv.stats.got429, 0);
       assert.equal(arrivals.length, 80);
-      // the schedule Redis handed out (its clock): 1.125 + 19.1 * 2.5 = 48.9, so 48 at most; a window's
-      // share is 50
+      // the schedule Redis handed out (its clock): 19.2 * 0.999 * 2.5 = 47.95 intervals, so 48 at most; a
+      // window's share is 50
       const slots = results.flatMap((r) => r.sendAt).sort((x, y) => x - y);
       const peakSlots = maxInWindow(
         slots.map((s) => [s, 1]),
         2500,
       );
       assert.ok(peakSlots <= 48, `at most 48 slots in any 2.5 s window, got ${peakSlots}`);
-      // slots follow each other at the paced rate (1,146 RPM: 52.4 ms), whatever gap a late replica left
+      // slots follow each other at the paced rate (1,151 RPM: 52.1 ms), whatever gap a late replica left
       const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
       const median = gaps.sort((x, y) => x - y)[Math.floor(gaps.length / 2)]!;
       assert.ok(median <= 60_000 / (0.95 * 1200), `median gap between slots ${median} ms`);
@@ -119,7 +119,7 @@ describe('shared rate limiter (real redis-server, replicas as processes)', () =>
     const { srv, arrivals } = await recordingServer();
     try {
       // 72k TPM with a 2 s window: a share of 2,400 tokens. 800-char prompt = 200 + 100 allowance = 300 a
-      // call, more than the bucket (54 tokens): calls are paced one per 300 / 1,146 s = 262 ms.
+      // call, more than the bucket (48 tokens): calls are paced one per 300 / 1,152 s = 260 ms.
       const base = job(srv.url, {
         requests: 10,
         prompts: ['x'.repeat(800)],

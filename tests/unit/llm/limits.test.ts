@@ -111,13 +111,13 @@ describe('rate limiting', () => {
     const permits = got.map((g) => g.p);
     for (const p of permits) p.release();
     assert.equal(limiter.stats.started, 300);
-    // every request went within the late tolerance of its slot (2.25 requests' time: 22.6 ms; +5 ms for
+    // every request went within the late tolerance of its slot (2 requests' time: 20.9 ms; +5 ms for
     // the clock reading after the promise settled)
     const tolerance = lateToleranceMs(6000, limiter.limits, 1);
     const latest = Math.max(...got.map((g) => g.at - g.p.sendAt));
     assert.ok(latest <= tolerance + 5, `a request went ${latest.toFixed(1)} ms after its slot`);
-    // the slots the requests went at (limiter clock): the bucket holds 2.25 of the 4.5 requests of slack,
-    // so at most 97; a slot its process woke up too late for is forfeited, never sent late with others.
+    // the slots the requests went at (limiter clock): the bucket holds 2 of the 4 requests of slack, so
+    // at most 97; a slot its process woke up too late for is forfeited, never sent late with others.
     // (The drain rate is the schedule's, asserted on a virtual clock in pacing.test.ts.)
     const sent = permits.map((p) => p.sendAt);
     const peak = maxInWindow(

@@ -75,7 +75,7 @@ describe('pacing (token bucket bounded by the window)', () => {
 
   it('the bucket is bounded by the window, never below one request', () => {
     const wide = bucketShape(600, { rpm: 600, tpm: 1, maxConcurrency: 1, burstSeconds: 30 }, true);
-    // half of the slack of a 10 s window: (1 - 0.955) / 2 * 100 = 2.25 requests, not 30 s of quota
+    // half of the slack of a 10 s window: (1 - 0.96) / 2 * 100 = 2 requests, not 30 s of quota
     const half = ((1 - DEFAULT_HEADROOM) / 2) * 100;
     assert.ok(Math.abs(wide.capacity - half) < 1e-9, `capacity ${wide.capacity}, expected ${half}`);
     assert.ok(half < 3);
