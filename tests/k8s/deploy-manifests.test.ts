@@ -415,6 +415,8 @@ describe('autoscaling and Temporal mTLS', () => {
         scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
         minReplicaCount: number;
         maxReplicaCount: number;
+        cooldownPeriod?: number;
+        advanced?: { horizontalPodAutoscalerConfig?: { behavior?: k8s.V2HorizontalPodAutoscalerBehavior } };
         triggers: { type: string; metadata: Record<string, unknown>; authenticationRef?: unknown }[];
       };
     })[];
@@ -453,6 +455,16 @@ describe('autoscaling and Temporal mTLS', () => {
       assert.equal(s.spec.scaleTargetRef.kind, 'Deployment');
       assert.equal(target.spec!.replicas, undefined, 'replicas left to the autoscaler');
       assert.ok(s.spec.minReplicaCount >= 1 && s.spec.maxReplicaCount > s.spec.minReplicaCount);
+      // never to zero, so KEDA's cooldownPeriod (scale to zero only) does nothing: scale-down is the HPA's,
+      // one replica at a time after a stabilization window of minutes (activities get 60 s at SIGTERM)
+      assert.equal(s.spec.cooldownPeriod, undefined, 'no cooldownPeriod that would not apply');
+      const down = s.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown;
+      assert.ok((down?.stabilizationWindowSeconds ?? 0) >= 300, `${s.metadata!.name}: scale-down window`);
+      assert.deepEqual(
+        down?.policies?.map((p) => [p.type, p.value]),
+        [['Pods', 1]],
+        `${s.metadata!.name}: one replica at a time`,
+      );
       const container = target.spec!.template.spec!.containers[0]!;
       const queues = readWorkerEnv(
         containerEnv(container, new Map([['llamaduo-worker', config]])),
