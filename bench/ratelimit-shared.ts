@@ -7,12 +7,16 @@
 // The server times every arrival. Prints one JSON line:
 //   ratioToLimit    requests the server accepted per minute (first to last arrival) / the limit
 //   maxWindowRatio  the most arrivals in any 10 s window / the limit's 10 s share
+//   scheduledWindowRatio  the same for the slots the limiter handed out (shared: Redis clock), before the
+//                   requests left their processes
 //   got429, failed  429s the server sent, calls that failed
 //
 //   npm run bench:ratelimit -- --workers 4                        # 600 RPM, 1,200 requests, time x2
 //   npm run bench:ratelimit -- --workers 4 --limiter local        # the per-process limiter, for comparison
-//   npm run bench:ratelimit -- --workers 4 --headroom 0.95        # the limiter's headroom (default 0.98)
+//   npm run bench:ratelimit -- --workers 4 --headroom 0.95        # the limiter's headroom (default 0.96)
+// The limiter's time settings (burst and window seconds) are divided by --scale like the server's minute.
 import { parseArgs } from 'node:util';
+import { DEFAULT_BURST_SECONDS, DEFAULT_HEADROOM, DEFAULT_WINDOW_SECONDS } from '../activities/llm/pacing';
 import type { ServiceModel } from '../common/config';
 import { startRedis } from '../tests/helpers/redis-server';
 import { maxInWindow, runReplica } from '../tests/integration/shared-limits/replicas';
@@ -26,9 +30,10 @@ const { values: args } = parseArgs({
     rpm: { type: 'string', default: '600' },
     latency: { type: 'string', default: '300,3000' },
     scale: { type: 'string', default: '2' },
-    // the limiter's own settings (activities/llm/limiter.ts defaults: 0.98 and 0.5 s)
+    // the limiter's own settings (activities/llm/pacing.ts defaults: 0.96, 0.1 s and 10 s)
     headroom: { type: 'string' },
-    'burst-seconds': { type: 'string', default: '0.5' },
+    'burst-seconds': { type: 'string', default: String(DEFAULT_BURST_SECONDS) },
+    'window-seconds': { type: 'string', default: String(DEFAULT_WINDOW_SECONDS) },
     // bench/ratelimit.ts's options, accepted when it hands over (`--workers`), unused here
     data: { type: 'string' },
     'max-output-tokens': { type: 'string' },
@@ -72,6 +77,7 @@ const results = await Promise.all(
       settings,
       limits: {
         burstSeconds: Number(args['burst-seconds']) / scale,
+        windowSeconds: Number(args['window-seconds']) / scale,
         ...(args.headroom ? { headroom: Number(args.headroom) } : {}),
       },
       requests: per,
@@ -93,6 +99,10 @@ const peak = maxInWindow(
   arrivals.map((t) => [t, 1]),
   windowMs,
 );
+const scheduledPeak = maxInWindow(
+  results.flatMap((r) => r.sendAt.map((t): [number, number] => [t, 1])),
+  windowMs,
+);
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 console.log(
   JSON.stringify({
@@ -102,13 +112,15 @@ console.log(
     achievedRpm: round(achievedRpm, 1),
     ratioToLimit: round(achievedRpm / rpm),
     maxWindowRatio: round(peak / (rpm / 6)),
+    scheduledWindowRatio: round(scheduledPeak / (rpm / 6)),
     got429: srv.stats.got429,
     failed: results.reduce((n, r) => n + r.failed, 0),
     requests: per * workers,
     serverRequests: srv.stats.requests,
     seconds: round(span / 1000, 1),
     scale,
-    headroom: args.headroom ? Number(args.headroom) : 0.98,
+    headroom: args.headroom ? Number(args.headroom) : DEFAULT_HEADROOM,
     burstSeconds: Number(args['burst-seconds']),
+    windowSeconds: Number(args['window-seconds']),
   }),
 );

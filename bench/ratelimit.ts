@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 import { createLlmClient } from '../activities/llm/factory';
 import { LimiterRegistry } from '../activities/llm/limiter';
+import { DEFAULT_BURST_SECONDS, DEFAULT_WINDOW_SECONDS } from '../activities/llm/pacing';
 import { startOpenAiServer } from '../tests/servers/index';
 
 const { values: args } = parseArgs({
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     // bench/ratelimit-shared.ts's options, accepted here so `--workers` can hand them over
     headroom: { type: 'string' },
     'burst-seconds': { type: 'string' },
+    'window-seconds': { type: 'string' },
     data: {
       type: 'string',
       default: path.resolve(import.meta.dirname, '../../shared/data/raw/dolly15k/databricks-dolly-15k.jsonl'),
@@ -78,7 +80,11 @@ const client = createLlmClient({
   },
   env: { OPENAI_API_KEY: KEY },
   limiters: new LimiterRegistry(),
-  limits: { maxConcurrency: 256, burstSeconds: 0.5 / scale },
+  limits: {
+    maxConcurrency: 256,
+    burstSeconds: DEFAULT_BURST_SECONDS / scale,
+    windowSeconds: DEFAULT_WINDOW_SECONDS / scale,
+  },
 });
 
 const t0 = performance.now();

@@ -1,14 +1,23 @@
 // Per provider+model budgets shared by every call in a worker: requests per minute, tokens per minute and
-// concurrent requests. Budgets are token buckets refilled continuously (providers enforce per-minute
-// limits over short windows, so a burst of a minute's quota would be refused); a request starts only when
-// all three allow it, so no call is fired just to be turned away. A 429 pauses every caller of the model
-// until the server's retry-after, empties the request bucket and lowers the pace a little (raised again
-// by each success).
+// concurrent requests. Each budget is paced by pacing.ts (a token bucket bounded so that no 10 s window lets
+// more go than the limit's share of it); a request gets its send time as soon as every budget allows it, so
+// no call is fired just to be turned away. A 429 pauses every caller of the model until the server's
+// retry-after, empties the request bucket and lowers the pace a little (raised again by each success).
 //
 // Written here rather than taken from a library: bottleneck (last release 2019) refreshes its reservoir
 // on a fixed interval (the bursty pattern providers reject) and cannot lower its pace on a 429; p-limit
-// bounds concurrency only. This is ~150 lines and needs neither.
+// bounds concurrency only. This is ~200 lines and needs neither.
 import type { ServiceModel } from '../../common/config';
+import {
+  bucketShape,
+  charge,
+  earliest,
+  empty,
+  lateToleranceMs,
+  RESERVE_AHEAD_MS,
+  type BucketShape,
+  type Gcra,
+} from './pacing';
 import { resolveLimits, type DeploymentLimits } from './rate-limit-settings';
 
 export interface Limits {
@@ -16,12 +25,14 @@ export interface Limits {
   tpm: number;
   maxConcurrency: number;
   /**
-   * Seconds of the per-minute budget that may be spent at once (bucket size); default 0.5: half of what a
-   * provider enforcing per second allows, so requests bunched by network jitter still arrive within it.
+   * Seconds of quota that may go at once after an idle spell (bucket size); default 0.1. Bounded by
+   * pacing.ts to half of what a `windowSeconds` window leaves over the refill.
    */
   burstSeconds?: number;
-  /** share of the limit to aim for, to absorb clock and network jitter; default 0.98 */
+  /** share of the limit to refill at (sustained throughput), to absorb jitter; default 0.96 */
   headroom?: number;
+  /** the window no share of which may be exceeded; default 10 s */
+  windowSeconds?: number;
 }
 
 /** Conservative starting points (low paid tiers); a config's rpm/tpm replaces them. */
@@ -32,40 +43,16 @@ export const PROVIDER_LIMITS: Record<ServiceModel['provider'], Limits> = {
   'openai-compatible': { rpm: 6000, tpm: 10_000_000, maxConcurrency: 16 },
 };
 
-const DEFAULT_BURST_SECONDS = 0.5;
-
 export interface Clock {
   now(): number;
 }
 const realClock: Clock = { now: () => performance.now() };
 
-class TokenBucket {
-  level: number;
-  private last: number;
-  constructor(
-    public capacity: number,
-    public perMs: number,
-    private readonly clock: Clock,
-  ) {
-    this.level = capacity;
-    this.last = clock.now();
-  }
-  refill(): void {
-    const t = this.clock.now();
-    this.level = Math.min(this.capacity, this.level + (t - this.last) * this.perMs);
-    this.last = t;
-  }
-  /** ms until `cost` fits (a cost above the capacity waits for a full bucket and then overdraws it) */
-  waitFor(cost: number): number {
-    this.refill();
-    const need = Math.min(cost, this.capacity);
-    return this.level >= need ? 0 : (need - this.level) / this.perMs;
-  }
-}
-
 export interface Permit {
-  /** clock time the request was let go */
+  /** limiter-clock time the slot was handed out (a 429 of a request handed out before a slow-down is not a new episode) */
   readonly startedAt: number;
+  /** limiter-clock time the request was let go (its slot in the schedule) */
+  readonly sendAt: number;
   /** Returns the concurrency slot; `actualTokens` (when known) corrects the token reservation. */
   release(actualTokens?: number): void;
 }
@@ -84,6 +71,8 @@ interface Waiter {
   since: number;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** set while the waiter holds a slot and waits for its send time */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -108,11 +97,13 @@ export interface Limiters {
 
 /** The limiter of one worker process: correct for one replica only (see shared-limiter.ts). */
 export class LocalRateLimiter implements RateLimiter {
-  private readonly requests: TokenBucket;
-  private readonly tokens: TokenBucket;
+  private readonly requests: Gcra = { tat: -Infinity };
+  private readonly tokens: Gcra = { tat: -Infinity };
+  private requestShape: BucketShape;
+  private tokenShape: BucketShape;
   private readonly queue: Waiter[] = [];
   private inFlight = 0;
-  private pausedUntil = 0;
+  private pausedUntil = -Infinity;
   private pace = 1;
   private lastSlowdown = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -125,18 +116,8 @@ export class LocalRateLimiter implements RateLimiter {
     private readonly clock: Clock = realClock,
   ) {
     this.limits = { ...limits };
-    const burst = limits.burstSeconds ?? DEFAULT_BURST_SECONDS;
-    const h = limits.headroom ?? 0.98;
-    this.requests = new TokenBucket(
-      Math.max(1, (limits.rpm / 60) * burst * h),
-      (limits.rpm * h) / 60_000,
-      clock,
-    );
-    this.tokens = new TokenBucket(
-      Math.max(1, (limits.tpm / 60) * burst * h),
-      (limits.tpm * h) / 60_000,
-      clock,
-    );
+    this.requestShape = bucketShape(limits.rpm, limits, true);
+    this.tokenShape = bucketShape(limits.tpm, limits, false);
   }
 
   /** Waits (FIFO) until a request of about `tokens` tokens may start. */
@@ -148,6 +129,12 @@ export class LocalRateLimiter implements RateLimiter {
         w.onAbort = () => {
           const i = this.queue.indexOf(w);
           if (i >= 0) this.queue.splice(i, 1);
+          if (w.timer !== undefined) {
+            // it held a slot: the concurrency slot comes back, the rate slot is spent
+            clearTimeout(w.timer);
+            w.timer = undefined;
+            this.inFlight--;
+          }
           reject(signal.reason);
           this.pump();
         };
@@ -160,16 +147,16 @@ export class LocalRateLimiter implements RateLimiter {
 
   /**
    * The server said 429 to a request started at `startedAt`: nobody starts before `retryAfterMs`, and the
-   * pace drops by 15% once per episode (429s of requests already in flight at the last drop don't count again).
+   * pace drops by 15% once per episode (429s of requests already handed out at the last drop don't count again).
    */
   rateLimited(retryAfterMs: number, startedAt = this.clock.now()): void {
     this.stats.rateLimited++;
-    this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + retryAfterMs);
-    this.requests.refill();
-    this.requests.level = Math.min(this.requests.level, 0);
+    const now = this.clock.now();
+    this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
+    empty(this.requests, this.requestShape, this.pace, now);
     if (startedAt >= this.lastSlowdown) {
-      this.lastSlowdown = this.clock.now();
-      this.setPace(Math.max(0.05, this.pace * 0.85));
+      this.lastSlowdown = now;
+      this.pace = Math.max(0.05, this.pace * 0.85);
     }
     this.pump();
   }
@@ -186,22 +173,8 @@ export class LocalRateLimiter implements RateLimiter {
       changed = true;
     }
     if (!changed) return;
-    const burst = this.limits.burstSeconds ?? DEFAULT_BURST_SECONDS;
-    const h = this.limits.headroom ?? 0.98;
-    this.requests.capacity = Math.max(1, (this.limits.rpm / 60) * burst * h);
-    this.tokens.capacity = Math.max(1, (this.limits.tpm / 60) * burst * h);
-    this.requests.level = Math.min(this.requests.level, this.requests.capacity);
-    this.tokens.level = Math.min(this.tokens.level, this.tokens.capacity);
-    this.setPace(this.pace);
-  }
-
-  private setPace(p: number): void {
-    this.requests.refill();
-    this.tokens.refill();
-    const h = this.limits.headroom ?? 0.98;
-    this.pace = p;
-    this.requests.perMs = (this.limits.rpm * h * p) / 60_000;
-    this.tokens.perMs = (this.limits.tpm * h * p) / 60_000;
+    this.requestShape = bucketShape(this.limits.rpm, this.limits, true);
+    this.tokenShape = bucketShape(this.limits.tpm, this.limits, false);
   }
 
   private pump(): void {
@@ -212,39 +185,57 @@ export class LocalRateLimiter implements RateLimiter {
     while (this.queue.length > 0) {
       if (this.inFlight >= this.limits.maxConcurrency) return; // a release will pump again
       const head = this.queue[0]!;
-      const wait = Math.max(
-        this.pausedUntil - this.clock.now(),
-        this.requests.waitFor(1),
-        this.tokens.waitFor(head.tokens),
+      const now = this.clock.now();
+      const at = Math.max(
+        now,
+        this.pausedUntil,
+        earliest(this.requests, this.requestShape, this.pace, 1),
+        earliest(this.tokens, this.tokenShape, this.pace, head.tokens),
       );
-      if (wait > 0) {
-        this.timer = setTimeout(() => this.pump(), Math.ceil(wait));
+      if (at - now > RESERVE_AHEAD_MS) {
+        this.timer = setTimeout(() => this.pump(), Math.ceil(at - now - RESERVE_AHEAD_MS));
         return;
       }
       this.queue.shift();
-      if (head.signal && head.onAbort) head.signal.removeEventListener('abort', head.onAbort);
-      this.requests.level -= 1;
-      this.tokens.level -= head.tokens;
+      charge(this.requests, this.requestShape, this.pace, 1, at);
+      charge(this.tokens, this.tokenShape, this.pace, head.tokens, at);
       this.inFlight++;
-      this.stats.started++;
-      this.stats.waitedMs += this.clock.now() - head.since;
-      head.resolve(this.permit(head.tokens));
+      if (at <= now) this.deliver(head, now, at);
+      else head.timer = setTimeout(() => this.deliver(head, now, at), Math.ceil(at - now));
     }
   }
 
-  private permit(reserved: number): Permit {
+  /**
+   * The waiter's send time has come: let it go, unless a 429 pause began after its slot was handed out or
+   * this process woke up too late for the slot (pacing.ts); then it queues again at the head.
+   */
+  private deliver(w: Waiter, reservedAt: number, sendAt: number): void {
+    w.timer = undefined;
+    const late = this.clock.now() - sendAt;
+    if (this.pausedUntil > sendAt || late > lateToleranceMs(this.limits.rpm, this.limits, this.pace)) {
+      this.inFlight--;
+      this.queue.unshift(w);
+      this.pump();
+      return;
+    }
+    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    this.stats.started++;
+    this.stats.waitedMs += this.clock.now() - w.since;
+    w.resolve(this.permit(w.tokens, reservedAt, sendAt));
+  }
+
+  private permit(reserved: number, startedAt: number, sendAt: number): Permit {
     let released = false;
     return {
-      startedAt: this.clock.now(),
+      startedAt,
+      sendAt,
       release: (actualTokens?: number) => {
         if (released) return;
         released = true;
         this.inFlight--;
-        if (actualTokens !== undefined && actualTokens > reserved) {
-          this.tokens.refill();
-          this.tokens.level -= actualTokens - reserved;
-        }
-        if (this.pace < 1) this.setPace(Math.min(1, this.pace + 0.02));
+        if (actualTokens !== undefined && actualTokens > reserved)
+          charge(this.tokens, this.tokenShape, this.pace, actualTokens - reserved, this.clock.now());
+        if (this.pace < 1) this.pace = Math.min(1, this.pace + 0.02);
         this.pump();
       },
     };

@@ -3,7 +3,7 @@
 //
 //   openai/gpt-4o: { rpm: 5000, tpm: 800000, maxConcurrency: 64 }
 //   anthropic/claude-sonnet-4-5: { rpm: 1000, tpm: 400000 }
-//   openai/gpt-4o-mini: { rpm: 5000, headroom: 0.96, burstSeconds: 0.5 }   # bucket shape, see limiter.ts
+//   openai/gpt-4o-mini: { rpm: 5000, headroom: 0.95, burstSeconds: 0.2 }   # pacing shape, see pacing.ts
 //
 // Precedence for a model: the deployment setting, else the provider's conservative default
 // (PROVIDER_LIMITS). A migration config's rpm/tpm/concurrency may only lower a deployment setting; where the
@@ -19,10 +19,12 @@ const ModelLimits = z
     rpm: z.number().int().positive().optional(),
     tpm: z.number().int().positive().optional(),
     maxConcurrency: z.number().int().positive().max(4096).optional(),
-    /** share of rpm/tpm the limiter refills at (default 0.98): lower trades throughput for shorter peaks */
+    /** share of rpm/tpm the limiter paces at (default 0.96): lower trades throughput for margin */
     headroom: z.number().gt(0).max(1).optional(),
-    /** bucket size in seconds of quota (default 0.5): the most let go at once */
+    /** bucket size in seconds of quota (default 0.1), bounded by the window: the most let go at once */
     burstSeconds: z.number().positive().max(60).optional(),
+    /** the window (default 10 s) no share of which any window may exceed */
+    windowSeconds: z.number().positive().max(60).optional(),
   })
   .strict();
 export type ModelLimits = z.infer<typeof ModelLimits>;
@@ -79,6 +81,7 @@ export function resolveLimits(
     ...overrides,
     ...(set?.headroom !== undefined ? { headroom: set.headroom } : {}),
     ...(set?.burstSeconds !== undefined ? { burstSeconds: set.burstSeconds } : {}),
+    ...(set?.windowSeconds !== undefined ? { windowSeconds: set.windowSeconds } : {}),
     rpm: pick(set?.rpm, model.rpm, overrides.rpm ?? d.rpm),
     tpm: pick(set?.tpm, model.tpm, overrides.tpm ?? d.tpm),
     maxConcurrency: pick(

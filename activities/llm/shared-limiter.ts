@@ -1,7 +1,11 @@
 // Rate limits that hold across worker replicas: the token buckets, the concurrency leases, the 429 pause and
 // the adaptive pace of each provider+endpoint+model live in Redis (or Valkey) and change only inside the Lua
-// scripts of shared-limiter-scripts.ts, which run atomically on the server's clock. Within a process,
-// callers queue FIFO and only the head asks Redis, so a thousand waiting calls cost one poll, not a thousand.
+// scripts of shared-limiter-scripts.ts, which run atomically on the server's clock and follow pacing.ts.
+// Within a process, callers queue FIFO and only the head asks Redis, so a thousand waiting calls cost one
+// poll, not a thousand. Redis hands out a slot (a send time at most RESERVE_AHEAD_MS away); the caller
+// waits for it here, so a late poll costs no throughput. A 429 this process saw holds back its own callers
+// whose slot falls in the pause; other replicas' callers already holding a slot (at most that half second's
+// worth) still go.
 //
 // A concurrency lease expires `leaseMs` after its last renewal; a holder renews it every leaseMs/3, so a
 // worker that dies (SIGKILL, OOM, a lost node) gives its slots back within leaseMs.
@@ -19,6 +23,13 @@ import {
   type Permit,
   type RateLimiter,
 } from './limiter';
+import {
+  DEFAULT_BURST_SECONDS,
+  DEFAULT_HEADROOM,
+  DEFAULT_WINDOW_SECONDS,
+  lateToleranceMs,
+  RESERVE_AHEAD_MS,
+} from './pacing';
 import { resolveLimits, type DeploymentLimits } from './rate-limit-settings';
 import { ACQUIRE, OBSERVE, RATE_LIMITED, RELEASE, RENEW, STATE } from './shared-limiter-scripts';
 
@@ -32,7 +43,8 @@ export class SharedLimiterUnavailableError extends Error {
   }
 }
 
-type Reply = [number, number];
+/** {1, handedOutAt, sendAt} (Redis ms, as strings with µs) or {0, waitMs} */
+type Reply = [number, number | string, string?];
 interface LimiterCommands {
   rlAcquire(...args: (string | number)[]): Promise<Reply>;
   rlRelease(...args: (string | number)[]): Promise<number>;
@@ -82,6 +94,9 @@ interface Waiter {
   since: number;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** set while the waiter holds a slot and waits for its send time */
+  timer?: ReturnType<typeof setTimeout>;
+  leaseId?: string;
 }
 
 export class SharedRateLimiter implements RateLimiter {
@@ -93,6 +108,8 @@ export class SharedRateLimiter implements RateLimiter {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly warn: (message: string) => void;
+  /** local clock: until when a 429 this process saw pauses the model (its own callers holding a slot wait) */
+  private pausedUntil = -Infinity;
 
   constructor(
     private readonly redis: LimiterRedis,
@@ -110,7 +127,14 @@ export class SharedRateLimiter implements RateLimiter {
 
   private limitArgs(): number[] {
     const l = this.limits;
-    return [l.rpm, l.tpm, l.maxConcurrency, l.burstSeconds ?? 0.5, l.headroom ?? 0.98];
+    return [
+      l.rpm,
+      l.tpm,
+      l.maxConcurrency,
+      l.burstSeconds ?? DEFAULT_BURST_SECONDS,
+      l.headroom ?? DEFAULT_HEADROOM,
+      l.windowSeconds ?? DEFAULT_WINDOW_SECONDS,
+    ];
   }
 
   acquire(tokens: number, signal?: AbortSignal): Promise<Permit> {
@@ -121,6 +145,12 @@ export class SharedRateLimiter implements RateLimiter {
         w.onAbort = () => {
           const i = this.queue.indexOf(w);
           if (i >= 0) this.queue.splice(i, 1);
+          if (w.timer !== undefined) {
+            // it held a slot: the lease goes back, the rate slot is spent
+            clearTimeout(w.timer);
+            w.timer = undefined;
+            this.giveBack(w.leaseId!);
+          }
           reject(signal.reason);
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
@@ -146,6 +176,7 @@ export class SharedRateLimiter implements RateLimiter {
             head.tokens,
             leaseId,
             this.leaseMs,
+            RESERVE_AHEAD_MS,
           );
         } catch (err) {
           // Everyone queued here would fail the same way: fail them now, nothing was sent.
@@ -153,17 +184,23 @@ export class SharedRateLimiter implements RateLimiter {
           for (const w of this.queue.splice(0)) this.settle(w).reject(e);
           return;
         }
-        const [granted, value] = reply;
+        const [granted, first, second] = reply;
+        const value = Number(first);
         if (granted === 1) {
+          const sendAt = Number(second);
           if (this.queue[0] !== head) {
             // aborted while Redis granted it: hand the lease back
-            void this.redis.rlRelease(...this.keys, ...this.limitArgs(), leaseId, 0).catch(() => {});
+            this.giveBack(leaseId);
             continue;
           }
           this.queue.shift();
-          this.stats.started++;
-          this.stats.waitedMs += performance.now() - head.since;
-          this.settle(head).resolve(this.permit(leaseId, head.tokens, value));
+          head.leaseId = leaseId;
+          const delay = sendAt - value; // both Redis ms
+          if (delay <= 0) this.deliver(head, value, sendAt);
+          else {
+            const due = performance.now() + delay;
+            head.timer = setTimeout(() => this.deliver(head, value, sendAt, due), delay);
+          }
           continue;
         }
         const waitMs = value < 0 ? this.pollMs : Math.min(value, 5_000);
@@ -175,12 +212,37 @@ export class SharedRateLimiter implements RateLimiter {
     }
   }
 
+  /**
+   * The waiter's slot has come: let it go, unless a 429 this process saw since pauses the model past the
+   * slot (by more than clock rounding) or this process woke up too late for the slot (pacing.ts); then it
+   * queues again at the head (its lease goes back). The tolerance is taken at full pace: the shared pace
+   * lives in Redis.
+   */
+  private deliver(w: Waiter, handedOutAt: number, sendAt: number, due = performance.now()): void {
+    w.timer = undefined;
+    const late = performance.now() - due;
+    if (this.pausedUntil > due + 25 || late > lateToleranceMs(this.limits.rpm, this.limits, 1)) {
+      this.giveBack(w.leaseId!);
+      w.leaseId = undefined;
+      this.queue.unshift(w);
+      void this.pump();
+      return;
+    }
+    this.stats.started++;
+    this.stats.waitedMs += performance.now() - w.since;
+    this.settle(w).resolve(this.permit(w.leaseId!, w.tokens, handedOutAt, sendAt));
+  }
+
+  private giveBack(leaseId: string): void {
+    void this.redis.rlRelease(...this.keys, ...this.limitArgs(), leaseId, 0).catch(() => {});
+  }
+
   private settle(w: Waiter): Waiter {
     if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
     return w;
   }
 
-  private permit(leaseId: string, reserved: number, startedAt: number): Permit {
+  private permit(leaseId: string, reserved: number, startedAt: number, sendAt: number): Permit {
     let released = false;
     const renew = setInterval(
       () => {
@@ -193,6 +255,7 @@ export class SharedRateLimiter implements RateLimiter {
     renew.unref();
     return {
       startedAt,
+      sendAt,
       release: (actualTokens?: number) => {
         if (released) return;
         released = true;
@@ -212,6 +275,7 @@ export class SharedRateLimiter implements RateLimiter {
   /** Shares the pause and the slow-down with every replica; `startedAt` is a Permit's (Redis time). */
   rateLimited(retryAfterMs: number, startedAt = 0): void {
     this.stats.rateLimited++;
+    this.pausedUntil = Math.max(this.pausedUntil, performance.now() + retryAfterMs);
     this.redis
       .rlRateLimited(...this.keys, ...this.limitArgs(), Math.ceil(retryAfterMs), startedAt)
       .catch((err: unknown) => this.warn(`rate limiter: recording a 429 failed: ${(err as Error).message}`));

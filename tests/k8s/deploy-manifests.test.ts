@@ -4,8 +4,7 @@
 // Job backend and nothing more (SubjectAccessReview: what `kubectl auth can-i --as=system:serviceaccount:...`
 // asks), NetworkPolicy ports per role, and the KEDA and mTLS pieces' shape.
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
@@ -61,6 +60,30 @@ function selects(selector: k8s.V1LabelSelector | undefined, labels: Record<strin
   return true;
 }
 
+/** The local overlay with one of k8s/components added, rendered by kustomize. */
+function withComponent(component: string): k8s.KubernetesObject[] {
+  // kustomize takes relative paths only: an overlay of the local one, in the checkout's ignored .llamaduo/
+  mkdirSync(path.join(ROOT, '.llamaduo'), { recursive: true });
+  const dir = mkdtempSync(path.join(ROOT, '.llamaduo', `${component}-`));
+  try {
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        `  - ${path.relative(dir, path.join(ROOT, 'k8s', 'overlays', 'local'))}`,
+        'components:',
+        `  - ${path.relative(dir, path.join(ROOT, 'k8s', 'components', component))}`,
+        '',
+      ].join('\n'),
+    );
+    return renderKustomization(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('deployment manifests, applied', () => {
   let deployments: k8s.V1Deployment[];
   let configMaps: Map<string, Record<string, string>>;
@@ -91,6 +114,13 @@ describe('deployment manifests, applied', () => {
       served.push(...env.LLAMADUO_QUEUES);
       assert.equal(env.TEMPORAL_ADDRESS, 'temporal-frontend.temporal.svc:7233');
       assert.equal(env.LLAMADUO_HEALTH_PORT, 8080);
+      // Prometheus reaches /metrics where the worker serves it: the named port and the scrape annotations
+      assert.equal(env.LLAMADUO_METRICS_PORT, 9464, `${role}: LLAMADUO_METRICS_PORT`);
+      assert.equal(c.ports?.find((p) => p.name === 'metrics')?.containerPort, env.LLAMADUO_METRICS_PORT);
+      const annotations = worker(role).spec!.template.metadata!.annotations ?? {};
+      assert.equal(annotations['prometheus.io/scrape'], 'true', `${role}: scraped`);
+      assert.equal(Number(annotations['prometheus.io/port']), env.LLAMADUO_METRICS_PORT);
+      assert.equal(annotations['prometheus.io/path'], '/metrics');
       const apiKey = c.env!.find((e) => e.name === 'TEMPORAL_API_KEY');
       assert.equal(
         apiKey?.valueFrom?.secretKeyRef?.optional,
@@ -306,15 +336,16 @@ describe('network policies', () => {
 
   it('each role may reach only what it calls; ingress only to health/metrics', () => {
     const expected: Record<(typeof ROLES)[number], number[]> = {
-      workflow: [53, 7233],
-      data: [53, 443, 7233, 8333, 9000],
-      llm: [53, 443, 6379, 7233, 8333, 9000],
-      gpu: [53, 443, 6443, 7233, 8333, 9000],
+      // 4318: OTLP/HTTP traces (workers/observability/tracing.ts), every role
+      workflow: [53, 4318, 7233],
+      data: [53, 443, 4318, 7233, 8333, 9000],
+      llm: [53, 443, 4318, 6379, 7233, 8333, 9000],
+      gpu: [53, 443, 4318, 6443, 7233, 8333, 9000],
     };
     for (const role of ROLES) {
       const labels = podLabels(`llamaduo-${role}-worker`);
       assert.deepEqual(ports(labels, 'egress'), expected[role], `${role} egress`);
-      assert.deepEqual(ports(labels, 'ingress'), [8080], `${role} ingress`);
+      assert.deepEqual(ports(labels, 'ingress'), [8080, 9464], `${role} ingress: health and metrics`);
       const types = new Set(
         policies.filter((p) => selects(p.spec!.podSelector, labels)).flatMap((p) => p.spec!.policyTypes!),
       );
@@ -384,6 +415,8 @@ describe('autoscaling and Temporal mTLS', () => {
         scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
         minReplicaCount: number;
         maxReplicaCount: number;
+        cooldownPeriod?: number;
+        advanced?: { horizontalPodAutoscalerConfig?: { behavior?: k8s.V2HorizontalPodAutoscalerBehavior } };
         triggers: { type: string; metadata: Record<string, unknown>; authenticationRef?: unknown }[];
       };
     })[];
@@ -422,6 +455,16 @@ describe('autoscaling and Temporal mTLS', () => {
       assert.equal(s.spec.scaleTargetRef.kind, 'Deployment');
       assert.equal(target.spec!.replicas, undefined, 'replicas left to the autoscaler');
       assert.ok(s.spec.minReplicaCount >= 1 && s.spec.maxReplicaCount > s.spec.minReplicaCount);
+      // never to zero, so KEDA's cooldownPeriod (scale to zero only) does nothing: scale-down is the HPA's,
+      // one replica at a time after a stabilization window of minutes (activities get 60 s at SIGTERM)
+      assert.equal(s.spec.cooldownPeriod, undefined, 'no cooldownPeriod that would not apply');
+      const down = s.spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown;
+      assert.ok((down?.stabilizationWindowSeconds ?? 0) >= 300, `${s.metadata!.name}: scale-down window`);
+      assert.deepEqual(
+        down?.policies?.map((p) => [p.type, p.value]),
+        [['Pods', 1]],
+        `${s.metadata!.name}: one replica at a time`,
+      );
       const container = target.spec!.template.spec!.containers[0]!;
       const queues = readWorkerEnv(
         containerEnv(container, new Map([['llamaduo-worker', config]])),
@@ -442,51 +485,67 @@ describe('autoscaling and Temporal mTLS', () => {
     }
   });
 
-  it('the temporal-mtls component gives every worker the client certificate, and the API server accepts it', async () => {
-    // kustomize takes relative paths only: an overlay of the local one, in the checkout's ignored .llamaduo/
-    await mkdir(path.join(ROOT, '.llamaduo'), { recursive: true });
-    const dir = await mkdtemp(path.join(ROOT, '.llamaduo', 'mtls-'));
-    try {
-      await writeFile(
-        path.join(dir, 'kustomization.yaml'),
-        [
-          'apiVersion: kustomize.config.k8s.io/v1beta1',
-          'kind: Kustomization',
-          'resources:',
-          `  - ${path.relative(dir, path.join(ROOT, 'k8s', 'overlays', 'local'))}`,
-          'components:',
-          `  - ${path.relative(dir, path.join(ROOT, 'k8s', 'components', 'temporal-mtls'))}`,
-          '',
-        ].join('\n'),
+  it('the prometheus component scrapes every worker role on the port its container names "metrics"', () => {
+    const objects = withComponent('prometheus');
+    const monitor = objects.find((o) => o.kind === 'PodMonitor') as
+      | (k8s.KubernetesObject & {
+          spec: {
+            selector: k8s.V1LabelSelector;
+            podMetricsEndpoints: { port: string; path: string }[];
+          };
+        })
+      | undefined;
+    assert.ok(monitor, 'a PodMonitor');
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(monitor.metadata!.namespace, NAMESPACE);
+    const workers = objects.filter(
+      (o) => o.kind === 'Deployment' && o.metadata!.labels?.['app.kubernetes.io/component'] === 'worker',
+    ) as k8s.V1Deployment[];
+    assert.deepEqual(
+      workers.map((d) => d.metadata!.name).sort(),
+      ROLES.map((r) => `llamaduo-${r}-worker`).sort(),
+    );
+    const [endpoint] = monitor.spec.podMetricsEndpoints;
+    assert.equal(endpoint?.path, '/metrics');
+    for (const d of workers) {
+      const pod = d.spec!.template;
+      assert.ok(selects(monitor.spec.selector, pod.metadata!.labels!), `${d.metadata!.name} selected`);
+      assert.ok(
+        pod.spec!.containers[0]!.ports!.some((p) => p.name === endpoint!.port),
+        `${d.metadata!.name} names the port ${endpoint!.port}`,
       );
-      const objects = renderKustomization(dir);
-      const workers = objects.filter(
-        (o) => o.kind === 'Deployment' && o.metadata!.labels?.['app.kubernetes.io/component'] === 'worker',
-      ) as k8s.V1Deployment[];
-      assert.equal(workers.length, 4);
-      for (const d of workers) {
-        const spec = d.spec!.template.spec!;
-        const env = Object.fromEntries(spec.containers[0]!.env!.map((e) => [e.name, e.value]));
-        assert.equal(env.TEMPORAL_TLS_CERT, '/etc/temporal-tls/tls.crt');
-        assert.equal(env.TEMPORAL_TLS_KEY, '/etc/temporal-tls/tls.key');
-        assert.equal(env.TEMPORAL_TLS_CA, '/etc/temporal-tls/ca.crt');
-        assert.equal(env.LLAMADUO_QUEUES !== undefined, true, 'the patch keeps the role variables');
-        assert.equal(
-          spec.volumes!.find((v) => v.name === 'temporal-tls')?.secret?.secretName,
-          'llamaduo-temporal-tls',
-        );
-      }
-      const codec = objects.find(
-        (o) => o.metadata!.name === 'llamaduo-codec-server' && o.kind === 'Deployment',
-      ) as k8s.V1Deployment;
-      assert.equal(
-        codec.spec!.template.spec!.volumes,
-        undefined,
-        'the codec server does not talk to Temporal',
-      );
-      await serverSideApply(adminKubeConfig(), workers, true);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
+    const codec = objects.find(
+      (o) => o.kind === 'Deployment' && o.metadata!.name === 'llamaduo-codec-server',
+    );
+    assert.ok(
+      !selects(monitor.spec.selector, (codec as k8s.V1Deployment).spec!.template.metadata!.labels!),
+      'the codec server has no /metrics',
+    );
+  });
+
+  it('the temporal-mtls component gives every worker the client certificate, and the API server accepts it', async () => {
+    const objects = withComponent('temporal-mtls');
+    const workers = objects.filter(
+      (o) => o.kind === 'Deployment' && o.metadata!.labels?.['app.kubernetes.io/component'] === 'worker',
+    ) as k8s.V1Deployment[];
+    assert.equal(workers.length, 4);
+    for (const d of workers) {
+      const spec = d.spec!.template.spec!;
+      const env = Object.fromEntries(spec.containers[0]!.env!.map((e) => [e.name, e.value]));
+      assert.equal(env.TEMPORAL_TLS_CERT, '/etc/temporal-tls/tls.crt');
+      assert.equal(env.TEMPORAL_TLS_KEY, '/etc/temporal-tls/tls.key');
+      assert.equal(env.TEMPORAL_TLS_CA, '/etc/temporal-tls/ca.crt');
+      assert.equal(env.LLAMADUO_QUEUES !== undefined, true, 'the patch keeps the role variables');
+      assert.equal(
+        spec.volumes!.find((v) => v.name === 'temporal-tls')?.secret?.secretName,
+        'llamaduo-temporal-tls',
+      );
+    }
+    const codec = objects.find(
+      (o) => o.metadata!.name === 'llamaduo-codec-server' && o.kind === 'Deployment',
+    ) as k8s.V1Deployment;
+    assert.equal(codec.spec!.template.spec!.volumes, undefined, 'the codec server does not talk to Temporal');
+    await serverSideApply(adminKubeConfig(), workers, true);
   });
 });

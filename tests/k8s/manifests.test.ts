@@ -38,7 +38,7 @@ describe('manifests in k8s/', () => {
       ...Array(3).fill('ConfigMap'),
       ...Array(5).fill('Deployment'),
       'Namespace',
-      ...Array(5).fill('NetworkPolicy'),
+      ...Array(6).fill('NetworkPolicy'),
       'PersistentVolume',
       'PersistentVolumeClaim',
       ...Array(5).fill('PodDisruptionBudget'),

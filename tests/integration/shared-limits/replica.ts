@@ -1,9 +1,15 @@
 // One "worker replica" for the shared-limiter tests and benchmark: a process of its own with its own Redis
 // connection, sending `requests` calls through the real client to one provider server. Arguments: one JSON
-// object (ReplicaJob). Prints one JSON line `{"ok":N,"failed":N,"rateLimited":N}` when done, or `held` in
-// hold mode (takes one concurrency lease and waits to be killed).
+// object (ReplicaJob). Prints one JSON line `{"ok":N,"failed":N,"rateLimited":N,"sendAt":[ms…]}` when done
+// (sendAt: each permit's slot on the limiter's clock, Redis time when shared), or `held` in hold mode (takes
+// one concurrency lease and waits to be killed).
 import { createLlmClient } from '../../../activities/llm/factory';
-import { LimiterRegistry, type Limits } from '../../../activities/llm/limiter';
+import {
+  LimiterRegistry,
+  type Limiters,
+  type Limits,
+  type RateLimiter,
+} from '../../../activities/llm/limiter';
 import type { DeploymentLimits } from '../../../activities/llm/rate-limit-settings';
 import { SharedLimiterRegistry } from '../../../activities/llm/shared-limiter';
 import type { ServiceModel } from '../../../common/config';
@@ -32,10 +38,29 @@ if (job.mode === 'hold') {
   console.log('held');
   setInterval(() => {}, 60_000);
 } else {
+  // every permit's slot, as the limiter scheduled it
+  const sendAt: number[] = [];
+  const recording: Limiters = {
+    for: (model, overrides) => {
+      const l = limiters.for(model, overrides);
+      const r: RateLimiter = {
+        limits: l.limits,
+        stats: l.stats,
+        acquire: async (tokens, signal) => {
+          const p = await l.acquire(tokens, signal);
+          sendAt.push(p.sendAt);
+          return p;
+        },
+        rateLimited: (ms, at) => l.rateLimited(ms, at),
+        observeLimits: (seen) => l.observeLimits(seen),
+      };
+      return r;
+    },
+  };
   const client = createLlmClient({
     model: job.model,
     env: { OPENAI_API_KEY: job.apiKey },
-    limiters,
+    limiters: recording,
     limits: job.limits,
     tuning: { timeoutMs: 30_000, backoffMs: 50, maxBackoffMs: 500 },
   });
@@ -57,6 +82,6 @@ if (job.mode === 'hold') {
     }),
   );
   const rateLimited = limiters.for(job.model, job.limits).stats.rateLimited;
-  console.log(JSON.stringify({ ok, failed, rateLimited }));
+  console.log(JSON.stringify({ ok, failed, rateLimited, sendAt }));
   if (limiters instanceof SharedLimiterRegistry) await limiters.close();
 }

@@ -10,6 +10,8 @@ export interface ReplicaResult {
   ok: number;
   failed: number;
   rateLimited: number;
+  /** each permit's slot on the limiter's clock (Redis ms when shared) */
+  sendAt: number[];
 }
 
 export function spawnReplica(job: ReplicaJob): ChildProcess {

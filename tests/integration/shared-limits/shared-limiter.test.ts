@@ -2,10 +2,10 @@
 // their own Redis connections, all calling one local OpenAI-protocol server through the real SDK; the
 // server records when each request arrived, and the assertions count what it received per window.
 //
-// Window bounds: a token bucket of capacity C refilled at r per second admits at most C + r*w in any window
-// of w seconds. Requests leave a replica a little after Redis admitted them (event loop, HTTP), and such
-// delays can bunch arrivals, so each bound gets the slack of a few requests; a per-process limiter would
-// send N times the rate, far above the bound.
+// Window bounds (activities/llm/pacing.ts): the slots Redis hands out never put more than a window's share
+// of the limit in any window; that is asserted exactly on the slots (Redis clock). Requests leave a
+// replica a little after their slot (event loop, HTTP), and such delays can bunch arrivals, so what the
+// server saw gets the slack of a few requests; a per-process limiter would send N times the rate.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLlmClient } from '../../../activities/llm/factory';
@@ -74,30 +74,42 @@ function job(url: string, extra: Partial<ReplicaJob>): ReplicaJob {
 }
 
 describe('shared rate limiter (real redis-server, replicas as processes)', () => {
-  it('two replicas stay within one RPM together', async (t) => {
+  it('two replicas stay within one RPM together: no window past its share, slots at the paced rate', async (t) => {
     const { srv, arrivals } = await recordingServer();
     try {
-      // 600 RPM at 0.98 headroom: 9.8 requests/s, bucket 4.9 (0.5 s). 2 x 25 requests.
-      const base = job(srv.url, { requests: 25 });
-      const j = { ...base, settings: { [`openai/${base.model.model}`]: { rpm: 600, tpm: 10_000_000 } } };
+      // 1,200 RPM with a 2.5 s window: a share of 50; paced at 0.96 (19.2/s), bucket of 1. 2 x 40 requests.
+      const base = job(srv.url, { requests: 40 });
+      const j = {
+        ...base,
+        settings: { [`openai/${base.model.model}`]: { rpm: 1200, tpm: 10_000_000, windowSeconds: 2.5 } },
+      };
       const results = await Promise.all([runReplica(j), runReplica(j)]);
       assert.deepEqual(
         results.map((r) => r.ok),
-        [25, 25],
+        [40, 40],
       );
       assert.equal(srv.stats.got429, 0);
-      assert.equal(arrivals.length, 50);
-      // any 2 s: at most 4.9 + 19.6 = 24.5, +5 requests of slack; unshared would be ~49
-      const peak2s = maxInWindow(
-        arrivals.map(([t]) => [t, 1]),
-        2000,
+      assert.equal(arrivals.length, 80);
+      // the schedule Redis handed out (its clock): 19.2 * 0.999 * 2.5 = 47.95 intervals, so 48 at most; a
+      // window's share is 50
+      const slots = results.flatMap((r) => r.sendAt).sort((x, y) => x - y);
+      const peakSlots = maxInWindow(
+        slots.map((s) => [s, 1]),
+        2500,
       );
-      assert.ok(peak2s <= 30, `at most 30 requests in any 2 s window, got ${peak2s}`);
-      // 50 admissions need (50 - 4.9) / 9.8 = 4.6 s between the first and the last; a cold replica's first
-      // request can leave late, so 3 s is asserted (unshared, 50 would arrive within ~2.3 s)
-      const span = arrivals.at(-1)![0] - arrivals[0]![0];
-      t.diagnostic(`max in 2 s: ${peak2s} requests; 50 requests over ${Math.round(span)} ms`);
-      assert.ok(span >= 3000, `50 requests took ${Math.round(span)} ms, limit needs >= 4600`);
+      assert.ok(peakSlots <= 48, `at most 48 slots in any 2.5 s window, got ${peakSlots}`);
+      // slots follow each other at the paced rate (1,151 RPM: 52.1 ms), whatever gap a late replica left
+      const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
+      const median = gaps.sort((x, y) => x - y)[Math.floor(gaps.length / 2)]!;
+      assert.ok(median <= 60_000 / (0.95 * 1200), `median gap between slots ${median} ms`);
+      // what the server saw: requests leave a replica a little after their slot (event loop, HTTP), so the
+      // arrivals get 3 requests of slack over the share; unshared, two replicas would send ~96
+      const peak = maxInWindow(
+        arrivals.map(([a]) => [a, 1]),
+        2500,
+      );
+      t.diagnostic(`max in 2.5 s: ${peakSlots} slots, ${peak} arrivals; median gap ${median} ms`);
+      assert.ok(peak <= 53, `at most 53 arrivals in any 2.5 s window, got ${peak}`);
     } finally {
       await srv.close();
     }
@@ -106,30 +118,37 @@ describe('shared rate limiter (real redis-server, replicas as processes)', () =>
   it('two replicas stay within one TPM together (prompt + output allowance, as the server counts)', async (t) => {
     const { srv, arrivals } = await recordingServer();
     try {
-      // 72k TPM at 0.98: 1,176 tokens/s, bucket 1,176 (1 s). 800-char prompt = 200 + 100 allowance = 300 a call.
+      // 72k TPM with a 2 s window: a share of 2,400 tokens. 800-char prompt = 200 + 100 allowance = 300 a
+      // call, more than the bucket (48 tokens): calls are paced one per 300 / 1,152 s = 260 ms.
       const base = job(srv.url, {
         requests: 10,
         prompts: ['x'.repeat(800)],
         maxOutputTokens: 100,
         limits: { burstSeconds: 1 },
       });
-      const j = { ...base, settings: { [`openai/${base.model.model}`]: { rpm: 60_000, tpm: 72_000 } } };
+      const j = {
+        ...base,
+        settings: { [`openai/${base.model.model}`]: { rpm: 60_000, tpm: 72_000, windowSeconds: 2 } },
+      };
       const results = await Promise.all([runReplica(j), runReplica(j)]);
       assert.deepEqual(
         results.map((r) => r.ok),
         [10, 10],
       );
       assert.equal(
-        arrivals.reduce((n, [, t]) => n + t, 0),
+        arrivals.reduce((n, [, tk]) => n + tk, 0),
         6000,
       );
-      // any 2 s: at most 1,176 + 2,352 = 3,528 tokens, +2 calls of slack; unshared would send all 6,000
-      const peak2s = maxInWindow(arrivals, 2000);
-      assert.ok(peak2s <= 4200, `at most 4,200 tokens in any 2 s window, got ${peak2s}`);
-      // 6,000 tokens need (6,000 - 1,176) / 1,176 = 4.1 s; 3 s asserted as above (unshared: ~1.6 s)
-      const span = arrivals.at(-1)![0] - arrivals[0]![0];
-      t.diagnostic(`max in 2 s: ${peak2s} tokens; 6,000 tokens over ${Math.round(span)} ms`);
-      assert.ok(span >= 3000, `6,000 tokens took ${Math.round(span)} ms, limit needs >= 4100`);
+      const slots = results.flatMap((r) => r.sendAt);
+      const peakSlots = maxInWindow(
+        slots.map((s) => [s, 300]),
+        2000,
+      );
+      assert.ok(peakSlots <= 2400, `at most 2,400 tokens scheduled in any 2 s window, got ${peakSlots}`);
+      // arrivals: 2 calls of slack for requests that leave late; unshared, 20 calls (6,000) in ~2.6 s
+      const peak = maxInWindow(arrivals, 2000);
+      t.diagnostic(`max in 2 s: ${peakSlots} tokens scheduled, ${peak} arrived`);
+      assert.ok(peak <= 3000, `at most 3,000 tokens in any 2 s window, got ${peak}`);
     } finally {
       await srv.close();
     }

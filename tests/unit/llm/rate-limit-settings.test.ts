@@ -54,13 +54,15 @@ describe('rate limit settings', () => {
     assert.equal(resolveLimits(gpt4o, {}).rpm, PROVIDER_LIMITS.openai.rpm);
   });
 
-  it('a deployment may shape the bucket (headroom, burstSeconds) per model; out-of-range values are refused', () => {
+  it('a deployment may shape the pacing (headroom, burstSeconds, windowSeconds) per model; out-of-range values are refused', () => {
     const settings = parseRateLimits(
-      '{"openai/gpt-4o": {"rpm": 600, "headroom": 0.96, "burstSeconds": 0.25}}',
+      '{"openai/gpt-4o": {"rpm": 600, "headroom": 0.96, "burstSeconds": 0.25, "windowSeconds": 5}}',
     );
     const l = resolveLimits(gpt4o, settings);
     assert.equal(l.headroom, 0.96);
     assert.equal(l.burstSeconds, 0.25);
+    assert.equal(l.windowSeconds, 5);
+    assert.throws(() => parseRateLimits('{"openai/gpt-4o": {"windowSeconds": 0}}'), /windowSeconds/);
     assert.equal(resolveLimits(gpt4o, {}).headroom, PROVIDER_LIMITS.openai.headroom);
     assert.throws(() => parseRateLimits('{"openai/gpt-4o": {"headroom": 1.5}}'), /headroom/);
   });
