@@ -44,8 +44,3 @@ def render(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -
     if any(m["role"] == "system" for m in messages) and not accepts_system(tokenizer):
         messages = fold_system(messages)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
-
-
-def render_ids(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
-    text = render(tokenizer, messages, generation_prompt)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]
