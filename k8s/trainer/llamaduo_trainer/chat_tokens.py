@@ -34,6 +34,23 @@ def _ids(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
+def _ids_within(tokenizer, text: str) -> list[int]:
+    """Token ids of text that continues a longer text. SentencePiece-style tokenizers (Metaspace with
+    prepend_scheme 'first': Phi-3, Llama 2 and Mistral converted without legacy) write a word-start mark in
+    front of a text's first word, which inside the whole rendering only the first word of all gets: an answer
+    tokenized on its own as '▁Paris' is 'Paris' after '<|assistant|>\n'. Behind a special token (split off
+    before pre-tokenization, so it marks the continuation without merging into it) the text is tokenized as
+    inside the whole; the anchor's id is then dropped. Byte-level BPE gives the same ids either way."""
+    anchor = tokenizer.eos_token or tokenizer.pad_token
+    if not text or not anchor:
+        return _ids(tokenizer, text)
+    anchor_ids = _ids(tokenizer, anchor)
+    ids = _ids(tokenizer, anchor + text)
+    if len(anchor_ids) == 1 and ids[:1] == anchor_ids:
+        return ids[1:]
+    return _ids(tokenizer, text)
+
+
 def _answer_start(tokenizer, messages, i: int, text: str, after_previous: int | None) -> int:
     """Where assistant turn i's trained text starts in `text` (a rendering of messages[: i + 1] or more).
 
@@ -99,12 +116,12 @@ def _segment_ids(tokenizer, text: str, spans: list[tuple[int, int]]) -> tuple[li
     labels: list[int] = []
     pos = 0
     for start, end in spans:
-        prompt = _ids(tokenizer, text[pos:start])
-        answer = _ids(tokenizer, text[start:end])
+        prompt = (_ids if pos == 0 else _ids_within)(tokenizer, text[pos:start])
+        answer = _ids_within(tokenizer, text[start:end])
         ids += prompt + answer
         labels += [IGNORE] * len(prompt) + answer
         pos = end
-    rest = _ids(tokenizer, text[pos:])
+    rest = (_ids if pos == 0 else _ids_within)(tokenizer, text[pos:])
     return ids + rest, labels + [IGNORE] * len(rest)
 
 

@@ -232,3 +232,47 @@ def test_packing_keeps_examples_apart(name):
     # Every answer token is trained once, packed or not, and each gets the same loss as in its own row.
     assert trained == padded.trained_tokens
     assert packed_sum == pytest.approx(float(want), rel=1e-4)
+
+
+# Phi-3's template (its tokenizer is SentencePiece converted with Metaspace, prepend_scheme 'first').
+PHI3_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + "
+    "'<|end|>\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}"
+    "{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}"
+    "{% endif %}"
+)
+
+
+def sentencepiece_tokenizer():
+    """Gemma 3's vocabulary behind the pre-tokenizer of SentencePiece conversions that mark a text's first
+    word (Metaspace, prepend_scheme 'first': Phi-3, Llama 2, Mistral), with Phi-3's specials and template."""
+    from tokenizers import pre_tokenizers
+
+    tok = gguf_tokenizer(GEMMA3_GGUF)
+    tok.backend_tokenizer.normalizer = None
+    tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+    tok.add_special_tokens(
+        {"eos_token": "<|endoftext|>", "additional_special_tokens": ["<|user|>", "<|assistant|>", "<|end|>"]}
+    )
+    tok.chat_template = PHI3_TEMPLATE
+    return tok
+
+
+def test_answers_on_a_sentencepiece_tokenizer_are_the_tokens_of_the_whole_text():
+    # Tokenized on its own, an answer would start with the word-start mark ('▁Paris') that it never has
+    # after '<|assistant|>\n' in the whole text: the model would learn to open every answer with a space.
+    from llamaduo_trainer.templating import render
+
+    tok = sentencepiece_tokenizer()
+    conv = [m for m in CONVERSATION if m["role"] != "system"]
+    text = render(tok, conv, generation_prompt=False)
+    assert tok.convert_ids_to_tokens(tok("Paris.", add_special_tokens=False)["input_ids"])[0] == "▁Paris"
+    ex = tokenize_conversation(tok, conv, max_length=4096)
+    assert ex.input_ids == tok(text, add_special_tokens=False)["input_ids"]
+    first_answer_token = ex.input_ids[answer_spans(ex.labels)[0][0]]
+    assert tok.convert_ids_to_tokens(first_answer_token) == "Paris"
+    # (the template ends a whole conversation with the eos, trained with the last answer)
+    assert labelled_text(tok, ex) == "Paris.<|end|>Rome, since 1871.<|end|>\n<|endoftext|>"
+    start, _ = answer_spans(ex.labels)[-1]
+    assert prompt_ids(tok, conv[:-1], 4096) == ex.input_ids[:start]
