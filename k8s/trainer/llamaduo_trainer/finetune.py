@@ -143,6 +143,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         num_training_steps=total_steps,
     )
 
+    scaler = fit.grad_scaler(device, dtype)
     state = {"step": 0, "tokens": 0, "trainedTokens": 0, "losses": [], "oomRetries": []}
     resumed_from = None
     ckpt = checkpoints.latest(spec.outputDir)
@@ -177,11 +178,13 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             for b in batches:
                 with cpu_speed.autocast(device), fit.autocast(device, dtype):
                     loss = micro_batch_loss(model, b, window_trained, head_loss)
-                loss.backward()
+                scaler.scale(loss).backward()
                 loss_sum += float(loss.detach())
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
             lr = scheduler.get_last_lr()[0]
-            optimizer.step()
+            scaler.step(optimizer)  # skipped when fp16 gradients overflowed
+            scaler.update()
         except Exception as e:  # noqa: BLE001 - only an out-of-memory error is handled, the rest re-raised
             if not fit.is_oom(e):
                 raise
@@ -190,6 +193,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             # Outside the except block, so the failed step's frames (and their activations) are freed.
             batches = loss = None
             optimizer.zero_grad(set_to_none=True)
+            # a fresh scaler (same scale): the failed step may have unscaled without the update that resets it
+            scaler = fit.grad_scaler(device, dtype, init_scale=scaler.get_scale() if scaler.is_enabled() else 2.0**16)
             fit.release_memory()
             smaller = fit.after_oom(settings)
             if smaller is None:

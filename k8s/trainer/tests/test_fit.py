@@ -135,3 +135,29 @@ def test_other_errors_are_not_retried(tmp_path, monkeypatch, error):
     with pytest.raises(type(error)):
         finetune.run_finetune(FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], maxSteps=2)), "s")
     assert len(calls) == 1
+
+
+def test_fp16_compute_trains_through_a_loss_scaler(tmp_path, monkeypatch):
+    """A CUDA GPU without bf16 (T4, V100) computes in fp16; run here on CPU with the same dtype: the loss is
+    scaled before backward and the weights the optimizer sees get the unscaled, finite gradients."""
+    from llamaduo_trainer import fit, loading
+
+    monkeypatch.setattr(loading, "compute_dtype", lambda device: torch.float16)
+    scalers = []
+    original = fit.grad_scaler
+
+    def spy(device, dtype, **kwargs):
+        scalers.append(original(device, dtype, **kwargs))
+        return scalers[-1]
+
+    monkeypatch.setattr(fit, "grad_scaler", spy)
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    raw = finetune_spec(tmp_path, [train], maxSteps=3, packing=True, batchSize=2, gradientAccumulation=1)
+    result = finetune.run_finetune(FinetuneSpec.model_validate(raw), "spec.json")
+    assert result["status"] == "succeeded" and result["dtype"] == "float16"
+    assert len(scalers) == 1 and scalers[0].is_enabled()
+    # the scale was applied to the backward (and not reset by an overflow on every step)
+    assert scalers[0].get_scale() > 1
+    assert all(loss == loss and loss != float("inf") for loss in result["metrics"]["losses"])
+    assert not fit.grad_scaler(torch.device("cpu"), torch.float32).is_enabled()
+    assert not fit.grad_scaler(torch.device("cpu"), torch.bfloat16).is_enabled()
