@@ -260,6 +260,21 @@ const GenerateResult = z.object({
   tokensPerSecond: z.number().nullable(),
   durations: Durations,
   outputs: z.object({ generations: z.string() }),
+  /** transformers engine: prompts per batch it finished with, lower than the spec's after CUDA ran out of
+   * memory (the batch is halved and the same prompts tried again; each time in oomRetries). */
+  fit: z
+    .object({
+      batchSize: z.number().int().positive(),
+      oomRetries: z.array(
+        z.object({
+          /** prompts already generated when it happened */
+          done: z.number().int().nonnegative(),
+          batchSize: z.number().int().positive(),
+          error: z.string(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** result.json as the trainer writes it. */
