@@ -41,14 +41,33 @@ def _ids_within(tokenizer, text: str) -> list[int]:
     tokenized on its own as '▁Paris' is 'Paris' after '<|assistant|>\n'. Behind a special token (split off
     before pre-tokenization, so it marks the continuation without merging into it) the text is tokenized as
     inside the whole; the anchor's id is then dropped. Byte-level BPE gives the same ids either way."""
-    anchor = tokenizer.eos_token or tokenizer.pad_token
-    if not text or not anchor:
+    anchor = _anchor(tokenizer)
+    if not text or anchor is None:
         return _ids(tokenizer, text)
-    anchor_ids = _ids(tokenizer, anchor)
-    ids = _ids(tokenizer, anchor + text)
-    if len(anchor_ids) == 1 and ids[:1] == anchor_ids:
-        return ids[1:]
-    return _ids(tokenizer, text)
+    ids = _ids(tokenizer, anchor[0] + text)
+    return ids[1:] if ids[:1] == [anchor[1]] else _ids(tokenizer, text)
+
+
+def _anchor(tokenizer) -> tuple[str, int] | None:
+    """A special token (text, id) that tokenizes alone to itself and strips no whitespace around it (an
+    rstrip token would eat the space a continuation starts with); None when the tokenizer has none."""
+    candidates = (tokenizer.eos_token, tokenizer.bos_token, tokenizer.pad_token)
+    cached = getattr(tokenizer, "_llamaduo_anchor", None)
+    if cached is not None and cached[0] == candidates:
+        return cached[1]
+    added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    found = None
+    for text in candidates:
+        ids = _ids(tokenizer, text) if text else []
+        token = added.get(ids[0]) if len(ids) == 1 else None
+        if token is not None and not getattr(token, "rstrip", False) and not getattr(token, "lstrip", False):
+            found = (text, ids[0])
+            break
+    try:
+        tokenizer._llamaduo_anchor = (candidates, found)  # looked up once per tokenizer and special tokens
+    except AttributeError:
+        pass
+    return found
 
 
 def _answer_start(tokenizer, messages, i: int, text: str, after_previous: int | None) -> int:
