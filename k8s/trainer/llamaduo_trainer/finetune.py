@@ -50,6 +50,38 @@ def load_examples(spec: FinetuneSpec, tokenizer, spec_path: str = "spec"):
     return examples, dropped
 
 
+# Parts of multimodal checkpoints (Gemma 3 4B+, Llava, Qwen2-VL, ...) that text-only training never runs.
+NON_TEXT = (
+    "vision_tower",
+    "vision_model",
+    "visual",
+    "multi_modal_projector",
+    "audio_tower",
+    "embed_vision",
+    "embed_audio",
+)
+
+
+def lora_targets(model, target_modules):
+    """PEFT's 'all-linear' takes every Linear but the output head, the vision tower's too on a multimodal
+    checkpoint: adapters that text-only data never trains, and that vLLM refuses to load with the model.
+    There it becomes a pattern for the language model's linear layers only."""
+    if target_modules != "all-linear":
+        return target_modules
+    names = [n for n, _ in model.named_modules()]
+    if not any(part in n.split(".") for n in names for part in NON_TEXT):
+        return target_modules
+    text_linears = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and not any(part in name.split(".") for part in NON_TEXT)
+        and name.rsplit(".", 1)[-1] != "lm_head"
+    }
+    skip = "|".join(NON_TEXT)
+    return rf"^(?!(.*\.)?({skip})\.).*\.({'|'.join(sorted(text_linears))})$"
+
+
 def attach_lora(model, spec: FinetuneSpec, quantized: bool, compute_dtype: torch.dtype, checkpointing: bool):
     if quantized:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
@@ -59,7 +91,7 @@ def attach_lora(model, spec: FinetuneSpec, quantized: bool, compute_dtype: torch
         r=spec.lora.rank,
         lora_alpha=spec.lora.alpha,
         lora_dropout=spec.lora.dropout,
-        target_modules=spec.lora.targetModules,
+        target_modules=lora_targets(model, spec.lora.targetModules),
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
