@@ -74,5 +74,21 @@ export function configReferenceMarkdown(schema: Schema): string {
     '|---|---|---|---|---|',
   ];
   rows(schema, '', true, out);
+  out.push(
+    '',
+    '## GPU fast path',
+    '',
+    "Off by default; each option that cannot run where the step runs falls back and says why in the step's",
+    '`result.json` (`fastPath.fallbacks`, `engineReason`):',
+    '',
+    '- `trainer.attnImplementation: flash_attention_2` runs packed rows as variable-length flash attention; it',
+    '  needs CUDA and the flash-attn package, else sdpa runs.',
+    "- `trainer.kernels: liger` patches Liger's Triton kernels (RMSNorm, RoPE, SwiGLU/GeGLU) into the model and",
+    '  computes the loss with its fused linear cross-entropy; it needs CUDA and liger-kernel, else plain kernels run.',
+    '- `trainer.compileLayers: true` compiles each decoder layer with `torch.compile` (a few minutes at the start',
+    '  of every fine-tune, repaid on long runs).',
+    '- `inference.engine`: `transformers` (the default); `auto` uses vLLM, with the adapter as a LoRA, where',
+    '  vLLM is installed and a CUDA device is visible; `vllm` fails the step where vLLM cannot run.',
+  );
   return out.join('\n') + '\n';
 }

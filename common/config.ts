@@ -113,6 +113,12 @@ export const TrainerConfig = z
     mergeWeights: z.boolean().default(false),
     /** Every fine-tune also writes a GGUF file of the merged model and an Ollama Modelfile (llama.cpp, Ollama). */
     exportGguf: z.boolean().default(false),
+    /** Attention kernel; flash_attention_2 (varlen for packed rows) falls back to sdpa without CUDA or flash-attn. */
+    attnImplementation: z.enum(['sdpa', 'eager', 'flex_attention', 'flash_attention_2']).default('sdpa'),
+    /** 'liger': Liger's Triton kernels and fused linear cross-entropy on CUDA; elsewhere the run goes on without. */
+    kernels: z.enum(['none', 'liger']).default('none'),
+    /** torch.compile on each decoder layer (GPU fast path; minutes of compile time at the start of a run). */
+    compileLayers: z.boolean().default(false),
   })
   .strict();
 export type TrainerConfig = z.infer<typeof TrainerConfig>;
@@ -124,6 +130,9 @@ export const InferenceConfig = z
     topP: z.number().gt(0).max(1).default(0.95),
     maxNewTokens: z.number().int().positive().default(512),
     seed: z.number().int().nonnegative().default(42),
+    /** Generation engine on the GPU runner: 'transformers'; 'auto' uses vLLM (the adapter as a LoRA) where it is
+     * installed and a CUDA device is visible; 'vllm' fails the step where it cannot run. */
+    engine: z.enum(['transformers', 'auto', 'vllm']).default('transformers'),
   })
   .strict()
   .refine((i) => i.temperature > 0 || i.responsesPerPrompt === 1, {

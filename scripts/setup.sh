@@ -5,6 +5,7 @@
 #   SETUP_K8S=0 scripts/setup.sh  skips the Kubernetes control plane (see scripts/setup-k8s.sh)
 #   SETUP_SEAWEEDFS=0 scripts/setup.sh  skips SeaweedFS, the storage tests' S3 server (the demo needs neither)
 #   SETUP_DEMO_MODEL=0 scripts/setup.sh  skips the offline demo's models (scripts/setup-demo-model.sh, setup-demo-student.sh)
+#   SETUP_TEST_MODELS=0 scripts/setup.sh  skips the Gemma 3 GGUF of the trainer's tests (scripts/setup-test-gemma3.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools-env.sh"
 cd "$LLAMADUO_ROOT"
@@ -57,6 +58,8 @@ downloads() {
     bash scripts/setup-demo-model.sh
     bash scripts/setup-demo-student.sh
   fi
+  # 9. The Gemma 3 270M GGUF the trainer's real-tokenizer tests read (scripts/setup-test-gemma3.sh).
+  if [ "${SETUP_TEST_MODELS:-1}" = "1" ]; then bash scripts/setup-test-gemma3.sh; fi
 }
 downloads &
 downloads_pid=$!

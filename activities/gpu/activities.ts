@@ -244,6 +244,10 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
           mergeWeights: t.mergeWeights,
           exportGguf: t.exportGguf,
           device: device(input.gpu),
+          // absent in the input of a migration started before these options existed: the trainer's defaults
+          attnImplementation: t.attnImplementation ?? 'sdpa',
+          kernels: t.kernels ?? 'none',
+          compileLayers: t.compileLayers ?? false,
         }),
       );
       return {
@@ -257,6 +261,7 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
     },
 
     async generate(input: T.GenerateInput): Promise<T.GenerateResult> {
+      const { engine = 'transformers', ...sampling } = input.inference;
       const { manifest, manifestRef, output } = await runStep(
         work(input, 'generate'),
         input.gpu,
@@ -266,8 +271,9 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
           ...(input.adapter ? { adapterDir: at(input.adapter.uri) } : {}),
           prompts: at(input.test.uri),
           outputDir,
-          sampling: input.inference,
+          sampling,
           device: device(input.gpu),
+          engine,
         }),
       );
       const generations = await output('generations');

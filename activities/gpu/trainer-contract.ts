@@ -74,7 +74,13 @@ export const FinetuneSpec = z
     /** Also write a GGUF file of the merged model (llama.cpp, Ollama) and an Ollama Modelfile; implies the merge. */
     exportGguf: z.boolean().default(false),
     device: TrainerDevice.default('auto'),
+    /** flash_attention_2 without CUDA or the flash-attn package runs sdpa (result.json fastPath says so). */
     attnImplementation: z.enum(['sdpa', 'eager', 'flex_attention', 'flash_attention_2']).default('sdpa'),
+    /** 'liger': Liger's Triton kernels (RMSNorm, RoPE, SwiGLU/GeGLU, fused linear cross-entropy) where CUDA,
+     * triton and liger-kernel are there; elsewhere the run goes on without them and says why. */
+    kernels: z.enum(['none', 'liger']).default('none'),
+    /** torch.compile on each decoder layer. */
+    compileLayers: z.boolean().default(false),
   })
   .strict();
 export type FinetuneSpec = z.input<typeof FinetuneSpec>;
@@ -104,7 +110,9 @@ export const GenerateSpec = z
       .prefault({}),
     maxPromptTokens: z.number().int().positive().default(1024),
     device: TrainerDevice.default('auto'),
-    engine: z.enum(['auto', 'transformers']).default('auto'),
+    /** auto: vLLM (the adapter as a LoRA) when installed and a CUDA device is visible, else transformers;
+     * 'vllm' fails with exit 2 where it cannot run. */
+    engine: z.enum(['auto', 'transformers', 'vllm']).default('auto'),
   })
   .strict();
 export type GenerateSpec = z.input<typeof GenerateSpec>;
@@ -201,6 +209,17 @@ const FinetuneRun = {
   packing: z.boolean(),
   /** Why exportGguf wrote no GGUF file (an architecture or tokenizer the exporter does not cover). */
   ggufSkipped: z.string().optional(),
+  /** The attention, kernels, compiled decoder layers and optimizer the run used; fallbacks say why any
+   * differ from the spec (no CUDA, a package missing). */
+  fastPath: z
+    .object({
+      attention: z.string(),
+      kernels: z.enum(['none', 'liger']),
+      compiledLayers: z.number().int().nonnegative(),
+      fusedAdamW: z.boolean(),
+      fallbacks: z.array(z.string()),
+    })
+    .optional(),
   /** What the run trained with: the spec's settings, or a rung down after CUDA ran out of memory. */
   fit: z
     .object({
@@ -227,6 +246,8 @@ const GenerateResult = z.object({
   command: z.literal('generate'),
   status: z.literal('succeeded'),
   engine: z.string(),
+  /** Why the engine is not vLLM where the spec said auto (no CUDA, vllm not installed, a builtin model). */
+  engineReason: z.string().optional(),
   baseModel: z.string(),
   adapterDir: z.string().nullable(),
   device: z.string(),
@@ -239,6 +260,21 @@ const GenerateResult = z.object({
   tokensPerSecond: z.number().nullable(),
   durations: Durations,
   outputs: z.object({ generations: z.string() }),
+  /** transformers engine: prompts per batch it finished with, lower than the spec's after CUDA ran out of
+   * memory (the batch is halved and the same prompts tried again; each time in oomRetries). */
+  fit: z
+    .object({
+      batchSize: z.number().int().positive(),
+      oomRetries: z.array(
+        z.object({
+          /** prompts already generated when it happened */
+          done: z.number().int().nonnegative(),
+          batchSize: z.number().int().positive(),
+          error: z.string(),
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** result.json as the trainer writes it. */

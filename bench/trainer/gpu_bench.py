@@ -1,16 +1,22 @@
-"""Fine-tuning and generation throughput of the trainer's layout against the naive baseline.
+"""Fine-tuning and generation throughput of the trainer's own code, four layouts side by side.
 
 Randomly initialised models shaped like Gemma 2B and Llama 3 8B (built from config, no weights), LoRA on
-all linear layers, sequences up to 1024 tokens with a fixed, seeded length distribution. Prints one JSON
-line per measurement; docs/benchmarks.md (Trainer benchmarks) says how to read them.
+all linear layers, sequences up to 1024 tokens with a fixed, seeded length distribution. Every arm runs the
+trainer's code (k8s/trainer/llamaduo_trainer): its Example records, batching.plan_epoch/collate (padded
+batches or packed rows), finetune.attach_lora, fit.set_gradient_checkpointing and fit.autocast,
+finetune.micro_batch_loss with fast_path's head loss, the fused AdamW the trainer uses on CUDA, and
+fast_path's fallbacks for --attn / --kernels / --compile. Prints one JSON line per measurement;
+docs/benchmarks.md (Trainer benchmarks) says how to read them.
 
-  naive      HF model + peft LoRA, bf16, gradient checkpointing, batches padded to the longest sequence
-  packed     the trainer's layout: rows of --seq tokens packed with whole documents, position ids
-             restarting per document (sdpa turns them into a block-diagonal mask, flex_attention and
-             flash_attention_2 skip the masked blocks), no checkpointing, LM head run only where a
-             label is trained, fused AdamW
-  qlora-mem  peak memory of a QLoRA step on the 8B shape (needs bitsandbytes; else a 'skipped' line)
-  generate   new tokens/s with a KV cache, batch 1 and a large batch
+  naive           padded batches of --batch sequences, gradient checkpointing, full-vocabulary logits
+  naive-nockpt    the same without gradient checkpointing
+  packed-ckpt     the trainer's packed rows (--rows rows of --seq tokens, position ids restarting per
+                  document, LM head only on trained positions) with gradient checkpointing
+  packed          the same without checkpointing (the trainer's LoRA default)
+  qlora           the trainer's QLoRA defaults on the 8B shape: NF4 + double quantisation loaded by
+                  loading.load_base_model, bf16 compute, checkpointing on, 4 packed rows of 1024 tokens per
+                  micro-batch; tokens/s and peak memory (needs CUDA and bitsandbytes, else a 'skipped' line)
+  generate        new tokens/s with a KV cache, batch 1 and a large batch
 
   python bench/trainer/gpu_bench.py                 # on the GPU
   python bench/trainer/gpu_bench.py --smoke         # tiny shapes on CPU, checks the script end to end
@@ -24,14 +30,26 @@ import importlib.util
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 
 import torch
-from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, GemmaConfig, LlamaConfig
 
-IGNORE = -100
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "k8s", "trainer"))
+
+from llamaduo_trainer import batching, fast_path, finetune, fit, loading  # noqa: E402
+from llamaduo_trainer.chat_tokens import IGNORE, Example  # noqa: E402
+from llamaduo_trainer.spec import FinetuneSpec  # noqa: E402
+
+ARMS = {
+    # name: (packing, gradient checkpointing)
+    "naive": (False, True),
+    "naive-nockpt": (False, False),
+    "packed-ckpt": (True, True),
+    "packed": (True, False),
+}
 
 SHAPES = {
     "gemma-2b": lambda: GemmaConfig(
@@ -107,16 +125,33 @@ def sample_lengths(n: int, max_len: int, seed: int) -> list[int]:
     return [int(min(max(x, 32), max_len)) for x in raw.tolist()]
 
 
-def make_docs(lengths: list[int], vocab: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(ids, labels) per document; the first 40 % (the prompt) carries no label."""
+def make_examples(lengths: list[int], vocab: int, seed: int) -> list[Example]:
+    """The trainer's records: token ids, and labels on the last 60 % of each document (the answer)."""
     g = torch.Generator().manual_seed(seed)
-    docs = []
+    out = []
     for n in lengths:
-        ids = torch.randint(3, vocab, (n,), generator=g)
-        labels = ids.clone()
-        labels[: max(1, int(0.4 * n))] = IGNORE
-        docs.append((ids, labels))
-    return docs
+        ids = torch.randint(3, vocab, (n,), generator=g).tolist()
+        prompt = max(1, int(0.4 * n))
+        out.append(Example(input_ids=ids, labels=[IGNORE] * prompt + ids[prompt:]))
+    return out
+
+
+def trainer_spec(args, packing: bool, checkpointing: bool, **top) -> FinetuneSpec:
+    """A finetune spec as the workflow would write it, for the trainer functions that read one."""
+    return FinetuneSpec.model_validate(
+        {
+            "baseModel": "builtin:tiny-random-llama",
+            "datasets": ["/dev/null"],
+            "outputDir": args.scratch,
+            "method": "lora",
+            "lora": {"rank": args.rank, "alpha": 2 * args.rank, "dropout": 0.05},
+            "train": {"packing": packing, "gradientCheckpointing": checkpointing, "maxSeqLength": args.seq},
+            "attnImplementation": args.attn,
+            "kernels": args.kernels,
+            "compileLayers": args.compile,
+            **top,
+        }
+    )
 
 
 def matmul_params(config) -> int:
@@ -146,20 +181,6 @@ def train_flops(config, lengths: list[int], logits_fraction: float) -> tuple[flo
     return lora_aware, six_n
 
 
-def lora(model, rank: int, checkpointing: bool):
-    if checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    cfg = LoraConfig(
-        r=rank,
-        lora_alpha=2 * rank,
-        lora_dropout=0.05,
-        target_modules="all-linear",
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, cfg)
-
-
 def build(shape: str, device: torch.device, dtype: torch.dtype, attn: str):
     config = SHAPES[shape]()
     config._attn_implementation = attn
@@ -169,98 +190,43 @@ def build(shape: str, device: torch.device, dtype: torch.dtype, attn: str):
     return model, config
 
 
-def naive_batches(docs, batch: int, pad_id: int):
-    for i in range(0, len(docs), batch):
-        chunk = docs[i : i + batch]
-        width = max(len(d[0]) for d in chunk)
-        ids = torch.full((len(chunk), width), pad_id)
-        labels = torch.full((len(chunk), width), IGNORE)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, (d_ids, d_labels) in enumerate(chunk):
-            ids[r, : len(d_ids)] = d_ids
-            labels[r, : len(d_ids)] = d_labels
-            mask[r, : len(d_ids)] = 1
-        yield (
-            {"input_ids": ids, "attention_mask": mask, "labels": labels},
-            int(mask.sum()),
-            [len(d[0]) for d in chunk],
-        )
-
-
-def packed_rows(docs, row_len: int) -> list[list]:
-    """First fit of documents into rows of at most row_len tokens (the trainer's layout)."""
-    rows, room = [], []
-    for d in docs:
-        n = len(d[0])
-        for r in range(max(0, len(rows) - 32), len(rows)):
-            if n <= room[r]:
-                rows[r].append(d)
-                room[r] -= n
-                break
-        else:
-            rows.append([d])
-            room.append(row_len - n)
-    return rows
-
-
-def packed_batches(docs, row_len: int, rows_per_batch: int):
-    rows = packed_rows(docs, row_len)
-    for i in range(0, len(rows), rows_per_batch):
-        group = rows[i : i + rows_per_batch]
-        width = max(sum(len(d[0]) for d in row) for row in group)
-        ids, labels, pos, real = [], [], [], 0
-        for row in group:
-            r_ids = torch.cat([d[0] for d in row])
-            r_lab = torch.cat([torch.cat([torch.tensor([IGNORE]), d[1][1:]]) for d in row])
-            r_pos = torch.cat([torch.arange(len(d[0])) for d in row])
-            fill = width - len(r_ids)
-            real += len(r_ids)
-            ids.append(torch.cat([r_ids, torch.zeros(fill, dtype=r_ids.dtype)]))
-            labels.append(torch.cat([r_lab, torch.full((fill,), IGNORE)]))
-            pos.append(torch.cat([r_pos, torch.arange(fill)]))
-        batch = {
-            "input_ids": torch.stack(ids),
-            "position_ids": torch.stack(pos),
-            "labels": torch.stack(labels),
-        }
-        yield batch, real, [len(d[0]) for row in group for d in row]
-
-
-def packed_loss(model, batch):
-    """As the trainer does it: the decoder stack on packed rows, then the LM head only on positions
-    whose next token is trained (no logits for prompt tokens or row fill)."""
-    causal_lm = model.get_base_model()
-    hidden = causal_lm.model(
-        input_ids=batch["input_ids"],
-        position_ids=batch["position_ids"],
-        use_cache=False,
-    ).last_hidden_state
-    targets = batch["labels"][:, 1:]
-    trained = targets != IGNORE
-    logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
-    return torch.nn.functional.cross_entropy(logits, targets[trained])
-
-
-def time_training(model, batches, step_fn, warmup: int, device) -> tuple[float, int, int]:
+def time_training(model, examples, plan, fp, device, dtype, pad_id: int, warmup: int):
+    """Steps of one micro-batch each, as the trainer runs them; the first `warmup` are not timed.
+    Returns seconds, real tokens, trained tokens, steps and the lengths of the timed documents."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=1e-4, fused=device.type == "cuda")
-    done_tokens, steps, t0 = 0, 0, None
-    for k, (batch, real_tokens, _lengths) in enumerate(batches):
+    opt = torch.optim.AdamW(params, lr=1e-4, fused=fp.fusedAdamW or None)
+    head_loss = fast_path.head_loss(fp)
+    tokens = trained = steps = 0
+    lengths: list[int] = []
+    computed = 0
+    t0 = None
+    for k, item in enumerate(plan):
         if k == warmup:
             sync(device)
             t0 = time.perf_counter()
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
-        batch = {key: v.to(device) for key, v in batch.items()}
-        loss = step_fn(model, batch)
+        batch = batching.collate(examples, item, fp_packing(item), pad_id, fp.attention).to(device)
+        with fit.autocast(device, dtype):
+            loss = finetune.micro_batch_loss(model, batch, batch.trained_tokens, head_loss)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         if t0 is not None:
-            done_tokens += real_tokens
+            tokens += batch.tokens
+            trained += batch.trained_tokens
+            computed += batch.input_ids.numel()
             steps += 1
+            flat = [i for row in item for i in row] if item and isinstance(item[0], list) else item
+            lengths += [len(examples[i].input_ids) for i in flat]
     sync(device)
-    return time.perf_counter() - t0, done_tokens, steps
+    return time.perf_counter() - t0, tokens, trained, computed, steps, lengths
+
+
+def fp_packing(plan_item) -> bool:
+    """A packed plan item is a list of rows (lists of example indices); a padded one a list of indices."""
+    return bool(plan_item) and isinstance(plan_item[0], list)
 
 
 def sync(device):
@@ -272,58 +238,48 @@ def peak_gb(device) -> float | None:
     return round(torch.cuda.max_memory_allocated(device) / 2**30, 2) if device.type == "cuda" else None
 
 
-def bench_finetune(shape, variant, args, device, dtype, devname, peak):
+def bench_finetune(shape, arm, args, device, dtype, devname, peak):
+    packing, checkpointing = ARMS[arm]
+    spec = trainer_spec(args, packing, checkpointing)
+    fp = fast_path.prepare(spec, device)
     lengths = sample_lengths(args.docs, args.seq, seed=1)
-    attn = args.attn if variant == "packed" else "sdpa"
-    model, config = build(shape, device, dtype, attn)
-    docs = make_docs(lengths, config.vocab_size, seed=2)
-    # Warm-up batches come first in the stream and are excluded from the timing and the FLOP count.
-    if variant == "naive":
-        model = lora(model, args.rank, checkpointing=True)
-        model.train()
-        all_batches = list(naive_batches(docs, args.batch, pad_id=0))
-        step_fn = lambda m, b: m(**b, use_cache=False).loss  # noqa: E731
-        logits_fraction = 1.0
-        layout = {
-            "batch": args.batch,
-            "padding": "longest",
-            "gradient_checkpointing": True,
-        }
-    else:
-        model = lora(model, args.rank, checkpointing=args.packed_checkpointing)
-        model.train()
-        rows = args.rows or DEFAULT_ROWS.get(shape, 4)
-        all_batches = list(packed_batches(docs, args.seq, rows))
-        step_fn = packed_loss
-        logits_fraction = 0.6
-        layout = {
-            "rows": rows,
-            "row_tokens": args.seq,
-            "attn": attn,
-            "gradient_checkpointing": args.packed_checkpointing,
-        }
-    timed_lengths = [n for _, _, lengths in all_batches[args.warmup :] for n in lengths]
-    seconds, tokens, steps = time_training(model, all_batches, step_fn, args.warmup, device)
-    flops, flops_6n = train_flops(config, timed_lengths, logits_fraction)
-    padded = sum(b["input_ids"].numel() for b, _, _ in all_batches[args.warmup :])
+    model, config = build(shape, device, dtype, fp.attention)
+    fast_path.patch_model(fp, model)
+    model = finetune.attach_lora(model, spec, False, dtype, checkpointing)
+    if spec.compileLayers:
+        fp.compiledLayers = fast_path.compile_layers(model)
+    model.train()
+    examples = make_examples(lengths, config.vocab_size, seed=2)
+    rows = args.rows or DEFAULT_ROWS.get(shape, 4)
+    size = rows if packing else args.batch
+    plan = batching.plan_epoch(examples, 0, 0, packing, size, args.seq)
+    seconds, tokens, trained, computed, steps, timed = time_training(
+        model, examples, plan, fp, device, dtype, pad_id=0, warmup=args.warmup
+    )
+    # Unpacked, the model computes logits for every position; packed, only where a label is trained.
+    logits_fraction = trained / tokens if packing and tokens else 1.0
+    flops, flops_6n = train_flops(config, timed, logits_fraction)
     out(
         bench="finetune",
         shape=shape,
-        variant=variant,
+        variant=arm,
         device=devname,
         seq=args.seq,
         dtype=str(dtype)[6:],
         tokens_per_s=round(tokens / seconds, 1),
+        trained_tokens_per_s=round(trained / seconds, 1),
         steps=steps,
         tokens=tokens,
         seconds=round(seconds, 3),
-        padding_fraction=round(1 - tokens / padded, 3),
+        padding_fraction=round(1 - tokens / computed, 3) if computed else None,
         mfu=round(flops / seconds / (peak * 1e12), 4) if peak else None,
         mfu_6n=round(flops_6n / seconds / (peak * 1e12), 4) if peak else None,
         peak_mem_gb=peak_gb(device),
         lora_rank=args.rank,
         mean_len=round(sum(lengths) / len(lengths), 1),
-        **layout,
+        gradient_checkpointing=checkpointing,
+        **({"rows": rows, "row_tokens": args.seq} if packing else {"batch": args.batch, "padding": "longest"}),
+        fast_path=fp.manifest(),
     )
     del model
     if device.type == "cuda":
@@ -365,53 +321,47 @@ def bench_generate(shape, args, device, dtype, devname):
     del model
 
 
-def bench_qlora_memory(shape, args, device, devname):
-    if device.type != "cuda" or importlib.util.find_spec("bitsandbytes") is None:
-        out(
-            bench="qlora-mem",
-            shape=shape,
-            device=devname,
-            skipped="bitsandbytes not installed or no CUDA device",
-        )
+def bench_qlora(shape, args, device, devname):
+    """The trainer's QLoRA path with its defaults: what finetune.run_finetune does up to the training loop."""
+    spec = trainer_spec(args, True, None, method="qlora")
+    choice = loading.choose_method("qlora", args.scratch, device)
+    if choice.method != "qlora":
+        out(bench="qlora", shape=shape, device=devname, skipped=choice.reason)
         return
-    from peft import prepare_model_for_kbit_training
-    from transformers import BitsAndBytesConfig
-
+    hp = spec.train
+    settings = fit.initial_settings(spec, "qlora")
+    fp = fast_path.prepare(spec, device)
+    dtype = loading.compute_dtype(device)
     model, config = build(shape, torch.device("cpu"), torch.bfloat16, "sdpa")
     with tempfile.TemporaryDirectory(dir=args.scratch) as tmp:
         model.save_pretrained(tmp)
         del model
         torch.cuda.reset_peak_memory_stats(device)
-        q = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.bfloat16,
-        )
-        model = AutoModelForCausalLM.from_pretrained(
-            tmp,
-            quantization_config=q,
-            device_map={"": 0},
-            dtype=torch.bfloat16,
-            attn_implementation="sdpa",
-        )
-    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
-    model = lora(model, args.rank, checkpointing=False)
+        model = loading.load_base_model(tmp, "bench", device, True, fp.attention)
+    fast_path.patch_model(fp, model)
+    model = finetune.attach_lora(model, spec, True, dtype, settings.gradientCheckpointing)
+    if spec.compileLayers:
+        fp.compiledLayers = fast_path.compile_layers(model)
     model.train()
-    docs = make_docs(sample_lengths(args.docs, args.seq, seed=1), config.vocab_size, seed=2)
-    batches = list(packed_batches(docs, args.seq, 1))[: args.warmup + 3]
-    seconds, tokens, steps = time_training(model, batches, packed_loss, args.warmup, device)
+    examples = make_examples(sample_lengths(args.docs, hp.maxSeqLength, seed=1), config.vocab_size, seed=2)
+    plan = batching.plan_epoch(examples, 0, 0, True, settings.batchSize, hp.maxSeqLength)[: args.warmup + 4]
+    seconds, tokens, trained, _, steps, _ = time_training(
+        model, examples, plan, fp, device, dtype, pad_id=0, warmup=args.warmup
+    )
     out(
-        bench="qlora-mem",
+        bench="qlora",
         shape=shape,
         device=devname,
-        seq=args.seq,
-        row_tokens=args.seq,
+        row_tokens=hp.maxSeqLength,
+        rows=settings.batchSize,
+        gradient_checkpointing=settings.gradientCheckpointing,
         peak_mem_gb=peak_gb(device),
         tokens_per_s=round(tokens / seconds, 1),
+        trained_tokens_per_s=round(trained / seconds, 1),
         steps=steps,
         target_gb=24,
         fits_l4=peak_gb(device) <= 24,
+        fast_path=fp.manifest(),
     )
 
 
@@ -419,7 +369,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="tiny shapes on CPU, a few steps")
     p.add_argument("--shapes", default="gemma-2b,llama-3-8b")
-    p.add_argument("--variants", default="naive,packed")
+    p.add_argument("--variants", default=",".join(ARMS), help=f"comma list of: {', '.join(ARMS)}")
     p.add_argument("--seq", type=int, default=1024)
     p.add_argument(
         "--docs",
@@ -438,9 +388,11 @@ def main() -> None:
     p.add_argument(
         "--attn",
         default="sdpa",
-        choices=["sdpa", "flex_attention", "flash_attention_2"],
+        choices=["sdpa", "eager", "flex_attention", "flash_attention_2"],
+        help="attention of every arm (flash_attention_2 falls back to sdpa without CUDA and flash-attn)",
     )
-    p.add_argument("--packed-checkpointing", action="store_true")
+    p.add_argument("--kernels", default="none", choices=["none", "liger"], help="Liger kernels (CUDA + triton)")
+    p.add_argument("--compile", action="store_true", help="torch.compile each decoder layer")
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--gen-batches", default="1,64")
@@ -466,7 +418,15 @@ def main() -> None:
         torch=torch.__version__,
         transformers=__import__("transformers").__version__,
         peft=__import__("peft").__version__,
-        bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None,
+        **{
+            name: importlib.util.find_spec(module) is not None
+            for name, module in (
+                ("bitsandbytes", "bitsandbytes"),
+                ("triton", "triton"),
+                ("liger_kernel", "liger_kernel"),
+                ("flash_attn", "flash_attn"),
+            )
+        },
     )
     for shape in args.shapes.split(","):
         if "finetune" not in skip:
@@ -477,8 +437,8 @@ def main() -> None:
             with _report_failure(bench="generate", shape=shape):
                 bench_generate(shape, args, device, dtype, devname)
     if "qlora" not in skip:
-        with _report_failure(bench="qlora-mem", shape="llama-3-8b"):
-            bench_qlora_memory("llama-tiny" if args.smoke else "llama-3-8b", args, device, devname)
+        with _report_failure(bench="qlora", shape="llama-3-8b"):
+            bench_qlora("llama-tiny" if args.smoke else "llama-3-8b", args, device, devname)
 
 
 @contextlib.contextmanager

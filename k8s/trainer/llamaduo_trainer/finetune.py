@@ -16,7 +16,7 @@ import torch
 from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 from transformers import get_scheduler
 
-from . import batching, checkpoints, cpu_speed, exports, fit, loading, token_cache
+from . import batching, checkpoints, cpu_speed, exports, fast_path, fit, loading, token_cache
 from .chat_tokens import IGNORE, require_examples, tokenize_conversation
 from .manifest import device_name, write_result
 from .progress import Eta, emit, log
@@ -50,6 +50,38 @@ def load_examples(spec: FinetuneSpec, tokenizer, spec_path: str = "spec"):
     return examples, dropped
 
 
+# Parts of multimodal checkpoints (Gemma 3 4B+, Llava, Qwen2-VL, ...) that text-only training never runs.
+NON_TEXT = (
+    "vision_tower",
+    "vision_model",
+    "visual",
+    "multi_modal_projector",
+    "audio_tower",
+    "embed_vision",
+    "embed_audio",
+)
+
+
+def lora_targets(model, target_modules):
+    """PEFT's 'all-linear' takes every Linear but the output head, the vision tower's too on a multimodal
+    checkpoint: adapters that text-only data never trains, and that vLLM refuses to load with the model.
+    There it becomes a pattern for the language model's linear layers only."""
+    if target_modules != "all-linear":
+        return target_modules
+    names = [n for n, _ in model.named_modules()]
+    if not any(part in n.split(".") for n in names for part in NON_TEXT):
+        return target_modules
+    text_linears = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and not any(part in name.split(".") for part in NON_TEXT)
+        and name.rsplit(".", 1)[-1] != "lm_head"
+    }
+    skip = "|".join(NON_TEXT)
+    return rf"^(?!(.*\.)?({skip})\.).*\.({'|'.join(sorted(text_linears))})$"
+
+
 def attach_lora(model, spec: FinetuneSpec, quantized: bool, compute_dtype: torch.dtype, checkpointing: bool):
     if quantized:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
@@ -59,13 +91,18 @@ def attach_lora(model, spec: FinetuneSpec, quantized: bool, compute_dtype: torch
         r=spec.lora.rank,
         lora_alpha=spec.lora.alpha,
         lora_dropout=spec.lora.dropout,
-        target_modules=spec.lora.targetModules,
+        target_modules=lora_targets(model, spec.lora.targetModules),
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
 
 
-def micro_batch_loss(model, batch: batching.MicroBatch, window_trained_tokens: int) -> torch.Tensor:
+def micro_batch_loss(
+    model,
+    batch: batching.MicroBatch,
+    window_trained_tokens: int,
+    head_loss: fast_path.HeadLoss = fast_path.plain_head_loss,
+) -> torch.Tensor:
     """Summed token cross-entropy of the batch divided by the assistant tokens of the whole
     accumulation window, so every trained token weighs the same however the window was batched.
     use_cache=False matters: with a cache transformers does not read packed position ids as
@@ -78,12 +115,12 @@ def micro_batch_loss(model, batch: batching.MicroBatch, window_trained_tokens: i
         return out.loss
     # Packed rows: run the LM head only where a label is trained. Prompt tokens need no logits, and
     # with a 128k-256k vocabulary the head is a large share of the step. (LoRA layers live inside
-    # the modules, so calling the decoder stack directly still trains them.)
+    # the modules, so calling the decoder stack directly still trains them.) head_loss is the plain
+    # head + cross-entropy, or Liger's fused linear cross-entropy (fast_path.head_loss).
     hidden = causal_lm.model(**batch.model_inputs(), use_cache=False).last_hidden_state
     targets = batch.labels[:, 1:]
     trained = targets != IGNORE
-    logits = causal_lm.lm_head(hidden[:, :-1][trained]).float()
-    return torch.nn.functional.cross_entropy(logits, targets[trained], reduction="sum") / window_trained_tokens
+    return head_loss(causal_lm.lm_head, hidden[:, :-1][trained], targets[trained]) / window_trained_tokens
 
 
 def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int], bool] = lambda _s: False) -> dict:
@@ -105,12 +142,15 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         log(f"method {spec.method} requested, running {choice.method}: {choice.reason}")
     tokenizer = loading.load_tokenizer(spec.baseModel, spec_path)
     examples, dropped = load_examples(spec, tokenizer, spec_path)
-    model = loading.load_base_model(
-        spec.baseModel, spec_path, device, choice.method == "qlora", spec.attnImplementation
-    )
+    fp = fast_path.prepare(spec, device)
+    model = loading.load_base_model(spec.baseModel, spec_path, device, choice.method == "qlora", fp.attention)
+    fast_path.patch_model(fp, model)
     settings = fit.initial_settings(spec, choice.method)
     dtype = loading.compute_dtype(device)
     model = attach_lora(model, spec, choice.method == "qlora", dtype, settings.gradientCheckpointing)
+    if spec.compileLayers:
+        fp.compiledLayers = fast_path.compile_layers(model)
+    head_loss = fast_path.head_loss(fp)
     model.train()
     load_s = time.monotonic() - t0
 
@@ -127,9 +167,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
 
     params = [p for p in model.parameters() if p.requires_grad]
     # The fused kernel is one launch per step instead of one per parameter tensor (CUDA only).
-    optimizer = torch.optim.AdamW(
-        params, lr=hp.learningRate, weight_decay=hp.weightDecay, fused=device.type == "cuda" or None
-    )
+    optimizer = torch.optim.AdamW(params, lr=hp.learningRate, weight_decay=hp.weightDecay, fused=fp.fusedAdamW or None)
     scheduler = get_scheduler(
         hp.lrScheduler if hp.lrScheduler != "constant" else "constant_with_warmup",
         optimizer,
@@ -137,6 +175,7 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         num_training_steps=total_steps,
     )
 
+    scaler = fit.grad_scaler(device, dtype)
     state = {"step": 0, "tokens": 0, "trainedTokens": 0, "losses": [], "oomRetries": []}
     resumed_from = None
     ckpt = checkpoints.latest(spec.outputDir)
@@ -164,19 +203,20 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         out_of_memory = None
         try:
             batches = [
-                batching.collate(examples, idx, hp.packing, pad_id, spec.attnImplementation).to(device)
-                for _, idx in window
+                batching.collate(examples, idx, hp.packing, pad_id, fp.attention).to(device) for _, idx in window
             ]
             window_trained = sum(b.trained_tokens for b in batches)
             loss_sum = 0.0
             for b in batches:
                 with cpu_speed.autocast(device), fit.autocast(device, dtype):
-                    loss = micro_batch_loss(model, b, window_trained)
-                loss.backward()
+                    loss = micro_batch_loss(model, b, window_trained, head_loss)
+                scaler.scale(loss).backward()
                 loss_sum += float(loss.detach())
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, hp.maxGradNorm)
             lr = scheduler.get_last_lr()[0]
-            optimizer.step()
+            scaler.step(optimizer)  # skipped when fp16 gradients overflowed
+            scaler.update()
         except Exception as e:  # noqa: BLE001 - only an out-of-memory error is handled, the rest re-raised
             if not fit.is_oom(e):
                 raise
@@ -185,6 +225,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
             # Outside the except block, so the failed step's frames (and their activations) are freed.
             batches = loss = None
             optimizer.zero_grad(set_to_none=True)
+            # a fresh scaler (same scale): the failed step may have unscaled without the update that resets it
+            scaler = fit.grad_scaler(device, dtype, init_scale=scaler.get_scale() if scaler.is_enabled() else 2.0**16)
             fit.release_memory()
             smaller = fit.after_oom(settings)
             if smaller is None:
@@ -273,6 +315,8 @@ def run_finetune(spec: FinetuneSpec, spec_path: str, should_stop: Callable[[int]
         outputs=outputs,
         lora={"rank": spec.lora.rank, "alpha": spec.lora.alpha, "dropout": spec.lora.dropout},
         packing=hp.packing,
+        # The attention, kernels, compiled layers and optimizer the run used, and why any differ from the spec.
+        fastPath=fp.manifest(),
         # What the run trained with: the spec's settings, or a rung down after CUDA ran out of memory.
         fit={**dataclasses.asdict(settings), "oomRetries": state["oomRetries"]},
     )

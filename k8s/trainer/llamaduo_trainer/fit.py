@@ -79,3 +79,10 @@ def autocast(device: torch.device, dtype: torch.dtype):
     if device.type == "cuda" and dtype == torch.bfloat16:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def grad_scaler(device: torch.device, dtype: torch.dtype, init_scale: float = 2.0**16) -> torch.amp.GradScaler:
+    """Loss scaling for fp16 compute (a CUDA GPU without bf16: T4, V100): fp16 activations cannot hold the
+    small gradients flowing back to the LoRA weights, which underflow to zero, and a step with inf/NaN
+    gradients must be skipped rather than applied. bf16 and fp32 need neither: disabled, it is a no-op."""
+    return torch.amp.GradScaler(device.type, init_scale=init_scale, enabled=dtype == torch.float16)

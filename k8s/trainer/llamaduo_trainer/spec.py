@@ -84,7 +84,13 @@ class FinetuneSpec(_Strict):
     # A GGUF file (llama.cpp, Ollama) of the merged model, with an Ollama Modelfile; implies the merge.
     exportGguf: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # flash_attention_2 without CUDA or the flash-attn package runs sdpa (result.json fastPath says so).
     attnImplementation: Literal["sdpa", "eager", "flex_attention", "flash_attention_2"] = "sdpa"
+    # 'liger': Liger's Triton kernels (RMSNorm, RoPE, SwiGLU/GeGLU, fused linear cross-entropy) where CUDA,
+    # triton and liger-kernel are there; elsewhere the run goes on without them and says why.
+    kernels: Literal["none", "liger"] = "none"
+    # torch.compile on each decoder layer.
+    compileLayers: bool = False
 
 
 class SamplingParams(_Strict):
@@ -107,7 +113,9 @@ class GenerateSpec(_Strict):
     sampling: SamplingParams = SamplingParams()
     maxPromptTokens: int = Field(1024, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    engine: Literal["auto", "transformers"] = "auto"
+    # auto: vLLM (with the adapter as a LoRA) when it is installed and a CUDA device is visible, else
+    # transformers; 'vllm' fails (exit 2) where it cannot run.
+    engine: Literal["auto", "transformers", "vllm"] = "auto"
 
 
 def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> FinetuneSpec | GenerateSpec:

@@ -1,6 +1,8 @@
 """Chat template rendering that copes with templates that reject a system turn (Gemma 1/2 raise
-'System role not supported'): the system text is folded into the first user turn, as Gemma 3's own
-template does."""
+'System role not supported') or drop it (Mistral v0.3 writes it into the last user turn only when that turn
+ends the conversation, so a training example ending with the answer loses it while the generation prompt
+has it): the system text is folded into the first user turn, as Gemma 3's own template does, for training
+and generation alike."""
 
 from __future__ import annotations
 
@@ -22,13 +24,17 @@ _ACCEPTS_SYSTEM: dict[str, bool] = {}
 
 
 def accepts_system(tokenizer) -> bool:
-    """Whether the template renders a system turn (probed once per template text)."""
+    """Whether the template renders a system turn both in a prompt and in a conversation that ends with
+    the answer (probed once per template text)."""
     key = str(tokenizer.chat_template)
     if key not in _ACCEPTS_SYSTEM:
-        probe = [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+        marker = "system-probe-7f3a"
+        probe = [{"role": "system", "content": marker}, {"role": "user", "content": "u"}]
+        answered = probe + [{"role": "assistant", "content": "a"}]
         try:
-            tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
-            _ACCEPTS_SYSTEM[key] = True
+            _ACCEPTS_SYSTEM[key] = marker in tokenizer.apply_chat_template(
+                probe, tokenize=False, add_generation_prompt=True
+            ) and marker in tokenizer.apply_chat_template(answered, tokenize=False, add_generation_prompt=False)
         except Exception:  # noqa: BLE001 - jinja2 TemplateError from raise_exception, or any template failure
             _ACCEPTS_SYSTEM[key] = False
     return _ACCEPTS_SYSTEM[key]
@@ -38,8 +44,3 @@ def render(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -
     if any(m["role"] == "system" for m in messages) and not accepts_system(tokenizer):
         messages = fold_system(messages)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
-
-
-def render_ids(tokenizer, messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
-    text = render(tokenizer, messages, generation_prompt)
-    return tokenizer(text, add_special_tokens=False)["input_ids"]

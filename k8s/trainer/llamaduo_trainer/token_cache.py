@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable
 
-from . import chat_tokens, templating
+from . import chat_tokens, stop_tokens, templating
 from .chat_tokens import Example
 from .tmpnames import tmp_name
 
@@ -38,7 +38,8 @@ def tokenizer_fingerprint(base_model: str, tokenizer) -> str:
                     h.update(name.encode() + b"\0" + f.read())
     h.update((getattr(tokenizer, "chat_template", None) or "").encode())
     # the code that renders and labels conversations: a trainer release that changes it must not reuse tokens
-    for module in (chat_tokens, templating):
+    # (stop_tokens: an answer without the whole template after it is labelled up to its end-of-turn token)
+    for module in (chat_tokens, stop_tokens, templating):
         with open(module.__file__, "rb") as f:
             h.update(f.read())
     return h.hexdigest()

@@ -135,3 +135,61 @@ def test_other_errors_are_not_retried(tmp_path, monkeypatch, error):
     with pytest.raises(type(error)):
         finetune.run_finetune(FinetuneSpec.model_validate(finetune_spec(tmp_path, [train], maxSteps=2)), "s")
     assert len(calls) == 1
+
+
+def test_fp16_compute_trains_through_a_loss_scaler(tmp_path, monkeypatch):
+    """A CUDA GPU without bf16 (T4, V100) computes in fp16; run here on CPU with the same dtype: the loss is
+    scaled before backward and the weights the optimizer sees get the unscaled, finite gradients."""
+    from llamaduo_trainer import fit, loading
+
+    monkeypatch.setattr(loading, "compute_dtype", lambda device: torch.float16)
+    scalers = []
+    original = fit.grad_scaler
+
+    def spy(device, dtype, **kwargs):
+        scalers.append(original(device, dtype, **kwargs))
+        return scalers[-1]
+
+    monkeypatch.setattr(fit, "grad_scaler", spy)
+    train = write_jsonl(tmp_path / "train.jsonl", learnable_records(8))
+    raw = finetune_spec(tmp_path, [train], maxSteps=3, packing=True, batchSize=2, gradientAccumulation=1)
+    result = finetune.run_finetune(FinetuneSpec.model_validate(raw), "spec.json")
+    assert result["status"] == "succeeded" and result["dtype"] == "float16"
+    assert len(scalers) == 1 and scalers[0].is_enabled()
+    # the scale was applied to the backward (and not reset by an overflow on every step)
+    assert scalers[0].get_scale() > 1
+    assert all(loss == loss and loss != float("inf") for loss in result["metrics"]["losses"])
+    assert not fit.grad_scaler(torch.device("cpu"), torch.float32).is_enabled()
+    assert not fit.grad_scaler(torch.device("cpu"), torch.bfloat16).is_enabled()
+
+
+def test_all_linear_on_a_multimodal_checkpoint_adapts_the_language_model_only(tmp_path):
+    """Gemma 3 4B and larger load as Gemma3ForConditionalGeneration, vision tower included; 'all-linear'
+    must not put adapters there (text-only data never trains them, and vLLM refuses such an adapter)."""
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+    text = dict(vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    config = Gemma3Config(
+        text_config=dict(text, num_key_value_heads=1, head_dim=16, sliding_window=8, layer_types=None),
+        vision_config=dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=28,
+            patch_size=14,
+        ),
+        mm_tokens_per_image=4,
+    )
+    model = Gemma3ForConditionalGeneration(config)
+    spec = FinetuneSpec.model_validate(finetune_spec(tmp_path, ["/d/t.jsonl"]))
+    peft_model = finetune.attach_lora(model, spec, False, torch.float32, False)
+    adapted = [n.removesuffix(".lora_A") for n, _ in peft_model.named_modules() if n.endswith(".lora_A")]
+    assert adapted and all(".language_model." in n for n in adapted)
+    leaves = {n.rsplit(".", 1)[-1] for n in adapted}
+    assert leaves == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert len(adapted) == 2 * 7  # every linear of both decoder layers
+    # a text-only model keeps PEFT's own 'all-linear'
+    tiny, _ = builtin_models.build(TINY, torch.float32)
+    assert finetune.lora_targets(tiny, "all-linear") == "all-linear"
+    assert finetune.lora_targets(model, ["q_proj"]) == ["q_proj"]

@@ -91,3 +91,65 @@ def test_merged_weights_directory_works_as_a_base_model(tmp_path):
     raw_gen = gen_spec(tmp_path, prompts, "m", None, temperature=0, responsesPerPrompt=1).model_dump()
     merged = run_generate(GenerateSpec.model_validate({**raw_gen, "baseModel": outputs["mergedDir"]}), "s")
     assert read(merged["outputs"]["generations"]) == read(with_adapter["outputs"]["generations"])
+
+
+def test_out_of_memory_halves_the_generation_batch_and_the_manifest_says_so(tmp_path, monkeypatch):
+    """CUDA's out-of-memory error, raised on CPU when a batch holds more than two prompts: the same prompts
+    are tried again in halves, every prompt still gets its answers, and the manifest names the batch size."""
+    import torch
+    from test_contract_schema import validate_result
+
+    from llamaduo_trainer import generate
+
+    original = generate.load_model
+    seen = []
+
+    def load(*args):
+        model, tok = original(*args)
+        inner = model.generate
+
+        def oom_above_two(input_ids, **kwargs):
+            seen.append(input_ids.shape[0])
+            if input_ids.shape[0] > 2:
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+            return inner(input_ids=input_ids, **kwargs)
+
+        model.generate = oom_above_two
+        return model, tok
+
+    monkeypatch.setattr(generate, "load_model", load)
+    prompts = write_jsonl(tmp_path / "test.jsonl", learnable_records(7, seed=3))
+    result = run_generate(gen_spec(tmp_path, prompts, "o", None, batchSize=8, responsesPerPrompt=2), "s")
+    rows = read(result["outputs"]["generations"])
+    assert sorted((r["promptId"], r["sample"]) for r in rows) == [(f"r{i}", s) for i in range(7) for s in range(2)]
+    assert result["fit"]["batchSize"] == 2
+    assert [(r["done"], r["batchSize"]) for r in result["fit"]["oomRetries"]] == [(0, 8), (0, 4)]
+    assert seen == [7, 4, 2, 2, 2, 1]
+    validate_result(json.load(open(tmp_path / "o" / "result.json")))
+
+
+def test_out_of_memory_for_a_single_prompt_fails_with_advice(tmp_path, monkeypatch):
+    import torch
+
+    from llamaduo_trainer import generate
+    from llamaduo_trainer.__main__ import main
+
+    original = generate.load_model
+
+    def load(*args):
+        model, tok = original(*args)
+
+        def always_oom(**kwargs):
+            raise torch.OutOfMemoryError("CUDA out of memory.")
+
+        model.generate = always_oom
+        return model, tok
+
+    monkeypatch.setattr(generate, "load_model", load)
+    prompts = write_jsonl(tmp_path / "test.jsonl", learnable_records(3, seed=3))
+    spec = gen_spec(tmp_path, prompts, "o", None, batchSize=2)
+    path = tmp_path / "spec.json"
+    path.write_text(spec.model_dump_json())
+    assert main(["generate", "--spec", str(path)]) == 1
+    manifest = json.load(open(tmp_path / "o" / "result.json"))
+    assert manifest["status"] == "failed" and "lower maxNewTokens" in manifest["error"]["message"]

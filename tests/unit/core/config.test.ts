@@ -88,6 +88,32 @@ describe('migration config', () => {
     );
   });
 
+  it('keeps the GPU fast path off by default and names a bad fast-path value by its field', () => {
+    const c = testConfig();
+    assert.equal(c.trainer.attnImplementation, 'sdpa');
+    assert.equal(c.trainer.kernels, 'none');
+    assert.equal(c.trainer.compileLayers, false);
+    assert.equal(c.inference.engine, 'transformers');
+    const r = MigrationConfig.safeParse({
+      ...testConfig(),
+      trainer: { kernels: 'unsloth', compileLayers: 'yes', attnImplementation: 'flash' },
+      inference: { engine: 'tgi' },
+    });
+    assert.equal(r.success, false);
+    assert.deepEqual(r.error!.issues.map((i) => i.path.join('.')).sort(), [
+      'inference.engine',
+      'trainer.attnImplementation',
+      'trainer.compileLayers',
+      'trainer.kernels',
+    ]);
+    const fast = testConfig({
+      trainer: { kernels: 'liger', compileLayers: true, attnImplementation: 'flash_attention_2' },
+      inference: { engine: 'vllm' },
+    });
+    assert.equal(fast.trainer.kernels, 'liger');
+    assert.equal(fast.inference.engine, 'vllm');
+  });
+
   it('requires exactly one kind of target', () => {
     assert.equal(
       MigrationConfig.shape.target.safeParse({ atLeast: 80, relativeToTeacher: 0.9 }).success,

@@ -12,7 +12,9 @@ import { createLocalBackend } from '../../../activities/gpu/local-backend';
 import type { GpuProgress } from '../../../activities/gpu/backend';
 import { isAlive, readRecord } from '../../../activities/gpu/local-process';
 import type { LocalArtifactStore } from '../../../activities/store/local-store';
+import { FinetuneSpec, GenerateSpec } from '../../../activities/gpu/trainer-contract';
 import type { GpuActivities } from '../../../common/activities';
+import { InferenceConfig, TrainerConfig } from '../../../common/config';
 import type { FineTuneInput, FineTuneResult, GenerateInput, GenerateResult } from '../../../common/types';
 import { FAKE_TRAINER, fineTuneInput, generateInput, tempStore } from './helpers';
 
@@ -116,6 +118,53 @@ describe('local GPU backend', () => {
     );
     assert.equal(spec.prompts, store.path('m-gen/data/test.jsonl'));
     assert.equal(res.tokensPerSecond, 100);
+  });
+
+  it('passes the fast-path options of the migration config into the specs, defaults when absent', async () => {
+    const store = await tempStore();
+    const { env } = recordingEnv();
+    const base = await fineTuneInput(store, 'm-fast');
+    const trainer = TrainerConfig.parse({
+      attnImplementation: 'flash_attention_2',
+      kernels: 'liger',
+      compileLayers: true,
+    });
+    await fineTune(env, activities(store, 'ok'), { ...base, trainer });
+    const spec = await store.readJson<Record<string, unknown>>('m-fast/cycle-0/finetune/spec.json');
+    assert.equal(spec.attnImplementation, 'flash_attention_2');
+    assert.equal(spec.kernels, 'liger');
+    assert.equal(spec.compileLayers, true);
+    assert.doesNotThrow(() => FinetuneSpec.parse(spec), 'the spec keeps to the trainer contract');
+
+    const gen = await generateInput(store, 'm-fast-gen');
+    await generate(env, activities(store, 'ok'), {
+      ...gen,
+      inference: InferenceConfig.parse({ engine: 'vllm' }),
+    });
+    const gspec = await store.readJson<Record<string, unknown>>('m-fast-gen/cycle-1/generate/spec.json');
+    assert.equal(gspec.engine, 'vllm');
+    assert.equal(
+      (gspec.sampling as Record<string, unknown>).engine,
+      undefined,
+      'engine is not a sampling field',
+    );
+    assert.doesNotThrow(() => GenerateSpec.parse(gspec), 'the spec keeps to the trainer contract');
+
+    // A migration started before these options existed carries a config without them.
+    const { kernels: _k, compileLayers: _c, attnImplementation: _a, ...oldTrainer } = TrainerConfig.parse({});
+    const { engine: _e, ...oldInference } = InferenceConfig.parse({});
+    await fineTune(env, activities(store, 'ok'), {
+      ...(await fineTuneInput(store, 'm-old')),
+      trainer: oldTrainer as TrainerConfig,
+    });
+    const old = await store.readJson<Record<string, unknown>>('m-old/cycle-0/finetune/spec.json');
+    assert.deepEqual([old.attnImplementation, old.kernels, old.compileLayers], ['sdpa', 'none', false]);
+    await generate(env, activities(store, 'ok'), {
+      ...(await generateInput(store, 'm-old-gen')),
+      inference: oldInference as GenerateInput['inference'],
+    });
+    const oldGen = await store.readJson<Record<string, unknown>>('m-old-gen/cycle-1/generate/spec.json');
+    assert.equal(oldGen.engine, 'transformers');
   });
 
   it('classifies CUDA out of memory from the log as non-retryable, with the log tail', async () => {
