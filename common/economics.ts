@@ -12,8 +12,11 @@ export const EconomicsConfig = z
     dailyInputTokens: z.number().nonnegative().default(10e6),
     /** Tokens it receives each day. */
     dailyOutputTokens: z.number().nonnegative().default(1e6),
-    /** One GPU hour: the migration's fine-tuning time is priced at it, and so is rented serving. */
-    gpuUsdPerHour: z.number().nonnegative().default(DEFAULT_GPU_USD_PER_HOUR),
+    /**
+     * One GPU hour: the migration's fine-tuning time is priced at it, and so is rented serving. Unset, the
+     * reports use DEFAULT_GPU_USD_PER_HOUR and say that the price is assumed.
+     */
+    gpuUsdPerHour: z.number().nonnegative().optional(),
     /** GPUs (servers) that serve the local model. */
     servingGpus: z.number().int().positive().default(1),
     /** rented: serving costs gpuUsdPerHour around the clock; owned: serverUsd each up front plus power. */
@@ -26,6 +29,10 @@ export const EconomicsConfig = z
   .strict();
 export type EconomicsConfig = z.infer<typeof EconomicsConfig>;
 export type EconomicsInput = z.input<typeof EconomicsConfig>;
+
+/** The GPU price a report uses: the configured one, else the assumed default. */
+export const gpuUsdPerHourOf = (e: { gpuUsdPerHour?: number | undefined } | null | undefined): number =>
+  e?.gpuUsdPerHour ?? DEFAULT_GPU_USD_PER_HOUR;
 
 /** The paper's light workload on one owned L4: what a report uses when the config sets no economics. */
 export const PAPER_ECONOMICS: EconomicsConfig = EconomicsConfig.parse({ serving: 'owned' });

@@ -1,7 +1,7 @@
 // Cost of serving a task with a service LLM's API vs a fine-tuned local model, after the LlamaDuo paper
 // (section 4.5, Table 2, Figure 4). Pure arithmetic: no I/O, so the report and the CLI share it.
 import type { ServiceModel } from '../common/config';
-import type { EconomicsConfig } from '../common/economics';
+import { gpuUsdPerHourOf, type EconomicsConfig } from '../common/economics';
 import { priceOf, PRICES, UnknownPriceError } from '../activities/llm/pricing';
 
 /** API price in USD per million tokens. */
@@ -181,14 +181,15 @@ export const HOURS_PER_MONTH = 24 * DAYS_PER_MONTH;
  * rented GPUs cost gpuUsdPerHour around the clock and nothing up front; owned ones their price plus power.
  */
 export function localServingOf(e: EconomicsConfig, fineTuningUsd: number): LocalServing {
+  const gpuUsdPerHour = gpuUsdPerHourOf(e);
   const gpus = `${e.servingGpus} GPU${e.servingGpus === 1 ? '' : 's'}`;
   return e.serving === 'rented'
     ? {
-        name: `${gpus} rented at $${e.gpuUsdPerHour}/h`,
+        name: `${gpus} rented at $${gpuUsdPerHour}/h`,
         fineTuningUsd,
         servers: e.servingGpus,
         serverUsd: 0,
-        powerUsdPerServerMonth: e.gpuUsdPerHour * HOURS_PER_MONTH,
+        powerUsdPerServerMonth: gpuUsdPerHour * HOURS_PER_MONTH,
       }
     : {
         name: `${gpus} owned`,
@@ -201,7 +202,7 @@ export function localServingOf(e: EconomicsConfig, fineTuningUsd: number): Local
 
 /** GPU spend of fine-tuning: the cycles' fine-tune seconds at the configured hourly price. */
 export function fineTuneGpuUsd(fineTuneSeconds: number, e: Pick<EconomicsConfig, 'gpuUsdPerHour'>): number {
-  return (fineTuneSeconds / 3600) * e.gpuUsdPerHour;
+  return (fineTuneSeconds / 3600) * gpuUsdPerHourOf(e);
 }
 
 /** A service model's API price from the pricing table (or its config override); GPT-4o's when unknown. */

@@ -4,7 +4,7 @@
 import type { MigrationConfig } from '../common/config';
 import type { Progress } from '../common/progress';
 import type { Stage, Usage } from '../common/types';
-import { DEFAULT_GPU_USD_PER_HOUR } from '../common/economics';
+import { gpuUsdPerHourOf } from '../common/economics';
 import {
   apiPricingOf,
   defaultCostScenarios,
@@ -69,10 +69,10 @@ export function reportDataFromProgress(
   const teacherUsage = spend['teacher-baseline'] ?? { calls: 0, inputTokens: 0, outputTokens: 0 };
   const pricing = opts.pricing ?? apiPricingOf(config.synthesis.teacher).pricing;
   const fineTuneSeconds = progress.cycles.reduce((s, c) => s + c.fineTuneSeconds, 0);
-  // without an economics block the GPU price is an assumption, and the report says so
+  // without economics.gpuUsdPerHour the GPU price is an assumption, and the report says so
   const gpuPrice = {
-    usdPerHour: config.economics?.gpuUsdPerHour ?? DEFAULT_GPU_USD_PER_HOUR,
-    assumed: config.economics === undefined,
+    usdPerHour: gpuUsdPerHourOf(config.economics),
+    assumed: config.economics?.gpuUsdPerHour === undefined,
   };
   const gpuUsd = opts.gpuUsd ?? fineTuneGpuUsd(fineTuneSeconds, { gpuUsdPerHour: gpuPrice.usdPerHour });
   const migrationUsd = progress.spend.total.usd + gpuUsd;

@@ -36,6 +36,8 @@ export interface StudyCosts {
   economics: EconomicsConfig;
   /** true when the cells' configs set economics, false for the paper's default */
   configured: boolean;
+  /** no cell sets economics.gpuUsdPerHour: the GPU price is the assumed default */
+  gpuPriceAssumed: boolean;
   rows: StudyCostRow[];
 }
 
@@ -74,6 +76,7 @@ export function studyCosts(progress: StudyProgress, data: StudyData, horizons = 
       workload,
       economics,
       configured: configured !== null,
+      gpuPriceAssumed: economics.gpuUsdPerHour === undefined,
       rows,
     });
   }

@@ -1,5 +1,6 @@
 // The study report's Table 4 (token statistics of each task's data: the coverage splits once, each cell's
 // synthetic datasets) and Table 2 (the break-even of the best local model against each service LLM).
+import { gpuUsdPerHourOf } from '../common/economics';
 import { esc, fmtCount, fmtInt, fmtUsd } from './html';
 import type { StudyCosts } from './study-costs';
 import type { DataTokenRow, StudyData } from './study-data';
@@ -77,6 +78,6 @@ export function table2Html(c: StudyCosts): string {
   const source = c.configured
     ? 'economics from the study config'
     : "the paper's light workload on one owned L4; set economics in the study config for your own";
-  const note = `Workload ${fmtCount(c.workload.inputTokensPerDay)} input + ${fmtCount(c.workload.outputTokensPerDay)} output tokens a day (${source}); local: ${esc(c.local.model)} (cell ${esc(c.local.cell)}) on ${esc(c.local.serving.name)}, fine-tuning ${fmtUsd(c.local.serviceUsd)} of service-LLM spend + ${fmtUsd(c.local.gpuUsd)} of GPU time at ${fmtUsd(e.gpuUsdPerHour)}/h${c.configured ? '' : ' (an assumed default price: set economics.gpuUsdPerHour)'}, ${e.serving === 'owned' ? `servers ${fmtUsd(c.local.serving.serverUsd)} each up front, ` : ''}${fmtUsd(c.local.serving.servers * c.local.serving.powerUsdPerServerMonth)} a month to run; a month is 30 days.`;
+  const note = `Workload ${fmtCount(c.workload.inputTokensPerDay)} input + ${fmtCount(c.workload.outputTokensPerDay)} output tokens a day (${source}); local: ${esc(c.local.model)} (cell ${esc(c.local.cell)}) on ${esc(c.local.serving.name)}, fine-tuning ${fmtUsd(c.local.serviceUsd)} of service-LLM spend + ${fmtUsd(c.local.gpuUsd)} of GPU time at ${fmtUsd(gpuUsdPerHourOf(e))}/h${!c.gpuPriceAssumed ? '' : ' (an assumed default price: set economics.gpuUsdPerHour)'}, ${e.serving === 'owned' ? `servers ${fmtUsd(c.local.serving.serverUsd)} each up front, ` : ''}${fmtUsd(c.local.serving.servers * c.local.serving.powerUsdPerServerMonth)} a month to run; a month is 30 days.`;
   return `<table class="costs table2" data-task="${esc(c.task)}"><thead>${head}</thead><tbody>${body}</tbody></table><p class="note">${note}</p>`;
 }

@@ -152,6 +152,11 @@ test("break-even: priced at the teacher's model, GPU time at the configured pric
   assert.deepEqual(data.costs.gpuPrice, { usdPerHour: 1.5, hours: 240 / 3600, assumed: false });
   assert.match(renderReport(data), /at \$1\.50\/h, economics\.gpuUsdPerHour from the config/);
   assert.doesNotMatch(renderReport(data), /assumed default/);
+  // an economics block without a GPU price: the price is still the assumed default, and the report says so
+  const tokensOnly = MigrationConfig.parse({ ...config, economics: { dailyInputTokens: 3e6 } });
+  const partial = reportDataFromProgress(progress, tokensOnly);
+  assert.deepEqual(partial.costs.gpuPrice, { usdPerHour: 0.8, hours: 240 / 3600, assumed: true });
+  assert.match(renderReport(partial), /an assumed default price/);
   // a teacher missing from the pricing table is priced as GPT-4o rather than failing the report
   const local = MigrationConfig.parse({
     ...config,
