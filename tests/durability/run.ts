@@ -76,8 +76,12 @@ const NORMALIZED: [RegExp, string, (text: string, root: string) => string][] = [
   ],
   [
     /\/report\.html$/,
-    'reports, without the time they were generated',
-    (t) => t.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>'),
+    'reports, without the time they were generated and the GPU cost of fine-tuning (priced from its seconds)',
+    (t) =>
+      t
+        .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+        .replace(/"(fineTuningUsd|gpuUsd|hours)":[\d.e+-]+/g, '"$1":<gpu>')
+        .replace(/\$[\d.]+ of GPU time \([\d.]+ fine-tuning hours/g, '<gpu time>'),
   ],
 ];
 
@@ -167,8 +171,9 @@ function startWorker(run: Run): Promise<ChildProcess> {
  */
 async function nextKillPoint(settled: () => boolean): Promise<KillRecord | null> {
   const want = (['gpu', 'llm', 'synthesizeShard', 'data'] as const)[Math.floor(rand() * 4)]!;
-  await sleep(500 + rand() * 2500);
-  const until = Date.now() + 15_000;
+  // short waits: the migrations must take their ten kills before they finish, also on a fast machine
+  await sleep(300 + rand() * 1200);
+  const until = Date.now() + 6_000;
   while (!settled()) {
     const running = await runningAttempts(client);
     const safe = running.every((r) => r.attempt <= 3);
