@@ -25,6 +25,7 @@ const ACTIVITY_STAGE: Record<string, string> = {
   curateSynthesis: 'synthesize',
   readPromoted: 'promote',
   promote: 'promote',
+  exportAdapter: 'export',
   writeReport: 'report',
 };
 

@@ -14,6 +14,7 @@ const STAGES = [
   'decide',
   'synthesize',
   'promote',
+  'export',
   'done',
 ] as const;
 

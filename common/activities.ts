@@ -42,6 +42,8 @@ export interface LlmActivities {
 export interface GpuActivities {
   fineTune(input: T.FineTuneInput): Promise<T.FineTuneResult>;
   generate(input: T.GenerateInput): Promise<T.GenerateResult>;
+  /** Merged weights and/or GGUF + Modelfile of one finished adapter (the migration's best). */
+  exportAdapter(input: T.ExportAdapterInput): Promise<T.ExportAdapterResult>;
   /** Deletes every GPU Job (and its pods) or trainer process of a migration: the cleanup after a cancel. */
   deleteGpuWork(input: T.DeleteGpuWorkInput): Promise<T.DeleteGpuWorkResult>;
 }

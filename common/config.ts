@@ -109,9 +109,11 @@ export const TrainerConfig = z
     gradientCheckpointing: z.boolean().optional(),
     checkpointEverySteps: z.number().int().positive().default(200),
     seed: z.number().int().nonnegative().default(42),
-    /** Every fine-tune also saves the merged model (base + adapter, safetensors) next to its adapter. */
+    /** Every fine-tune also saves the merged model (base + adapter, safetensors) next to its adapter; to merge
+     * only the best adapter, use `export.merged`. */
     mergeWeights: z.boolean().default(false),
-    /** Every fine-tune also writes a GGUF file of the merged model and an Ollama Modelfile (llama.cpp, Ollama). */
+    /** Every fine-tune also writes a GGUF file of the merged model and an Ollama Modelfile (llama.cpp, Ollama); for
+     * the best adapter only, use `export.gguf`. */
     exportGguf: z.boolean().default(false),
     /** Attention kernel; flash_attention_2 (varlen for packed rows) falls back to sdpa without CUDA or flash-attn. */
     attnImplementation: z.enum(['sdpa', 'eager', 'flex_attention', 'flash_attention_2']).default('sdpa'),
@@ -372,6 +374,18 @@ export const MigrationConfig = z
     promotion: z
       .object({
         channel: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and dashes'),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Exports of the migration's best adapter only, written in one GPU step once the best cycle is known (after
+     * promotion): `merged` saves base + adapter merged (safetensors), `gguf` a GGUF file of it with an Ollama
+     * Modelfile. trainer.mergeWeights / trainer.exportGguf still export every cycle's adapter.
+     */
+    export: z
+      .object({
+        merged: z.boolean().default(false),
+        gguf: z.boolean().default(false),
       })
       .strict()
       .optional(),

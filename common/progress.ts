@@ -119,6 +119,8 @@ export interface Progress {
   budgetUsd: number;
   target: MigrationConfig['target'];
   best: { cycle: number; score: number; adapter: ArtifactRef } | null;
+  /** the best adapter's exports, once written (config `export`) */
+  export?: ExportRecord;
   stopRequested: boolean;
   runs: number;
 }
@@ -130,6 +132,18 @@ export interface PromotionRecord {
   previous: Promoted | null;
   previousScoreOnThisSplit: number | null;
   reason: string;
+}
+
+/** What the migration exported of its best adapter (config `export`); `error` when the step failed. */
+export interface ExportRecord {
+  cycle: number;
+  adapter: ArtifactRef;
+  merged?: ArtifactRef;
+  gguf?: ArtifactRef;
+  modelfile?: ArtifactRef;
+  ggufSkipped?: string;
+  manifest?: ArtifactRef;
+  error?: string;
 }
 
 export interface MigrationResult {
@@ -144,6 +158,8 @@ export interface MigrationResult {
   baselines?: ServiceBaseline[];
   spend: Spend;
   promotion: PromotionRecord | null;
+  /** the best adapter's exports, when the config asks for them (absent otherwise) */
+  export?: ExportRecord;
   /** the HTML report written at the end of the run */
   report: ArtifactRef | null;
 }

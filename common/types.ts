@@ -41,6 +41,7 @@ export const STAGES = [
   'decide',
   'synthesize',
   'promote',
+  'export',
   'done',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -108,6 +109,29 @@ export interface DeleteGpuWorkInput {
 export interface DeleteGpuWorkResult {
   /** Job names or process keys that were deleted */
   deleted: string[];
+}
+/** The migration's best adapter exported once training is over (config `export`). */
+export interface ExportAdapterInput {
+  migrationId: string;
+  /** the best cycle: names the step (cycle-<n>/export) */
+  cycle: number;
+  baseModel: string;
+  adapter: ArtifactRef;
+  /** base + adapter merged (safetensors) */
+  merged: boolean;
+  /** a GGUF file of the merged model and an Ollama Modelfile (writes the merged weights too) */
+  gguf: boolean;
+  gpu: GpuBackendConfig;
+}
+export interface ExportAdapterResult {
+  /** the merged model's folder (safetensors and tokenizer) */
+  merged?: ArtifactRef;
+  gguf?: ArtifactRef;
+  modelfile?: ArtifactRef;
+  /** why no GGUF file was written (an architecture or tokenizer the exporter does not cover) */
+  ggufSkipped?: string;
+  manifest: ArtifactRef;
+  seconds: number;
 }
 export interface GenerateResult {
   generations: ArtifactRef;

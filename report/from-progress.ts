@@ -2,7 +2,7 @@
 // plus the migration's config. Per-sample scores live in the judgments artifacts, so the caller that
 // reads those passes them in as `distributions`.
 import type { MigrationConfig } from '../common/config';
-import type { Progress } from '../common/progress';
+import type { ExportRecord, Progress } from '../common/progress';
 import type { Stage, Usage } from '../common/types';
 import { gpuUsdPerHourOf } from '../common/economics';
 import {
@@ -19,7 +19,13 @@ import {
   type CostScenario,
 } from './break-even';
 import { STAGE_ORDER } from './charts';
-import type { CurationDetails, CycleReport, ReportData, ScoreDistribution } from './report-data';
+import type {
+  CurationDetails,
+  CycleReport,
+  ReportData,
+  ReportExports,
+  ScoreDistribution,
+} from './report-data';
 
 export interface ReportOptions {
   distributions?: ScoreDistribution[];
@@ -97,6 +103,7 @@ export function reportDataFromProgress(
       ? { baselines: progress.baselines.map((b) => ({ model: b.model, evaluation: b.evaluation })) }
       : {}),
     base: progress.base?.evaluation ?? null,
+    ...(progress.export ? { exports: exportsOf(progress.export) } : {}),
     distributions: opts.distributions ?? [],
     spend,
     budgetUsd: progress.budgetUsd,
@@ -106,5 +113,17 @@ export function reportDataFromProgress(
       gpuUsd,
       ...(opts.gpuUsd === undefined ? { gpuPrice: { ...gpuPrice, hours: fineTuneSeconds / 3600 } } : {}),
     },
+  };
+}
+
+/** The best adapter's exports as the report names them: artifact URIs, or the failure. */
+function exportsOf(e: ExportRecord): ReportExports {
+  return {
+    cycle: e.cycle,
+    ...(e.merged ? { merged: e.merged.uri } : {}),
+    ...(e.gguf ? { gguf: e.gguf.uri } : {}),
+    ...(e.modelfile ? { modelfile: e.modelfile.uri } : {}),
+    ...(e.ggufSkipped ? { ggufSkipped: e.ggufSkipped } : {}),
+    ...(e.error ? { error: e.error } : {}),
   };
 }

@@ -77,6 +77,28 @@ function summaryCards(data: ReportData): string {
   ].join('')}</div>`;
 }
 
+/** The best adapter's exports (config `export`): where each file is, or why there is none. */
+function exportsSection(data: ReportData): string {
+  const e = data.exports;
+  if (!e) return '';
+  const rows: [string, string | undefined][] = [
+    ['merged weights (safetensors)', e.merged],
+    ['GGUF', e.gguf ?? (e.ggufSkipped ? `not written: ${e.ggufSkipped}` : undefined)],
+    ['Ollama Modelfile', e.modelfile],
+  ];
+  const body = e.error
+    ? `<p class="note">The export failed: ${esc(e.error)}</p>`
+    : `<table><tbody>${rows
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(v!)}</code></td></tr>`)
+        .join('')}</tbody></table>`;
+  return `<section id="exports">
+  <h2>Exports of the best adapter</h2>
+  <p class="lead">Cycle ${e.cycle}'s adapter, the migration's best, merged into the base model.</p>
+  <div class="scroll">${body}</div>
+</section>`;
+}
+
 export function renderReport(data: ReportData): string {
   const progression = progressionChart(data);
   const fig2 = scoreVsVolumeCharts(data);
@@ -111,6 +133,7 @@ export function renderReport(data: ReportData): string {
 </header>
 <main>
 ${summaryCards(data)}
+${exportsSection(data)}
 <section id="progression">
   <h2>Base student → each cycle</h2>
   <p class="lead">${progressionNote(data)}</p>

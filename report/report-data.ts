@@ -60,6 +60,15 @@ export interface ScoreDistribution {
   scores: number[];
 }
 
+export interface ReportExports {
+  cycle: number;
+  merged?: string;
+  gguf?: string;
+  modelfile?: string;
+  ggufSkipped?: string;
+  error?: string;
+}
+
 export interface ReportData {
   migrationId: string;
   name: string;
@@ -77,6 +86,8 @@ export interface ReportData {
   /** The base student (no adapter) on the same split, before cycle 1: the starting point. */
   base?: EvaluationSummary | null;
   distributions: ScoreDistribution[];
+  /** What was exported of the best adapter (config `export`): artifact URIs, or why it failed. */
+  exports?: ReportExports;
   /** Service-LLM spend per pipeline stage. */
   spend: Partial<Record<Stage, Usage>>;
   budgetUsd: number;

@@ -123,6 +123,16 @@ export const ReportDataSchema: z.ZodType<ReportData> = z.object({
   teacher: EvaluationSummary.nullable(),
   baselines: z.array(z.object({ model: z.string().min(1), evaluation: EvaluationSummary })).optional(),
   base: EvaluationSummary.nullable().optional(),
+  exports: z
+    .object({
+      cycle: count,
+      merged: z.string().min(1).optional(),
+      gguf: z.string().min(1).optional(),
+      modelfile: z.string().min(1).optional(),
+      ggufSkipped: z.string().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
   distributions: z.array(
     z.object({
       subject: z.union([count, z.literal('teacher')]),

@@ -17,7 +17,7 @@ const QUEUE_ACTIVITIES: Record<Exclude<QueueName, 'workflow'>, (keyof AllActivit
     'writeReport',
   ],
   llm: ['teacherBaseline', 'synthesizeShard', 'judgeShard'],
-  gpu: ['fineTune', 'generate', 'deleteGpuWork'],
+  gpu: ['fineTune', 'generate', 'exportAdapter', 'deleteGpuWork'],
 };
 
 /**

@@ -1,5 +1,5 @@
 // How a migration ends. Normally (target met, max cycles, stop, budget): promote the best adapter if the
-// config asks for it, write the report, publish the final status. On a failure or a cancel: delete whatever
+// config asks for it, export it (merged weights, GGUF) if the config asks for that, write the report, publish the final status. On a failure or a cancel: delete whatever
 // GPU work of this migration may still run, then record the status and write the report all the same, in a
 // non-cancellable scope so a cancelled workflow still gets to do it.
 import {
@@ -16,6 +16,7 @@ import type { MigrationResult, PromotionRecord } from '../common/progress';
 import { activityProxies, cleanupProxies } from './activity-proxies';
 import type { Ending } from './ending';
 import type { MigrationRun } from './migration-run';
+import { EXPORT_BEST_PATCH, exportBest, wantsExport } from './export-stage';
 import { promoteIfBetter } from './promotion-stage';
 
 async function writeReport(run: MigrationRun) {
@@ -45,6 +46,8 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
       onSpend: (u) => run.spend('promote', u),
     });
   }
+  // Only taken when the config asks for an export, so runs without one replay unchanged either way.
+  if (best && wantsExport(run) && patched(EXPORT_BEST_PATCH)) await exportBest(run, best, rootMessage);
   run.status = ending.status;
   run.setStage('done', ending.status);
   // The final status goes out before the report: a report write that keeps retrying (store down, a bug fixed by
@@ -65,6 +68,7 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
     ...(state.baselines?.length ? { baselines: state.baselines } : {}),
     spend: state.spend,
     promotion,
+    ...(run.exported ? { export: run.exported } : {}),
     report,
   };
 }

@@ -4,7 +4,7 @@
 import { patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { pickBestCycle } from '../common/best-cycle';
 import type { MigrationConfig } from '../common/config';
-import type { MigrationState, Progress, Spend } from '../common/progress';
+import type { ExportRecord, MigrationState, Progress, Spend } from '../common/progress';
 import { addUsage, ZERO_USAGE, type MigrationStatus, type Stage, type Usage } from '../common/types';
 import type { ActivityTuning } from './activity-proxies';
 import { SA_BEST_SCORE, SA_CYCLE, SA_STATUS } from './search-attributes';
@@ -68,6 +68,8 @@ export class MigrationRun {
    * Read once here, in the workflow's own code, as best() also answers the progress query.
    */
   readonly bestByTiebreak: boolean;
+  /** the best adapter's exports, set at the end of the run when the config asks for them */
+  exported?: ExportRecord;
 
   constructor(readonly input: MigrationInput) {
     this.config = input.config;
@@ -118,6 +120,7 @@ export class MigrationRun {
       budgetUsd: state.maxUsd,
       target: state.target,
       best: this.best(),
+      ...(this.exported ? { export: this.exported } : {}),
       stopRequested: state.stopRequested,
       runs: state.runs,
     };

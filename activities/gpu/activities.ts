@@ -1,4 +1,4 @@
-// The GPU activities (fineTune, generate): write the trainer spec into the artifact store, run it on the
+// The GPU activities (fineTune, generate, exportAdapter): write the trainer spec into the artifact store, run it on the
 // backend the migration chose (Kubernetes Job or local process), and turn the trainer's result.json into
 // artifact references. A step whose result.json says succeeded is not run again.
 import { Context, log } from '@temporalio/activity';
@@ -15,6 +15,7 @@ import { StopWaiting, type GpuBackend, type RunHooks } from './backend';
 import {
   ResultManifest,
   type Device,
+  type ExportSpec,
   type FinetuneSpec,
   type GenerateSpec,
   type GpuStep,
@@ -199,7 +200,10 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         );
       return ref;
     };
-    return { manifest, manifestRef, output };
+    /** an output the trainer may leave out (an export it skipped): undefined when the manifest has none */
+    const optionalOutput = async (name: string): Promise<T.ArtifactRef | undefined> =>
+      manifest.outputs[name] ? output(name) : undefined;
+    return { manifest, manifestRef, output, optionalOutput };
   }
 
   const work = (input: { migrationId: string; cycle: number; tag?: string }, step: GpuStep): GpuWorkId => ({
@@ -256,6 +260,32 @@ export function createGpuActivities(deps: GpuActivityDeps): GpuActivities {
         method: manifest.method ?? t.method,
         trainLoss: manifest.metrics?.trainLoss ?? undefined,
         tokensPerSecond: manifest.tokensPerSecond ?? undefined,
+        seconds: manifest.durations?.totalSeconds ?? 0,
+      };
+    },
+
+    async exportAdapter(input: T.ExportAdapterInput): Promise<T.ExportAdapterResult> {
+      const { manifest, manifestRef, optionalOutput } = await runStep(
+        work(input, 'export'),
+        input.gpu,
+        (at, outputDir, modelCache): ExportSpec => ({
+          baseModel: input.baseModel,
+          ...modelCache(input.baseModel),
+          adapterDir: at(input.adapter.uri),
+          outputDir,
+          merged: input.merged,
+          gguf: input.gguf,
+        }),
+      );
+      const [merged, gguf, modelfile] = await Promise.all(
+        ['mergedDir', 'ggufFile', 'modelfile'].map((name) => optionalOutput(name)),
+      );
+      return {
+        ...(merged ? { merged } : {}),
+        ...(gguf ? { gguf } : {}),
+        ...(modelfile ? { modelfile } : {}),
+        ...(manifest.ggufSkipped ? { ggufSkipped: manifest.ggufSkipped } : {}),
+        manifest: manifestRef,
         seconds: manifest.durations?.totalSeconds ?? 0,
       };
     },

@@ -6,7 +6,7 @@
 // trainer writes in its tests validates.
 import { z } from 'zod';
 
-export const GPU_STEPS = ['finetune', 'generate'] as const;
+export const GPU_STEPS = ['finetune', 'generate', 'export'] as const;
 export type GpuStep = (typeof GPU_STEPS)[number];
 
 /** Process exit codes of `python -m llamaduo_trainer`. */
@@ -116,6 +116,23 @@ export const GenerateSpec = z
   })
   .strict();
 export type GenerateSpec = z.input<typeof GenerateSpec>;
+
+/** One finished adapter (the migration's best) exported after training: merged weights and/or a GGUF file. */
+export const ExportSpec = z
+  .object({
+    baseModel: z.string().min(1),
+    modelCache: absolutePath.nullable().default(null),
+    baseModelLock: absolutePath.nullable().default(null),
+    /** The adapter folder a finetune run wrote (result.json outputs.adapterDir). */
+    adapterDir: absolutePath,
+    outputDir: absolutePath,
+    /** Base + adapter merged (safetensors, with the tokenizer). */
+    merged: z.boolean().default(true),
+    /** A GGUF file of the merged model (llama.cpp, Ollama) and an Ollama Modelfile; implies the merge. */
+    gguf: z.boolean().default(false),
+  })
+  .strict();
+export type ExportSpec = z.input<typeof ExportSpec>;
 
 /** Set only for Hub and GGUF base models: where the cluster's copy is cached, and the revision record. */
 export type ModelCacheFields = Pick<FinetuneSpec, 'modelCache' | 'baseModelLock'>;
@@ -277,8 +294,24 @@ const GenerateResult = z.object({
     .optional(),
 });
 
+const ExportResult = z.object({
+  ...ResultBase,
+  command: z.literal('export'),
+  status: z.literal('succeeded'),
+  baseModel: z.string(),
+  adapterDir: z.string(),
+  durations: Durations,
+  outputs: z.object({
+    mergedDir: z.string().optional(),
+    ggufFile: z.string().optional(),
+    modelfile: z.string().optional(),
+  }),
+  /** Why no GGUF file was written (an architecture or tokenizer the exporter does not cover). */
+  ggufSkipped: z.string().optional(),
+});
+
 /** result.json as the trainer writes it. */
-export const TrainerResult = z.union([FailedResult, FinetuneResult, GenerateResult]);
+export const TrainerResult = z.union([FailedResult, FinetuneResult, GenerateResult, ExportResult]);
 export type TrainerResult = z.infer<typeof TrainerResult>;
 
 /** One line of generations.jsonl. */
@@ -295,12 +328,15 @@ export const ResultManifest = z
   .object({
     command: z.enum(GPU_STEPS),
     status: z.enum(['succeeded', 'failed', 'preempted']),
-    /** absolute paths as the runner saw them: finetune -> adapterDir, generate -> generations */
+    /** absolute paths as the runner saw them: finetune -> adapterDir, generate -> generations, export ->
+     * mergedDir, ggufFile, modelfile */
     outputs: z.record(z.string(), z.string().min(1)).default({}),
     method: z.string().optional(),
     tokensPerSecond: z.number().nullish(),
     metrics: z.object({ trainLoss: z.number().nullish() }).loose().optional(),
     durations: z.object({ totalSeconds: z.number() }).loose().optional(),
+    /** export: why no GGUF file was written */
+    ggufSkipped: z.string().optional(),
   })
   .loose();
 export type ResultManifest = z.infer<typeof ResultManifest>;
@@ -313,7 +349,7 @@ export function trainerContractJsonSchema(): Record<string, unknown> {
     $comment:
       'Generated from activities/gpu/trainer-contract.ts by scripts/gen-trainer-contract.ts; do not edit.',
     exitCodes: TRAINER_EXIT,
-    specs: { finetune: input(FinetuneSpec), generate: input(GenerateSpec) },
+    specs: { finetune: input(FinetuneSpec), generate: input(GenerateSpec), export: input(ExportSpec) },
     result: output(TrainerResult),
     event: output(TrainerEvent),
     generationRecord: output(GenerationRecord),

@@ -177,6 +177,19 @@ export function createFakeActivities(opts: FakeOptions): AllActivities {
       return { adapter, manifest, method: 'lora', trainLoss: 1 / (input.cycle + 1), seconds: 1 };
     },
 
+    async exportAdapter(input) {
+      await busy(gpuMs, { phase: 'exporting' });
+      const dir = ArtifactStore.key(input.migrationId, `cycle-${input.cycle}`, 'export');
+      const write = (name: string, body: object) =>
+        once(`${dir}/${name}`, () => store.writeJson(`${dir}/${name}`, body));
+      const from = { adapter: input.adapter.sha256 };
+      const merged = input.merged || input.gguf ? await write('merged.json', from) : undefined;
+      const gguf = input.gguf ? await write('model.gguf.json', from) : undefined;
+      const modelfile = input.gguf ? await write('Modelfile.json', from) : undefined;
+      const manifest = await write('result.json', { status: 'succeeded', command: 'export' });
+      return { ...(merged && { merged }), ...(gguf && { gguf, modelfile }), manifest, seconds: 1 };
+    },
+
     async deleteGpuWork() {
       // the fake GPU steps run inside the activity: nothing outlives a cancelled attempt
       return { deleted: [] };

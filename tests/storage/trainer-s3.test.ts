@@ -18,7 +18,7 @@ import { stepKeys } from '../../activities/gpu/names';
 import { GenerationRecord, TrainerResult } from '../../activities/gpu/trainer-contract';
 import { S3ArtifactStore } from '../../activities/store/s3-store';
 import { GpuBackendConfig, InferenceConfig, TrainerConfig } from '../../common/config';
-import type { FineTuneResult, GenerateResult } from '../../common/types';
+import type { ExportAdapterResult, FineTuneResult, GenerateResult } from '../../common/types';
 import { clientAs, newBucket, s3Env } from './env';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
@@ -61,7 +61,7 @@ const trainerEnv = () => ({
 });
 
 describe('trainer with inputs and outputs only in S3', () => {
-  it('fine-tunes and generates through the GPU activities and the local backend', async () => {
+  it('fine-tunes, generates and exports the adapter through the GPU activities and the local backend', async () => {
     const gpu = GpuBackendConfig.parse({ kind: 'local', device: 'cpu' });
     const activities = createGpuActivities({
       store,
@@ -84,6 +84,7 @@ describe('trainer with inputs and outputs only in S3', () => {
     process.chdir(cwd);
     let tuned: FineTuneResult;
     let generated: GenerateResult;
+    let exported: ExportAdapterResult;
     try {
       tuned = (await env.run(activities.fineTune, {
         migrationId: 'm1',
@@ -110,6 +111,15 @@ describe('trainer with inputs and outputs only in S3', () => {
         inference: InferenceConfig.parse({ responsesPerPrompt: 2, maxNewTokens: 6 }),
         gpu,
       })) as GenerateResult;
+      exported = (await env.run(activities.exportAdapter, {
+        migrationId: 'm1',
+        cycle: 1,
+        baseModel: TINY,
+        adapter: tuned.adapter,
+        merged: true,
+        gguf: true,
+        gpu,
+      })) as ExportAdapterResult;
     } finally {
       process.chdir(prevCwd);
     }
@@ -137,6 +147,16 @@ describe('trainer with inputs and outputs only in S3', () => {
     );
     const spec = await store.readJson<{ datasets: string[] }>(finetuneKeys.spec);
     assert.deepEqual(spec.datasets, [`s3://${bucket}/artifacts/m1/data/train.jsonl`]);
+
+    // the export step downloaded the adapter from S3 and uploaded merged weights, GGUF and Modelfile
+    const exportKeys = stepKeys({ migrationId: 'm1', cycle: 1, step: 'export' });
+    assert.equal(exported.merged?.uri, `artifact://${exportKeys.output}/merged`);
+    assert.equal(exported.modelfile?.uri, `artifact://${exportKeys.output}/gguf/Modelfile`);
+    assert.match(exported.gguf?.uri ?? '', /\/gguf\/tiny-random-llama-llamaduo\.gguf$/);
+    assert.ok((await store.list(`${exportKeys.output}/merged`)).some((k) => k.endsWith('model.safetensors')));
+    const exportSpec = await store.readJson<{ adapterDir: string }>(exportKeys.spec);
+    assert.equal(exportSpec.adapterDir, `s3://${bucket}/artifacts/${finetuneKeys.output}/adapter`);
+    assert.equal(TrainerResult.parse(await store.readJson(exportKeys.result)).command, 'export');
 
     assert.equal(generated.generations.count, 6);
     const rows = await store.readAllJsonl(generated.generations.uri);

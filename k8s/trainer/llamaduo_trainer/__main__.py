@@ -1,4 +1,4 @@
-"""`python -m llamaduo_trainer finetune|generate --spec <path.json | s3://…>` (k8s/trainer/CONTRACT.md).
+"""`python -m llamaduo_trainer finetune|generate|export --spec <path.json | s3://…>` (k8s/trainer/CONTRACT.md).
 
 Exit codes: 0 succeeded, 2 bad spec or dataset, or an object store that refuses for a reason retrying
 cannot fix (do not retry), 3 preempted after a checkpoint (run again to resume), 1 any other failure.
@@ -21,7 +21,7 @@ import traceback  # noqa: E402
 from .errors import SpecError, StoreError  # noqa: E402
 from .manifest import write_result  # noqa: E402
 from .progress import emit, log  # noqa: E402
-from .spec import FinetuneSpec, GenerateSpec, load_spec  # noqa: E402
+from .spec import ExportSpec, FinetuneSpec, GenerateSpec, load_spec  # noqa: E402
 
 EXIT_BAD_SPEC = 2
 EXIT_PREEMPTED = 3
@@ -41,11 +41,11 @@ def _record_failure(stage, out_dir: str, command: str, error: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llamaduo_trainer")
-    parser.add_argument("command", choices=["finetune", "generate"])
+    parser.add_argument("command", choices=["finetune", "generate", "export"])
     parser.add_argument("--spec", required=True, help="path or s3:// URI of the JSON spec")
     args = parser.parse_args(argv)
 
-    kind = FinetuneSpec if args.command == "finetune" else GenerateSpec
+    kind = {"finetune": FinetuneSpec, "generate": GenerateSpec, "export": ExportSpec}[args.command]
     try:
         spec = load_spec(args.spec, kind)
     except (SpecError, StoreError) as e:
@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             from .finetune import run_finetune
 
             result = run_finetune(spec, args.spec, should_stop=lambda _step: term["requested"])
+        elif args.command == "export":
+            from .export import run_export
+
+            result = run_export(spec, args.spec)
         else:
             from .generate import run_generate
 

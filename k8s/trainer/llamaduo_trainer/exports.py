@@ -10,10 +10,10 @@ import torch
 
 from . import builtin_models, gguf_export, loading, stop_tokens
 from .progress import log
-from .spec import FinetuneSpec
+from .spec import ExportSpec, FinetuneSpec
 
 
-def reload_merged(spec: FinetuneSpec, spec_path: str, adapter_dir: str):
+def reload_merged(spec: FinetuneSpec | ExportSpec, spec_path: str, adapter_dir: str):
     from peft import PeftModel
 
     if builtin_models.is_builtin(spec.baseModel):
@@ -26,17 +26,25 @@ def reload_merged(spec: FinetuneSpec, spec_path: str, adapter_dir: str):
     return PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
 
 
-def write_exports(spec: FinetuneSpec, spec_path: str, adapter_dir: str, tokenizer, trained=None) -> dict:
+def wanted(spec: FinetuneSpec | ExportSpec) -> tuple[bool, bool]:
+    """(merge, gguf): a finetune spec's mergeWeights/exportGguf, an export spec's merged/gguf."""
+    if isinstance(spec, ExportSpec):
+        return spec.merged or spec.gguf, spec.gguf
+    return spec.mergeWeights or spec.exportGguf, spec.exportGguf
+
+
+def write_exports(spec: FinetuneSpec | ExportSpec, spec_path: str, adapter_dir: str, tokenizer, trained=None) -> dict:
     """outputs entries: mergedDir, ggufFile and modelfile, or ggufSkipped with the reason."""
     merged = trained.merge_and_unload() if trained is not None else reload_merged(spec, spec_path, adapter_dir)
     merged.eval()
+    merge, gguf = wanted(spec)
     out: dict = {}
-    if spec.mergeWeights or spec.exportGguf:
+    if merge:
         merged_dir = os.path.join(spec.outputDir, "merged")
         merged.save_pretrained(merged_dir)
         tokenizer.save_pretrained(merged_dir)
         out["mergedDir"] = merged_dir
-    if spec.exportGguf:
+    if gguf:
         gguf_dir = os.path.join(spec.outputDir, "gguf")
         os.makedirs(gguf_dir, exist_ok=True)
         name = os.path.basename(spec.baseModel.rstrip("/")).replace("builtin:", "") + "-llamaduo"

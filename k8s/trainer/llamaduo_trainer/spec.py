@@ -118,7 +118,25 @@ class GenerateSpec(_Strict):
     engine: Literal["auto", "transformers", "vllm"] = "auto"
 
 
-def load_spec(path: str, kind: type[FinetuneSpec] | type[GenerateSpec]) -> FinetuneSpec | GenerateSpec:
+class ExportSpec(_Strict):
+    """One adapter (the migration's best) exported after training: merged weights and/or a GGUF file."""
+
+    baseModel: BaseModel_
+    modelCache: AbsPath | None = None
+    baseModelLock: AbsPath | None = None
+    # The adapter folder a finetune run wrote (result.json outputs.adapterDir).
+    adapterDir: AbsPath
+    outputDir: AbsPath
+    # Base + adapter merged (safetensors, with the tokenizer).
+    merged: bool = True
+    # A GGUF file of the merged model (llama.cpp, Ollama) and an Ollama Modelfile; implies the merge.
+    gguf: bool = False
+
+
+AnySpec = FinetuneSpec | GenerateSpec | ExportSpec
+
+
+def load_spec(path: str, kind: type[AnySpec]) -> AnySpec:
     if path.startswith("s3://"):
         from . import remote
 

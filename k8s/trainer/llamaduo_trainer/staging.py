@@ -18,25 +18,27 @@ from .errors import SpecError
 from .manifest import write_json_atomic
 from .progress import log
 from .remote import S3Path
-from .spec import FinetuneSpec, GenerateSpec
+from .spec import AnySpec, ExportSpec, FinetuneSpec
 
 _STEP = re.compile(r"^step-(\d{8})/manifest\.json$")
 CHECKPOINT_MANIFEST = "manifest.json"
 
 
-def needs_staging(spec: FinetuneSpec | GenerateSpec) -> bool:
+def needs_staging(spec: AnySpec) -> bool:
     if model_source.parse(spec.baseModel).kind not in ("builtin", "dir"):
         return True
     paths = [spec.outputDir]
     if isinstance(spec, FinetuneSpec):
         paths += list(spec.datasets)
+    elif isinstance(spec, ExportSpec):
+        paths += [spec.adapterDir]
     else:
         paths += [spec.prompts, spec.adapterDir]
     return any(remote.is_remote(p) for p in paths)
 
 
 class Staging:
-    def __init__(self, spec: FinetuneSpec | GenerateSpec, spec_path: str) -> None:
+    def __init__(self, spec: AnySpec, spec_path: str) -> None:
         self.spec = spec
         self.spec_path = spec_path
         parent = os.environ.get("LLAMADUO_WORK_DIR") or None
@@ -73,7 +75,7 @@ class Staging:
             raise SpecError(self.spec_path, f"{uri} holds no files", field=field)
         return local
 
-    def localize(self) -> FinetuneSpec | GenerateSpec:
+    def localize(self) -> AnySpec:
         """The spec with every s3:// location replaced by a local copy (outputs: a local folder)."""
         s = self.spec
         update: dict = {"outputDir": self.local_out}
@@ -86,6 +88,8 @@ class Staging:
                 self._file(d, f"dataset-{i}-{os.path.basename(d)}", f"datasets.{i}") for i, d in enumerate(s.datasets)
             ]
             self._restore_checkpoint()
+        elif isinstance(s, ExportSpec):
+            update["adapterDir"] = self._dir(s.adapterDir, "adapter", "adapterDir")
         else:
             update["prompts"] = self._file(s.prompts, f"prompts-{os.path.basename(s.prompts)}", "prompts")
             update["adapterDir"] = self._dir(s.adapterDir, "adapter", "adapterDir")

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from llamaduo_trainer.__main__ import EXIT_BAD_SPEC, EXIT_PREEMPTED
-from llamaduo_trainer.spec import FinetuneSpec, GenerateSpec
+from llamaduo_trainer.spec import ExportSpec, FinetuneSpec, GenerateSpec
 
 TRAINER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTRACT = json.load(open(os.path.join(TRAINER_DIR, "contract-schema.json"), encoding="utf-8"))
@@ -64,7 +64,7 @@ def differences(ts, py, path="") -> list[str]:
     return [] if ts == py else [f"{path}: TypeScript {json.dumps(ts)[:80]} != pydantic {json.dumps(py)[:80]}"]
 
 
-@pytest.mark.parametrize("name,model", [("finetune", FinetuneSpec), ("generate", GenerateSpec)])
+@pytest.mark.parametrize("name,model", [("finetune", FinetuneSpec), ("generate", GenerateSpec), ("export", ExportSpec)])
 def test_pydantic_specs_match_the_typescript_contract(name, model):
     ts = normalise(CONTRACT["specs"][name], {})
     py_schema = model.model_json_schema()

@@ -32,6 +32,20 @@ const req = {
 };
 
 describe('trainer Job manifest', () => {
+  it("runs the best adapter's export as a Job of its own step, named and keyed apart from the cycle's fine-tune", () => {
+    const exp = {
+      ...req,
+      step: 'export' as const,
+      specPath: '/artifacts/support-bot/cycle-2/export/spec.json',
+    };
+    const job = buildJob(exp, cfg());
+    const c = job.spec!.template.spec!.containers[0]!;
+    assert.deepEqual(c.command, ['python', '-m', 'llamaduo_trainer', 'export', '--spec', exp.specPath]);
+    assert.equal(job.spec!.template.metadata!.labels!['llamaduo.dev/step'], 'export');
+    assert.equal(jobName(exp), 'llamaduo-support-bot-c2-export');
+    assert.notEqual(jobName(exp), jobName(req));
+    assert.equal(stepKeys(exp).result, 'support-bot/cycle-2/export/out/result.json');
+  });
   it('gives the trainer the Hub token only as a Secret reference, the mirror, and offline mode only when asked', () => {
     const env = (extra: object) => buildJob(req, cfg(extra)).spec!.template.spec!.containers[0]!.env!;
     const plain = env({});

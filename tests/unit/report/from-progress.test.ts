@@ -164,3 +164,45 @@ test("break-even: priced at the teacher's model, GPU time at the configured pric
   });
   assert.equal(reportDataFromProgress(progress, local).costs.pricing.model, 'GPT-4o');
 });
+
+test('the best adapter exports are named in the report: each file, a skipped GGUF, or the failure', () => {
+  const progress = progressFromFixture();
+  progress.export = {
+    cycle: 2,
+    adapter: ref('a/2'),
+    merged: ref('m/cycle-2/export/out/merged'),
+    gguf: ref('m/cycle-2/export/out/gguf/model.gguf'),
+    modelfile: ref('m/cycle-2/export/out/gguf/Modelfile'),
+  };
+  const data = reportDataFromProgress(progress, config, { gpuUsd: 1 });
+  assert.doesNotThrow(() => ReportDataSchema.parse(data));
+  assert.deepEqual(data.exports, {
+    cycle: 2,
+    merged: 'artifact://m/cycle-2/export/out/merged',
+    gguf: 'artifact://m/cycle-2/export/out/gguf/model.gguf',
+    modelfile: 'artifact://m/cycle-2/export/out/gguf/Modelfile',
+  });
+  const html = renderReport(data);
+  assert.match(html, /<section id="exports">[\s\S]*Cycle 2/);
+  for (const uri of Object.values(data.exports!).filter((v) => typeof v === 'string'))
+    assert.ok(html.includes(`<code>${uri}</code>`), uri);
+
+  progress.export = {
+    cycle: 2,
+    adapter: ref('a/2'),
+    merged: ref('m/merged'),
+    ggufSkipped: 'Gemma is not covered',
+  };
+  assert.match(
+    renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 })),
+    /not written: Gemma is not covered/,
+  );
+  progress.export = { cycle: 2, adapter: ref('a/2'), error: 'GPU node lost' };
+  assert.match(
+    renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 })),
+    /The export failed: GPU node lost/,
+  );
+
+  delete progress.export;
+  assert.doesNotMatch(renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 })), /id="exports"/);
+});

@@ -1,0 +1,104 @@
+// Workflow logic (real dev server): config `export` exports the migration's best adapter only, in one GPU
+// step after the best cycle is known, and records its outputs in the result and the progress; a config
+// without it asks for no export. Scores fall cycle after cycle here, so the best cycle is not the last one.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { TASK_QUEUES } from '../../common/activities';
+import type * as T from '../../common/types';
+import { LocalArtifactStore } from '../../activities/store/local-store';
+import { createWorkers } from '../../workers/create-workers';
+import { progressQuery } from '../../workflows/messages';
+import { migrationWorkflow } from '../../workflows/migration-workflow';
+import { createFakeActivities } from '../fakes/fake-activities';
+import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { testConfig } from '../helpers/test-config';
+
+describe('exports of the best adapter (real dev server)', () => {
+  let env: TestWorkflowEnvironment;
+  let dir: string;
+  let workers: Worker[];
+  let running: Promise<void>;
+  const exports: T.ExportAdapterInput[] = [];
+  const fineTunes: T.FineTuneInput[] = [];
+
+  before(async () => {
+    env = await startTestEnv();
+    dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-export-best-'));
+    const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
+    const fakes = createFakeActivities({
+      store,
+      ledger: path.join(dir, 'ledger.jsonl'),
+      baseScore: 70,
+      scorePerCycle: -15,
+    });
+    const activities = {
+      ...fakes,
+      async fineTune(input: T.FineTuneInput) {
+        fineTunes.push(input);
+        return fakes.fineTune(input);
+      },
+      async exportAdapter(input: T.ExportAdapterInput) {
+        exports.push(input);
+        return fakes.exportAdapter(input);
+      },
+    };
+    workers = await createWorkers({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      queues: ['workflow', 'data', 'llm', 'gpu'],
+      activities,
+      workflowBundle: await workflowBundle(),
+      shutdownGraceTime: '1s',
+    });
+    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+  });
+
+  after(async () => {
+    for (const w of workers ?? []) w.shutdown();
+    await running;
+    await env?.teardown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = (id: string, overrides: Parameters<typeof testConfig>[0]) =>
+    env.client.workflow.start(migrationWorkflow, {
+      taskQueue: TASK_QUEUES.workflow,
+      workflowId: id,
+      args: [{ migrationId: id, config: testConfig({ name: id, maxCycles: 3, ...overrides }) }],
+    });
+
+  it('exports the best cycle adapter once, and records merged, GGUF and Modelfile', async () => {
+    const handle = await run('export-best', { export: { merged: false, gguf: true } });
+    const result = await handle.result();
+    assert.equal(result.cycles.length, 3);
+    assert.ok(result.best);
+    assert.notEqual(result.best.cycle, result.cycles.at(-1)!.cycle, 'the best cycle is not the last one');
+    assert.equal(exports.length, 1, 'one export step, for the best adapter only');
+    const asked = exports[0]!;
+    assert.equal(asked.cycle, result.best.cycle);
+    assert.equal(asked.adapter.uri, result.best.adapter.uri);
+    assert.deepEqual([asked.merged, asked.gguf, asked.baseModel], [false, true, 'builtin:tiny-random-llama']);
+    // the fine-tunes themselves were not asked to export anything
+    assert.ok(fineTunes.every((f) => !f.trainer.mergeWeights && !f.trainer.exportGguf));
+
+    const e = result.export;
+    assert.ok(e && !e.error, JSON.stringify(e));
+    assert.equal(e.cycle, result.best.cycle);
+    assert.match(e.gguf!.uri, new RegExp(`export-best/cycle-${result.best.cycle}/export/model\\.gguf`));
+    assert.ok(e.merged && e.modelfile && e.manifest);
+    const p = await handle.query(progressQuery);
+    assert.deepEqual(p.export, e, 'the progress names the same exports');
+  });
+
+  it('asks for no export without the option', async () => {
+    const before = exports.length;
+    const result = await (await run('export-none', {})).result();
+    assert.equal(exports.length, before);
+    assert.equal(result.export, undefined);
+  });
+});
