@@ -197,6 +197,25 @@ describe('evaluation activities', () => {
     });
     studentSummary = res.summary;
     assert.equal(res.judgments.count, 486);
+
+    // an attempt cut off after its outputs but before summary.json: the retry keeps them, writes only the summary
+    await store.remove(res.judgments.uri.replace(/judgments\.jsonl$/, 'summary.json'));
+    const written: string[] = [];
+    const write = store.write.bind(store);
+    store.write = (key, ...rest) => (written.push(key), write(key, ...rest));
+    try {
+      const again = await acts.summarizeEvaluation({
+        ...studentInput,
+        shardOutputs: outputs.map((o) => o.judgments),
+      });
+      assert.deepEqual(again, JSON.parse(JSON.stringify(res)));
+      assert.deepEqual(
+        written.map((k) => k.split('/').pop()),
+        ['summary.json'],
+      );
+    } finally {
+      store.write = write;
+    }
     const records = await store.readAllJsonl<JudgmentRecord>(res.judgments.uri);
     const failed = records.filter((r) => r.error);
     assert.equal(failed.length, 9);
