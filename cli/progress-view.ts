@@ -1,6 +1,6 @@
 // Renders a migration's progress for a terminal: one bar per stage of the current cycle, scores, spend.
 import type { RetryingActivity } from '../client/retrying';
-import type { Progress } from '../common/progress';
+import type { ExportRecord, Progress } from '../common/progress';
 import type { EvaluationSummary } from '../common/types';
 
 /** The workflow's stages, with the base student's measurement (its generate and evaluate) as a row of its own. */
@@ -42,7 +42,8 @@ export function renderProgress(p: Progress, retrying: readonly RetryingActivity[
   lines.push(`cycles     ${bar(p.cycles.length, p.maxCycles)}  ${p.cycles.length} evaluated`);
   const current = currentRow(p);
   for (const [i, s] of STAGES.entries()) {
-    if (s === 'done' || (s === 'promote' && p.stage !== 'promote')) continue;
+    // promote and export are rows only while they run: most configs ask for neither
+    if (s === 'done' || ((s === 'promote' || s === 'export') && p.stage !== s)) continue;
     if ((s === 'ingest' || s === 'teacher-baseline' || s === 'base-student') && p.cycle > 0) continue;
     // runs from before the base student was measured never have that row
     if (s === 'base-student' && !p.baseStudent && !p.base && i < current) continue;
@@ -80,7 +81,19 @@ export function renderProgress(p: Progress, retrying: readonly RetryingActivity[
   );
   if (target !== undefined && p.best)
     lines.push(`best       cycle ${p.best.cycle}: ${p.best.score.toFixed(1)}`);
+  if (p.export) lines.push(exportLine(p.export));
   return lines.join('\n');
+}
+
+/** The best adapter's exports (config `export`): where they are, or that the export failed and why. */
+function exportLine(e: ExportRecord): string {
+  if (e.error) return `export     FAILED for cycle ${e.cycle}'s adapter: ${e.error}`;
+  const parts = [
+    e.merged && `merged ${e.merged.uri}`,
+    e.gguf && `GGUF ${e.gguf.uri}`,
+    !e.gguf && e.ggufSkipped && `no GGUF: ${e.ggufSkipped}`,
+  ].filter(Boolean);
+  return `export     cycle ${e.cycle}: ${parts.join(', ')}`;
 }
 
 /** One line for logs that are not a terminal: printed whenever it changes. */

@@ -94,7 +94,7 @@ function exportsSection(data: ReportData): string {
         .join('')}</tbody></table>`;
   return `<section id="exports">
   <h2>Exports of the best adapter</h2>
-  <p class="lead">Cycle ${e.cycle}'s adapter, the migration's best, merged into the base model.</p>
+  <p class="lead">Cycle ${e.cycle}'s adapter, the migration's best${e.error ? '' : ', merged into the base model'}.</p>
   <div class="scroll">${body}</div>
 </section>`;
 }

@@ -1,7 +1,8 @@
 // How a migration ends. Normally (target met, max cycles, stop, budget): promote the best adapter if the
-// config asks for it, export it (merged weights, GGUF) if the config asks for that, write the report, publish the final status. On a failure or a cancel: delete whatever
-// GPU work of this migration may still run, then record the status and write the report all the same, in a
-// non-cancellable scope so a cancelled workflow still gets to do it.
+// config asks for it, export it (merged weights, GGUF) if the config asks for that, write the report, publish
+// the final status. On a failure or a cancel: delete whatever GPU work of this migration may still run, then
+// record the status and write the report all the same, in a non-cancellable scope so a cancelled workflow still
+// gets to do it.
 import {
   CancellationScope,
   CancelledFailure,
@@ -49,7 +50,12 @@ export async function finish(run: MigrationRun, ending: Ending): Promise<Migrati
   // Only taken when the config asks for an export, so runs without one replay unchanged either way.
   if (best && wantsExport(run) && patched(EXPORT_BEST_PATCH)) await exportBest(run, best, rootMessage);
   run.status = ending.status;
-  run.setStage('done', ending.status);
+  // A failed export leaves the migration's status as training and evaluation decided it; the stage detail
+  // (`llamaduo status`, the workflow's current details) says it failed, as do the result and the report.
+  run.setStage(
+    'done',
+    run.exported?.error ? `${ending.status}; export of the best adapter failed` : ending.status,
+  );
   // The final status goes out before the report: a report write that keeps retrying (store down, a bug fixed by
   // a new build) must not leave `llamaduo list` showing a finished migration as running. Histories from before
   // this published it after the report.

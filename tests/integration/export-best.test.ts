@@ -8,11 +8,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUES } from '../../common/activities';
 import type * as T from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createWorkers } from '../../workers/create-workers';
-import { progressQuery } from '../../workflows/messages';
+import { progressQuery, stopAfterCycleSignal } from '../../workflows/messages';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { createFakeActivities } from '../fakes/fake-activities';
 import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
@@ -25,6 +28,9 @@ describe('exports of the best adapter (real dev server)', () => {
   let running: Promise<void>;
   const exports: T.ExportAdapterInput[] = [];
   const fineTunes: T.FineTuneInput[] = [];
+  /** how the test's exportAdapter behaves: the fake's outputs, a trainer failure, or a step that runs until cancelled */
+  let exportMode: 'ok' | 'fail' | 'block' = 'ok';
+  let exportCancelled = 0;
 
   before(async () => {
     env = await startTestEnv();
@@ -44,6 +50,18 @@ describe('exports of the best adapter (real dev server)', () => {
       },
       async exportAdapter(input: T.ExportAdapterInput) {
         exports.push(input);
+        if (exportMode === 'fail')
+          throw ApplicationFailure.nonRetryable('trainer export: no space left on device', 'GpuJobFailed');
+        if (exportMode === 'block') {
+          // heartbeats until the migration is cancelled, as the real activity waits on its Job
+          const ctx = Context.current();
+          while (!ctx.cancellationSignal.aborted) {
+            ctx.heartbeat({ phase: 'exporting' });
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          exportCancelled++;
+          throw ctx.cancellationSignal.reason;
+        }
         return fakes.exportAdapter(input);
       },
     };
@@ -69,7 +87,14 @@ describe('exports of the best adapter (real dev server)', () => {
     env.client.workflow.start(migrationWorkflow, {
       taskQueue: TASK_QUEUES.workflow,
       workflowId: id,
-      args: [{ migrationId: id, config: testConfig({ name: id, maxCycles: 3, ...overrides }) }],
+      args: [
+        {
+          migrationId: id,
+          config: testConfig({ name: id, maxCycles: 3, ...overrides }),
+          // a cancel reaches a heartbeating activity within a second or two
+          tuning: { heartbeatTimeout: '2s' },
+        },
+      ],
     });
 
   it('exports the best cycle adapter once, and records merged, GGUF and Modelfile', async () => {
@@ -100,5 +125,56 @@ describe('exports of the best adapter (real dev server)', () => {
     const result = await (await run('export-none', {})).result();
     assert.equal(exports.length, before);
     assert.equal(result.export, undefined);
+  });
+
+  it('exports on a target-met ending and on a stop, each the best cycle', async () => {
+    exportMode = 'ok';
+    const met = await (
+      await run('export-met', {
+        export: { merged: true, gguf: false },
+        target: { metric: 'precision', statistic: 'mean', atLeast: 50 },
+      })
+    ).result();
+    assert.equal(met.status, 'succeeded');
+    const stopping = await run('export-stop', { export: { merged: true, gguf: false } });
+    await stopping.signal(stopAfterCycleSignal, 'test');
+    const stopped = await stopping.result();
+    assert.equal(stopped.status, 'stopped');
+    for (const r of [met, stopped]) {
+      assert.ok(r.best && r.export && !r.export.error, JSON.stringify(r.export));
+      assert.equal(r.export.cycle, r.best.cycle);
+      assert.ok(r.export.merged);
+      assert.equal(exports.filter((e) => e.migrationId === r.migrationId).length, 1);
+    }
+  });
+
+  it('a failed export keeps the ending and says so in the result, the progress and the report', async () => {
+    exportMode = 'fail';
+    const handle = await run('export-fails', { export: { merged: true, gguf: false } });
+    const result = await handle.result();
+    assert.equal(result.status, 'target-not-met', 'training and evaluation decided the ending');
+    assert.ok(result.best);
+    assert.deepEqual(
+      { cycle: result.export?.cycle, error: result.export?.error, merged: result.export?.merged },
+      { cycle: result.best.cycle, error: 'trainer export: no space left on device', merged: undefined },
+    );
+    const p = await handle.query(progressQuery);
+    assert.equal(p.stage, 'done');
+    assert.equal(p.stageDetail, 'target-not-met; export of the best adapter failed');
+    assert.deepEqual(p.export, result.export);
+    assert.ok(result.report, 'the report is written');
+  });
+
+  it('a cancel during the export cancels the migration and records no export', async () => {
+    exportMode = 'block';
+    const handle = await run('export-cancelled', { export: { merged: true, gguf: false } });
+    while ((await handle.query(progressQuery)).stage !== 'export')
+      await new Promise((r) => setTimeout(r, 100));
+    await handle.cancel();
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const p = await handle.query(progressQuery);
+    assert.equal(p.status, 'cancelled');
+    assert.equal(p.export, undefined);
+    assert.equal(exportCancelled, 1, 'the export activity was cancelled, not left running');
   });
 });

@@ -9,7 +9,7 @@ from gguf import GGUFReader
 from safetensors.torch import load_file
 from test_contract_schema import CONTRACT, validate_result
 
-from conftest import finetune_spec, learnable_records, save_spec, write_jsonl
+from conftest import TINY, finetune_spec, learnable_records, save_spec, write_jsonl
 from llamaduo_trainer.__main__ import EXIT_BAD_SPEC, main
 from llamaduo_trainer.finetune import run_finetune
 from llamaduo_trainer.spec import FinetuneSpec
@@ -74,3 +74,34 @@ def test_a_folder_without_an_adapter_is_a_bad_spec_naming_the_field(tmp_path, ca
     result = json.load(open(tmp_path / "export" / "result.json"))
     validate_result(result)
     assert result["status"] == "failed" and "adapterDir" in result["error"]["message"]
+
+
+def test_a_model_directory_base_is_reloaded_in_bf16_and_merged(tmp_path):
+    """The path a QLoRA adapter takes (its 4-bit training weights are never merged): the base is read from its
+    directory in bf16 and the adapter merged into it, giving base + B·A·scale up to bf16 rounding."""
+    import torch
+    from peft import PeftModel
+
+    from llamaduo_trainer import builtin_models
+
+    model, tok = builtin_models.build(TINY)
+    base_dir = tmp_path / "base"
+    model.save_pretrained(base_dir)
+    tok.save_pretrained(base_dir)
+    raw, tuned = trained_adapter(tmp_path / "train", baseModel=str(base_dir))
+    spec = {"baseModel": str(base_dir), "adapterDir": tuned["outputs"]["adapterDir"]}
+    spec["outputDir"] = str(tmp_path / "export")
+    assert main(["export", "--spec", str(save_spec(tmp_path, spec))]) == 0
+    out = json.load(open(tmp_path / "export" / "result.json"))["outputs"]
+    merged = load_file(os.path.join(out["mergedDir"], "model.safetensors"))
+    name = "model.layers.1.self_attn.q_proj.weight"
+    assert merged[name].dtype == torch.bfloat16
+
+    full = PeftModel.from_pretrained(builtin_models.build(TINY)[0], tuned["outputs"]["adapterDir"])
+    exact = full.merge_and_unload().state_dict()[name]
+    base = model.state_dict()[name]
+    delta = exact - base
+    assert delta.abs().max() > 1e-3, "the adapter changed the weight"
+    # bf16 keeps 8 significant bits: the merge lands within its rounding of the exact sum, not on the base
+    assert (merged[name].float() - exact).abs().max() <= exact.abs().max() * 2**-8 + 1e-6
+    assert (merged[name].float() - exact).abs().mean() < delta.abs().mean()

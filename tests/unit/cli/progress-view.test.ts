@@ -88,3 +88,30 @@ test('an activity being retried is shown with its attempt and last failure, on o
   assert.deepEqual(retryingActivities(undefined), []);
   assert.equal(oneLine(`\n  ${'x'.repeat(300)}`).length, 160);
 });
+
+test('the export row shows only while the best adapter is exported; its outcome, or failure, is a line of its own', () => {
+  const ref = (uri: string) => ({ uri, sha256: 'x', bytes: 1 }) as never;
+  const training = renderProgress(progress({ stage: 'fine-tune' }));
+  assert.equal(row(training, 'export'), '', 'no export row for a stage that may never come');
+  const exporting = renderProgress(progress({ stage: 'export', stageDetail: 'cycle 1: merged + GGUF' }));
+  assert.match(row(exporting, 'export'), /\[running\] cycle 1: merged \+ GGUF$/);
+
+  const adapter = ref('file:///a/m/cycle-1/finetune/out/adapter');
+  const done = renderProgress(
+    progress({
+      status: 'target-not-met',
+      stage: 'done',
+      export: { cycle: 1, adapter, merged: ref('file:///m/merged'), gguf: ref('file:///m/x.gguf') },
+    }),
+  );
+  assert.match(done, /^export {5}cycle 1: merged file:\/\/\/m\/merged, GGUF file:\/\/\/m\/x\.gguf$/m);
+  const failed = renderProgress(
+    progress({
+      status: 'target-not-met',
+      stage: 'done',
+      stageDetail: 'target-not-met; export of the best adapter failed',
+      export: { cycle: 1, adapter, error: 'no space left on device' },
+    }),
+  );
+  assert.match(failed, /^export {5}FAILED for cycle 1's adapter: no space left on device$/m);
+});

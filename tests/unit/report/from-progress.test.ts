@@ -198,10 +198,9 @@ test('the best adapter exports are named in the report: each file, a skipped GGU
     /not written: Gemma is not covered/,
   );
   progress.export = { cycle: 2, adapter: ref('a/2'), error: 'GPU node lost' };
-  assert.match(
-    renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 })),
-    /The export failed: GPU node lost/,
-  );
+  const failed = renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 }));
+  assert.match(failed, /The export failed: GPU node lost/);
+  assert.doesNotMatch(failed, /merged into the base model/, 'a failed export is not said to be merged');
 
   delete progress.export;
   assert.doesNotMatch(renderReport(reportDataFromProgress(progress, config, { gpuUsd: 1 })), /id="exports"/);
