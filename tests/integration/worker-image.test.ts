@@ -106,7 +106,10 @@ describe('worker image build', () => {
         }
         assert.ok(found > 0, `a poller on ${name}\n${out}`);
       }
-      assert.match(out, new RegExp(`workflows from ${path.join(dist, 'workflow-bundle.js')}`));
+      // the startup line reaches the pipe on its own schedule: the pollers can be visible before it arrives
+      const startup = new RegExp(`workflows from ${path.join(dist, 'workflow-bundle.js')}`);
+      for (let i = 0; i < 100 && !startup.test(out); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, startup);
       assert.doesNotMatch(out, /Workflow bundle created/, 'webpack did not run at start');
       assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
       assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
