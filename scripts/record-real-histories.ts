@@ -3,7 +3,8 @@
 // teacher and judge (the flow tests' harness). Scenarios: target and budget updates across continue-as-new and
 // a synthesis child, promotion (first run promoted, second compared against it), an activity failure, and a
 // cancel during fine-tune, a budget stop (the budget lowered during synthesis: ends budget-exhausted) and a
-// batch wait (`batch: true` synthesis waiting on a provider batch, polled by a heartbeating activity). Run
+// batch wait (`batch: true` synthesis waiting on a provider batch, polled by a heartbeating activity), and the
+// optional paths (service baselines, the compound stop rule, the reach-max schedule, the export). Run
 // after a deliberate, patched workflow change:
 //   npm run record:histories:real -- v2-real
 // or only some scenarios: npm run record:histories:real -- v3-real budget-stop batch-wait
@@ -108,6 +109,19 @@ try {
     });
     // each shard's activity waits on its batch across polls (LLAMADUO_BATCH_POLL_MS, 30 s by default)
     console.log(`batch-wait: ${await settle(batch.result())}`);
+  }
+
+  // the optional paths: service baselines, the compound stop rule, the reach-max schedule, the best adapter's export
+  if (wanted('options')) {
+    const base = flow.config(`${prefix}-options`, { maxCycles: 2 });
+    const options = await start('options', {
+      ...base,
+      evaluation: { ...base.evaluation, baselines: [{ ...base.synthesis.teacher, model: 'gpt-4o-mini' }] },
+      target: { ...base.target, bothMetrics: true },
+      synthesis: { ...base.synthesis, schedule: 'reach-max' as const },
+      export: { merged: true, gguf: false },
+    });
+    console.log(`options: ${await settle(options.result())}`);
   }
 
   for await (const exec of client.workflow.list()) {
