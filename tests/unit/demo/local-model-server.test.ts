@@ -114,7 +114,12 @@ test('a caller that disconnects stops its generation; the next request is answer
     messages: [{ role: 'user', content: 'Say hello.' }],
     max_tokens: 3,
   });
-  assert.equal(next.choices[0]!.finish_reason, 'length');
+  // answered: a short reply may end on its own before the 3-token cap
+  assert.ok(['length', 'stop'].includes(next.choices[0]!.finish_reason), next.choices[0]!.finish_reason);
+  assert.ok(
+    next.usage!.completion_tokens >= 1 && next.usage!.completion_tokens <= 3,
+    JSON.stringify(next.usage),
+  );
 });
 
 test('what it cannot do faithfully is a 400 naming the field', async () => {
