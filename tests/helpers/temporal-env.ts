@@ -8,7 +8,8 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { temporalCliPath } from '../../client/dev-server';
-import { WORKFLOWS_PATH } from '../../workers/create-workers';
+import type { AllActivities, QueueName } from '../../common/activities';
+import { createWorkers, WORKFLOWS_PATH } from '../../workers/create-workers';
 import {
   SA_BASE_MODEL,
   SA_BEST_SCORE,
@@ -43,3 +44,27 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 const noop = () => undefined;
 const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+/**
+ * Runs llamaduo's workers for `queues` (all four by default) on the test server with the shared bundle; the
+ * returned function shuts them down and waits until they have stopped.
+ */
+export async function runTestWorkers(
+  env: TestWorkflowEnvironment,
+  activities: Partial<AllActivities>,
+  queues: readonly QueueName[] = ['workflow', 'data', 'llm', 'gpu'],
+): Promise<() => Promise<void>> {
+  const workers = await createWorkers({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    queues: [...queues],
+    activities,
+    workflowBundle: await workflowBundle(),
+    shutdownGraceTime: '1s',
+  });
+  const running = Promise.all(workers.map((w) => w.run()));
+  return async () => {
+    for (const w of workers) w.shutdown();
+    await running;
+  };
+}

@@ -7,25 +7,22 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TASK_QUEUES } from '../../common/activities';
 import type * as T from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
-import { createWorkers } from '../../workers/create-workers';
 import { progressQuery, stopAfterCycleSignal } from '../../workflows/messages';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { createFakeActivities } from '../fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { startTestEnv, runTestWorkers } from '../helpers/temporal-env';
 import { testConfig } from '../helpers/test-config';
 
 describe('exports of the best adapter (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
   const exports: T.ExportAdapterInput[] = [];
   const fineTunes: T.FineTuneInput[] = [];
   /** how the test's exportAdapter behaves: the fake's outputs, a trainer failure, or a step that runs until cancelled */
@@ -65,20 +62,11 @@ describe('exports of the best adapter (real dev server)', () => {
         return fakes.exportAdapter(input);
       },
     };
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities,
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(env, activities);
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });

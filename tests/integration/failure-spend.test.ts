@@ -13,17 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { MigrationConfig } from '../../common/config';
 import type { Usage } from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
 import { MigrationClient } from '../../client/migrations';
-import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { progressQuery } from '../../workflows/messages';
 import { createFakeActivities, usageOf } from '../fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { startTestEnv, runTestWorkers } from '../helpers/temporal-env';
 import { testConfig } from '../helpers/test-config';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,8 +30,7 @@ const close = (a: number, b: number) => Math.abs(a - b) < 1e-6;
 describe('spend of failed and budget-stopped work (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
   /** what each synthesis shard of the failing migration reported paying, the failed one's included */
   const synthPaid: Usage[] = [];
   /** what each cancelled judge shard reported paying */
@@ -88,20 +85,11 @@ describe('spend of failed and budget-stopped work (real dev server)', () => {
         return r;
       },
     };
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities,
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(env, activities);
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });

@@ -9,15 +9,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { FineTuneInput } from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
-import { createWorkers } from '../../workers/create-workers';
 import { progressQuery } from '../../workflows/messages';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { createFakeActivities } from '../fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { startTestEnv, runTestWorkers } from '../helpers/temporal-env';
 import { testConfig } from '../helpers/test-config';
 
 const LOST_WORKERS = 5; // six attempts: one more than the old limit
@@ -25,8 +23,7 @@ const LOST_WORKERS = 5; // six attempts: one more than the old limit
 describe('GPU attempts and lost workers (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
   let attempts = 0;
 
   before(async () => {
@@ -42,20 +39,11 @@ describe('GPU attempts and lost workers (real dev server)', () => {
         return fakes.fineTune(input);
       },
     };
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities,
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(env, activities);
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });
@@ -80,27 +68,21 @@ describe('GPU attempts and lost workers (real dev server)', () => {
 describe('a GPU step no worker picks up (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
 
   before(async () => {
     env = await startTestEnv();
     dir = await mkdtemp(path.join(tmpdir(), 'llamaduo-no-gpu-'));
     const store = new LocalArtifactStore(path.join(dir, 'artifacts'));
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm'], // no GPU worker
-      activities: createFakeActivities({ store, ledger: path.join(dir, 'ledger.jsonl') }),
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(
+      env,
+      createFakeActivities({ store, ledger: path.join(dir, 'ledger.jsonl') }),
+      ['workflow', 'data', 'llm'],
+    ); // no GPU worker
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });

@@ -12,16 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { SynthesisResult, SynthesizeShardInput, SynthesizeShardResult, Usage } from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
-import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { progressQuery, setBudgetUpdate } from '../../workflows/messages';
 import { synthesisProgressQuery, type synthesisWorkflow } from '../../workflows/synthesis-workflow';
 import { createFakeActivities, usageOf } from '../fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { startTestEnv, runTestWorkers } from '../helpers/temporal-env';
 import { testConfig } from '../helpers/test-config';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -30,8 +28,7 @@ const close = (a: number, b: number) => Math.abs(a - b) < 1e-6;
 describe('cancelled synthesis shards end with what they paid (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
   /** usage each cancelled shard reported, by migration */
   const paid = new Map<string, Usage[]>();
 
@@ -69,20 +66,11 @@ describe('cancelled synthesis shards end with what they paid (real dev server)',
         return { raw, generated: samples.length, usage, failed: input.requests - 2 };
       },
     };
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities,
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(env, activities);
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });
