@@ -7,16 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUES } from '../../common/activities';
 import type { SynthesisResult } from '../../common/types';
 import { LocalArtifactStore } from '../../activities/store/local-store';
-import { createWorkers } from '../../workers/create-workers';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
 import { progressQuery, setBudgetUpdate } from '../../workflows/messages';
 import { synthesisProgressQuery, type synthesisWorkflow } from '../../workflows/synthesis-workflow';
 import { createFakeActivities } from '../fakes/fake-activities';
-import { startTestEnv, workflowBundle } from '../helpers/temporal-env';
+import { startTestEnv, runTestWorkers } from '../helpers/temporal-env';
 import { testConfig } from '../helpers/test-config';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,8 +22,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('budget changes reach a running synthesis child (real dev server)', () => {
   let env: TestWorkflowEnvironment;
   let dir: string;
-  let workers: Worker[];
-  let running: Promise<void>;
+  let stopWorkers: (() => Promise<void>) | undefined;
 
   before(async () => {
     env = await startTestEnv();
@@ -38,20 +35,11 @@ describe('budget changes reach a running synthesis child (real dev server)', () 
       shardMs: 400,
       gpuMs: 20,
     });
-    workers = await createWorkers({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      queues: ['workflow', 'data', 'llm', 'gpu'],
-      activities,
-      workflowBundle: await workflowBundle(),
-      shutdownGraceTime: '1s',
-    });
-    running = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+    stopWorkers = await runTestWorkers(env, activities);
   });
 
   after(async () => {
-    for (const w of workers ?? []) w.shutdown();
-    await running;
+    await stopWorkers?.();
     await env?.teardown();
     await rm(dir, { recursive: true, force: true });
   });
