@@ -170,10 +170,6 @@ export function createEvalActivities(deps: EvalDeps) {
     async summarizeEvaluation(input: SummarizeEvaluationInput): Promise<SummarizeEvaluationResult> {
       const summaryKey = evalOutputKey(input, 'summary.json');
       if (await store.find(summaryKey)) return store.readJson<SummarizeEvaluationResult>(summaryKey);
-      // an attempt cut off before summary.json may have committed some outputs: they are derived from the same
-      // inputs, so a retry keeps them rather than writing them a second time
-      const writeOnce = async (key: string, rows: readonly unknown[]) =>
-        (await store.find(key)) ?? store.writeJsonl(key, rows);
 
       const records: JudgmentRecord[] = [];
       for (const ref of input.shardOutputs)
@@ -192,11 +188,11 @@ export function createEvalActivities(deps: EvalDeps) {
       });
       if (input.evaluation.reference) {
         const reference = scoreAgainstReferences(inputs, input.evaluation.reference.metric);
-        await writeOnce(evalOutputKey(input, 'reference.jsonl'), reference.perSample);
+        await store.writeJsonlOnce(evalOutputKey(input, 'reference.jsonl'), reference.perSample);
         summary.reference = reference.summary;
       }
-      const judgments = await writeOnce(evalOutputKey(input, 'judgments.jsonl'), records);
-      await writeOnce(evalOutputKey(input, 'per-sample.jsonl'), perSample);
+      const judgments = await store.writeJsonlOnce(evalOutputKey(input, 'judgments.jsonl'), records);
+      await store.writeJsonlOnce(evalOutputKey(input, 'per-sample.jsonl'), perSample);
       const result: SummarizeEvaluationResult = { summary, judgments };
       await store.writeJson(summaryKey, result); // last: marks the step finished
       return result;

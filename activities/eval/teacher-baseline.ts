@@ -100,13 +100,10 @@ export async function teacherBaseline(
       paid.reduce<Usage>((u, r) => addUsage(u, r.usage), ZERO_USAGE),
     );
   }
-  // an attempt cut off between the generations and result.json committed them already: keep them
-  const generations =
-    (await store.find(keys.generations)) ??
-    (await store.writeJsonl(
-      keys.generations,
-      results.flatMap((r) => (r.generation ? [r.generation] : [])),
-    ));
+  const generations = await store.writeJsonlOnce(
+    keys.generations,
+    results.flatMap((r) => (r.generation ? [r.generation] : [])),
+  );
   const usage = results.reduce<Usage>((u, r) => addUsage(u, r.usage), ZERO_USAGE);
   const failed = results.filter((r) => !r.generation).length;
   const result: TeacherBaselineResult = { generations, usage, failed };

@@ -106,6 +106,14 @@ export abstract class ArtifactStore {
     return this.write(key, [JSON.stringify(value, null, 2) + '\n']);
   }
 
+  /**
+   * The artifact already committed at `key`, else `records` written there: for outputs a retry derives again from
+   * the same inputs, which an attempt cut off before the step's end marker may have committed already.
+   */
+  async writeJsonlOnce(key: string, records: Iterable<unknown>): Promise<ArtifactRef> {
+    return (await this.find(key)) ?? this.writeJsonl(key, records);
+  }
+
   async writeJsonl(key: string, records: Iterable<unknown> | AsyncIterable<unknown>): Promise<ArtifactRef> {
     let count = 0;
     async function* lines() {
