@@ -100,11 +100,22 @@ function perturb(rng: Rng): Perturb {
 
 export interface BenchSet {
   samples: CoverageRecord[];
+  /** the user's coverage records (train split): curation's references, where templates and thresholds come from */
+  train: CoverageRecord[];
   test: CoverageRecord[];
 }
 
-/** `size` samples: every real record not in the test split once, then perturbed copies; 0.5% leak test records. */
-export function buildBenchSet(real: CoverageRecord[], size: number, seed: number, testSize = 500): BenchSet {
+/**
+ * `size` samples: every real record in neither the test nor the train split once, then perturbed copies
+ * of any non-test record (train records included, as synthesis paraphrases them); 0.5 % leak test records.
+ */
+export function buildBenchSet(
+  real: CoverageRecord[],
+  size: number,
+  seed: number,
+  testSize = 500,
+  trainSize = 3000,
+): BenchSet {
   const rng = mulberry32(seed);
   const shuffled = [...real];
   for (let i = shuffled.length - 1; i > 0; i--) {
@@ -114,7 +125,8 @@ export function buildBenchSet(real: CoverageRecord[], size: number, seed: number
   const test = shuffled.slice(0, testSize);
   const pool = shuffled.slice(testSize);
   const vocab = pool.slice(0, 2000).flatMap((r) => r.response.split(' ').slice(0, 20));
-  const samples: CoverageRecord[] = pool.slice(0, size);
+  const train = pool.slice(0, trainSize);
+  const samples: CoverageRecord[] = pool.slice(trainSize, trainSize + size);
   while (samples.length < size) {
     const leak = rng() < 0.005;
     const base = leak ? pick(rng, test) : pick(rng, pool);
@@ -128,5 +140,5 @@ export function buildBenchSet(real: CoverageRecord[], size: number, seed: number
       response: p(base.response, rng, vocab),
     });
   }
-  return { samples, test };
+  return { samples, train, test };
 }

@@ -39,20 +39,25 @@ try {
   const sampleIds = [...ids].sort((a, b) => a - b);
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
   writeFileSync(path.join(dir, 'samples.jsonl'), jsonl(set.samples));
+  writeFileSync(path.join(dir, 'train.jsonl'), jsonl(set.train));
   writeFileSync(path.join(dir, 'test.jsonl'), jsonl(set.test));
   writeFileSync(path.join(dir, 'dedup.json'), JSON.stringify(dedup));
   writeFileSync(path.join(dir, 'ids.json'), JSON.stringify(sampleIds));
   const fullWords = (r: { instruction: string; context: string; response: string }) =>
     words(`${r.instruction} ${r.context} ${r.response}`).join(' ');
+  // ids: samples, then the test split, then the train split (ids >= size are never dropped)
   const tokens = [
-    ...set.samples.map((r) => ({ full: fullWords(r), test: false })),
-    ...set.test.map((r) => ({ full: fullWords(r), test: true })),
+    ...set.samples.map((r) => ({ full: fullWords(r), test: false, ref: false })),
+    ...set.test.map((r) => ({ full: fullWords(r), test: true, ref: false })),
+    ...set.train.map((r) => ({ full: fullWords(r), test: false, ref: true })),
   ];
   writeFileSync(path.join(dir, 'tokens.jsonl'), tokens.map((t) => JSON.stringify(t)).join('\n') + '\n');
 
   const ours = run('tsx', [
     path.join(ROOT, 'bench/dedup-run.ts'),
-    ...['samples.jsonl', 'test.jsonl', 'dedup.json', 'ids.json', 'ours.json'].map((f) => path.join(dir, f)),
+    ...['samples.jsonl', 'train.jsonl', 'test.jsonl', 'dedup.json', 'ours.json'].map((f) =>
+      path.join(dir, f),
+    ),
   ]);
   const rensaWall = run(
     python,
@@ -78,7 +83,13 @@ try {
     String(dedup.threshold),
     String(dedup.shingleSize),
   ]);
-  const o = JSON.parse(readFileSync(path.join(dir, 'ours.json'), 'utf8')) as Result & {
+  const o = JSON.parse(readFileSync(path.join(dir, 'ours.json'), 'utf8')) as {
+    seconds: number;
+    cpuSeconds: number;
+    kept: number;
+    thresholds: { threshold: number; rougeLThreshold: number };
+    calibration: object | null;
+    templates: number;
     peakRssMB: number;
     drops: object;
     timings: object;
@@ -90,12 +101,13 @@ try {
     rows: number;
   };
 
-  // neighbours among the samples (ids < size) and in the test split (ids >= size)
+  // neighbours among the samples (ids < size) and in the test and train splits (ids >= size), at the
+  // threshold curation used (calibrated on the train split, never below the configured one)
   const truth = exactNeighbours(
     tokens.map((t) => t.full),
     sampleIds,
     dedup.shingleSize,
-    dedup.threshold,
+    o.thresholds.threshold,
   );
   const ourScore = scoreDrops(truth, new Set(o.dropped), new Set(o.droppedBySimilarity));
   const amongSamples = new Map([...truth].map(([i, nb]) => [i, new Set([...nb].filter((j) => j < size))]));
@@ -125,7 +137,14 @@ try {
       precision: round(dsScore.precision, 4),
     },
     wallSeconds: { ours: round(ours, 1), rensa: round(rensaWall, 1), datasketch: round(theirs, 1) },
-    curation: { templates: dedup.templates, thresholds: dedup.thresholds },
+    curation: {
+      templates: dedup.templates,
+      thresholds: dedup.thresholds,
+      trainRecords: set.train.length,
+      templatesFound: o.templates,
+      used: o.thresholds,
+      calibration: o.calibration,
+    },
     loadAverage: loadavg().map((x) => round(x, 1)),
   };
   console.log(JSON.stringify(line));

@@ -1,9 +1,10 @@
 """datasketch side of bench/dedup.ts: the same word shingles, num_perm and threshold, run through
 datasketch's MinHash and MinHashLSH as a user would (bulk MinHash, greedy query-then-insert dedup,
-query against an index of the test split). Prints one JSON object.
+query against an index of the test split, the train split indexed first). Prints one JSON object.
 
 Usage: python bench/dedup_datasketch.py <tokens.jsonl> <sample-ids.json> <out.json> <num_perm> <threshold> <shingle>
-tokens.jsonl: {"full": "normalized words ...", "test": bool} per line, samples first, test records after.
+tokens.jsonl: {"full": "normalized words ...", "test": bool, "ref": bool} per line: samples, the test
+split, the train split (indexed before the samples, never dropped).
 """
 import json
 import sys
@@ -23,11 +24,11 @@ def shingles(text, k):
 def main():
     tokens_file, ids_file, out_file = sys.argv[1:4]
     num_perm, threshold, k = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
-    samples, test = [], []
+    samples, test, refs = [], [], []
     with open(tokens_file, encoding="utf8") as f:
         for line in f:
             r = json.loads(line)
-            (test if r["test"] else samples).append(r["full"])
+            (test if r["test"] else refs if r.get("ref") else samples).append(r["full"])
     sample_ids = json.load(open(ids_file))
 
     t0 = time.perf_counter()
@@ -36,11 +37,16 @@ def main():
     sample_sh = [shingles(t, k) for t in samples]
     test_mh = MinHash.bulk(test_sh, num_perm=num_perm)
     sample_mh = MinHash.bulk(sample_sh, num_perm=num_perm)
+    ref_mh = MinHash.bulk([shingles(t, k) for t in refs], num_perm=num_perm)
     test_lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     with test_lsh.insertion_session() as s:
         for i, m in enumerate(test_mh):
             s.insert(i, m)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # the train split: indexed first, never dropped
+    with lsh.insertion_session() as s:
+        for i, m in enumerate(ref_mh):
+            s.insert(("ref", i), m)
     kept = 0
     for i, m in enumerate(sample_mh):
         if test_lsh.query(m) or lsh.query(m):

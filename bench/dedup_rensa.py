@@ -1,6 +1,6 @@
 """rensa side of bench/dedup.ts: the same word shingles, num_perm and threshold through rensa's RMinHash
 and RMinHashLSH (32 bands) as a user would write it: greedy query-then-insert, a test-split index queried
-first, one thread. Prints nothing; writes one JSON object.
+first and the train split indexed before the samples, one thread. Prints nothing; writes one JSON object.
 
 Usage: python bench/dedup_rensa.py <tokens.jsonl> <out.json> <num_perm> <threshold> <shingle> <bands>
 """
@@ -29,11 +29,11 @@ def minhash(sh, num_perm):
 def main():
     tokens_file, out_file = sys.argv[1:3]
     num_perm, threshold, k, bands = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-    samples, test = [], []
+    samples, test, refs = [], [], []
     with open(tokens_file, encoding="utf8") as f:
         for line in f:
             r = json.loads(line)
-            (test if r["test"] else samples).append(r["full"])
+            (test if r["test"] else refs if r.get("ref") else samples).append(r["full"])
 
     t0 = time.perf_counter()
     c0 = time.process_time()
@@ -41,6 +41,9 @@ def main():
     for i, t in enumerate(test):
         test_lsh.insert(i, minhash(shingles(t, k), num_perm))
     lsh = RMinHashLSH(threshold=threshold, num_perm=num_perm, num_bands=bands)
+    # the train split: indexed first, never dropped
+    for i, t in enumerate(refs):
+        lsh.insert(len(samples) + i, minhash(shingles(t, k), num_perm))
     kept = 0
     for i, t in enumerate(samples):
         m = minhash(shingles(t, k), num_perm)

@@ -1,17 +1,33 @@
-// Splits a feature computation over worker threads. Below a few thousand records the thread start-up
-// costs more than it saves, so small batches are computed inline.
-import { availableCores } from '../../cpu-cores';
+// Splits a curation batch into chunks, one per thread: the last chunk stays on the calling thread (it
+// would otherwise wait idle), the others go to worker threads. Each thread hashes the exact-duplicate
+// keys of its chunk first, then computes the similarity features of its records still live, so the
+// records cross to the workers once and both passes run in parallel. The first worker's chunk starts with
+// the references: it also measures the real records' nearest neighbours for threshold calibration, off
+// the calling thread's path. Below a few thousand records the thread start-up costs more than it saves,
+// so small batches are computed inline.
 import { Worker } from 'node:worker_threads';
+import { availableCores } from '../../cpu-cores';
+import { exactKeys } from './exact-dedup';
+import { CALIBRATION_QUERIES, realNeighbourSimilarities, type NeighbourSimilarities } from './calibrate';
 import {
   computeFeatures,
   concatFeatures,
+  variablePromptWords,
   type FeatureParams,
   type Features,
   type TextFields,
 } from './features';
+import { TemplateMasker } from './templates';
 import type { NgramSet } from './hashing';
 
 const INLINE_BELOW = 4000;
+/**
+ * Share of each worker's chunk whose exact keys the calling thread computes while the worker is still
+ * receiving its records (copying them in costs the worker about what hashing a third of them does).
+ */
+const KEYS_ON_CALLER = 0.3;
+/** What measuring one real record's nearest neighbours costs, in records' features. */
+const CALIBRATION_COST = 12;
 
 // The worker file has the same extension as this module: .ts under tsx, .js once compiled.
 const WORKER_URL = new URL(
@@ -23,45 +39,188 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableCores()));
 }
 
-export async function computeFeaturesParallel(
+/** What a worker is sent: its chunk once, then the live mask of that chunk. */
+export type FeatureJob =
+  | { type: 'records'; records: TextFields[]; keysFrom: number }
+  | {
+      type: 'features';
+      live: Uint8Array;
+      params: FeatureParams;
+      testNgrams: { hi: Int32Array; lo: Int32Array; used: Uint8Array } | null;
+      /** real records at the start of the chunk to calibrate on (0: none) */
+      calibrate: number;
+    };
+
+/** What a worker answers to a features job. */
+export interface FeatureAnswer {
+  features: Features;
+  neighbours: NeighbourSimilarities | null;
+}
+
+/** Nearest-neighbour similarities of the first `real` records, computed on the features of a chunk. */
+export function calibrationNeighbours(
   records: readonly TextFields[],
+  f: Features,
+  real: number,
   params: FeatureParams,
-  opts: { testNgrams?: NgramSet; threads?: number } = {},
-): Promise<Features> {
-  const threads = opts.threads ?? defaultThreads();
-  if (threads <= 1 || records.length < INLINE_BELOW) return computeFeatures(records, params, opts.testNgrams);
-  const t = opts.testNgrams;
-  const testNgrams = t && t.size > 0 ? { hi: t.hi, lo: t.lo, used: t.used } : null;
-  const chunk = Math.ceil(records.length / threads);
-  const parts = await Promise.all(
-    Array.from({ length: threads }, (_, t) => {
-      const slice = records.slice(t * chunk, (t + 1) * chunk).map((r) => ({
+): NeighbourSimilarities {
+  const masker = params.templates ? new TemplateMasker(params.templates) : null;
+  return realNeighbourSimilarities(f, real, (i) => variablePromptWords(records[i]!, masker));
+}
+
+export class FeaturePool {
+  private readonly workers: Worker[] = [];
+  /** [start, end) of each worker's chunk */
+  private readonly chunks: [number, number][] = [];
+  /** [start, end) of the chunk computed on the calling thread */
+  private readonly own: [number, number];
+  /** the workers' first answers, listened for from the start so none is missed */
+  private readonly keys: Promise<Int32Array>[] = [];
+  /** where each worker's own exact keys start (the caller hashes its chunk up to there) */
+  private readonly keysFrom: number[] = [];
+
+  /** Starts threads - 1 workers and hands each its chunk of `records` (none for small batches). */
+  constructor(
+    private readonly records: readonly TextFields[],
+    threads = defaultThreads(),
+  ) {
+    if (threads <= 1 || records.length < INLINE_BELOW) {
+      this.own = [0, records.length];
+      return;
+    }
+    const chunk = Math.ceil(records.length / threads);
+    this.own = [(threads - 1) * chunk, records.length];
+    for (let t = 0; t < threads - 1; t++) {
+      const range: [number, number] = [t * chunk, Math.min(records.length, (t + 1) * chunk)];
+      const slice = records.slice(...range).map((r) => ({
         instruction: r.instruction,
         context: r.context,
         response: r.response,
         ...(r.category !== undefined ? { category: r.category } : {}),
       }));
-      return runWorker({ records: slice, params, testNgrams });
-    }),
-  );
-  return concatFeatures(parts, params.bands);
+      const w = new Worker(WORKER_URL);
+      const keys = reply<Int32Array>(w);
+      keys.catch(() => {}); // awaited by exactKeys(); a pool closed before that must not fail unhandled
+      const keysFrom = Math.floor(slice.length * KEYS_ON_CALLER);
+      w.postMessage({ type: 'records', records: slice, keysFrom } satisfies FeatureJob);
+      this.keysFrom.push(range[0] + keysFrom);
+      this.keys.push(keys);
+      this.workers.push(w);
+      this.chunks.push(range);
+    }
+  }
+
+  /** exactKeys of every record, in order. */
+  async exactKeys(): Promise<Int32Array> {
+    const out = new Int32Array(this.records.length * 2);
+    out.set(exactKeys(this.records.slice(...this.own)), this.own[0] * 2);
+    this.chunks.forEach(([start], t) =>
+      out.set(exactKeys(this.records.slice(start, this.keysFrom[t])), start * 2),
+    );
+    const parts = await Promise.all(this.keys);
+    parts.forEach((keys, t) => out.set(keys, this.keysFrom[t]! * 2));
+    return out;
+  }
+
+  /**
+   * Features of the records with live[i] set, in order; with `calibrate` (the real records, at the start
+   * of the batch and live), also their nearest-neighbour similarities.
+   */
+  async features(
+    live: Uint8Array,
+    params: FeatureParams,
+    testNgrams?: NgramSet,
+    calibrate = 0,
+  ): Promise<{ features: Features; neighbours: NeighbourSimilarities | null }> {
+    // the first worker calibrates when the real records are all in its chunk
+    const onWorker = calibrate >= 2 && this.chunks.length > 0 && calibrate <= this.chunks[0]![1];
+    const t =
+      testNgrams && testNgrams.size > 0
+        ? { hi: testNgrams.hi, lo: testNgrams.lo, used: testNgrams.used }
+        : null;
+    // Equal shares of the live records: a worker computes its chunk up to its share (less an allowance
+    // for calibrating) and this thread the rest of the batch. Records stay where they are; only the cut
+    // moves, since this thread holds every record.
+    let liveCount = 0;
+    for (let i = 0; i < live.length; i++) liveCount += live[i]!;
+    const share = liveCount / (this.workers.length + 1);
+    const cuts = this.chunks.map(([start, end], k) => {
+      const calibrating = onWorker && k === 0;
+      let want = share - (calibrating ? Math.min(calibrate, CALIBRATION_QUERIES) * CALIBRATION_COST : 0);
+      // the worker that calibrates keeps the real records it calibrates on
+      let i = calibrating ? start + calibrate : start;
+      for (let j = start; j < i; j++) want -= live[j]!;
+      while (i < end && want > 0) want -= live[i++]!;
+      return i;
+    });
+    const answers = Promise.all(
+      this.workers.map((w, k) => {
+        const answer = reply<FeatureAnswer>(w);
+        const [start] = this.chunks[k]!;
+        w.postMessage({
+          type: 'features',
+          live: live.slice(start, cuts[k]),
+          params,
+          testNgrams: t,
+          calibrate: onWorker && k === 0 ? calibrate : 0,
+        } satisfies FeatureJob);
+        return answer;
+      }),
+    );
+    answers.catch(() => {}); // awaited below, unless this thread's share fails first
+    const liveIn = (from: number, to: number) =>
+      computeFeatures(
+        this.records.slice(from, to).filter((_, i) => live[from + i]),
+        params,
+        testNgrams,
+      );
+    // this thread: the rest of each worker's chunk, then its own chunk
+    const mine = [...this.chunks.map(([, end], k) => liveIn(cuts[k]!, end)), liveIn(...this.own)];
+    if (this.workers.length === 0)
+      return {
+        features: mine[0]!,
+        neighbours: calibrate >= 2 ? calibrationNeighbours(this.records, mine[0]!, calibrate, params) : null,
+      };
+    const parts = await answers;
+    const ordered = parts.flatMap((p, k) => [p.features, mine[k]!]);
+    const features = concatFeatures([...ordered, mine.at(-1)!], params.bands);
+    const neighbours = onWorker
+      ? parts[0]!.neighbours
+      : calibrate >= 2
+        ? calibrationNeighbours(this.records, features, calibrate, params)
+        : null;
+    return { features, neighbours };
+  }
+
+  /** Stops the threads (also after a failure part-way). */
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
 }
 
-function runWorker(job: {
-  records: TextFields[];
-  params: FeatureParams;
-  testNgrams: { hi: Int32Array; lo: Int32Array; used: Uint8Array } | null;
-}): Promise<Features> {
+/** The worker's next message, or its failure. */
+function reply<T>(w: Worker): Promise<T> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER_URL);
-    w.once('message', (f: Features) => {
-      resolve(f);
-      void w.terminate();
-    });
-    w.once('error', reject);
-    w.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`feature worker exited with code ${code}`));
-    });
-    w.postMessage(job);
+    const done = () => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    const onMessage = (m: T) => {
+      done();
+      resolve(m);
+    };
+    const onError = (e: Error) => {
+      done();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      done();
+      reject(new Error(`feature worker exited with code ${code}`));
+    };
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
   });
 }

@@ -1,20 +1,30 @@
-// Worker thread body: computes features for one chunk and hands the typed arrays back without copying.
+// Worker thread body (features-pool.ts): keeps its chunk of the batch, answers with the exact-duplicate
+// keys, then with the features of the chunk's live records (and, when asked, the calibration
+// neighbours of the real records it starts with), handing the typed arrays back without copying.
 import { parentPort } from 'node:worker_threads';
-import { computeFeatures, type FeatureParams, type TextFields } from './features';
+import { exactKeys } from './exact-dedup';
+import { computeFeatures, type TextFields } from './features';
+import { calibrationNeighbours, type FeatureAnswer, type FeatureJob } from './features-pool';
 import { NgramSet } from './hashing';
 
-interface Job {
-  records: TextFields[];
-  params: FeatureParams;
-  testNgrams: { hi: Int32Array; lo: Int32Array; used: Uint8Array } | null;
-}
+let records: TextFields[] = [];
 
-parentPort!.on('message', (job: Job) => {
+parentPort!.on('message', (job: FeatureJob) => {
+  if (job.type === 'records') {
+    records = job.records;
+    const keys = exactKeys(records.slice(job.keysFrom));
+    parentPort!.postMessage(keys, [keys.buffer as ArrayBuffer]);
+    return;
+  }
+  // job.live covers the start of the chunk this worker computes; the caller takes the rest
+  const chosen = records.slice(0, job.live.length).filter((_, i) => job.live[i]);
   const f = computeFeatures(
-    job.records,
+    chosen,
     job.params,
     job.testNgrams ? new NgramSet(job.testNgrams.hi, job.testNgrams.lo, job.testNgrams.used) : undefined,
   );
+  const neighbours = job.calibrate ? calibrationNeighbours(chosen, f, job.calibrate, job.params) : null;
+  records = [];
   const buffers = [
     f.full.offsets,
     f.full.data,
@@ -25,7 +35,7 @@ parentPort!.on('message', (job: Job) => {
     f.ngramHit,
   ];
   parentPort!.postMessage(
-    f,
+    { features: f, neighbours } satisfies FeatureAnswer,
     buffers.map((b) => b.buffer as ArrayBuffer),
   );
 });

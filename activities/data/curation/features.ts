@@ -1,10 +1,11 @@
 // Per-record features every similarity step needs, computed once (in worker threads for big batches):
 // shingle sets and LSH band keys of the whole sample and of its prompt (instruction + context), and
 // whether the sample shares an n-gram with the test split.
-import { NgramSet, ngramKeys, shingleSet, wordHashes } from './hashing';
+import { NgramSet, ngramKeys, shingleSetInto, wordHashes } from './hashing';
 import { MinHasher } from './minhash';
 import { withoutStopwords } from './stopwords';
 import { TemplateMasker, unmasked, unmaskedRuns, type TemplateModel } from './templates';
+import { plainWords } from './text';
 
 export interface TextFields {
   instruction: string;
@@ -58,12 +59,31 @@ export function setAt(s: FlatSets, i: number): Uint32Array {
   return s.data.subarray(s.offsets[i]!, s.offsets[i + 1]!);
 }
 
-function flatten(sets: Uint32Array[]): FlatSets {
-  const offsets = new Uint32Array(sets.length + 1);
-  for (let i = 0; i < sets.length; i++) offsets[i + 1] = offsets[i]! + sets[i]!.length;
-  const data = new Uint32Array(offsets[sets.length]!);
-  for (let i = 0; i < sets.length; i++) data.set(sets[i]!, offsets[i]!);
-  return { offsets, data };
+/** FlatSets filled set by set, the data array doubling as it fills. */
+class FlatSetsBuilder {
+  private readonly offsets: Uint32Array;
+  private data: Uint32Array;
+  private count = 0;
+
+  constructor(sets: number, guess: number) {
+    this.offsets = new Uint32Array(sets + 1);
+    this.data = new Uint32Array(Math.max(1024, guess));
+  }
+
+  push(set: Uint32Array): void {
+    const at = this.offsets[this.count]!;
+    if (at + set.length > this.data.length) {
+      const grown = new Uint32Array(Math.max(this.data.length * 2, at + set.length));
+      grown.set(this.data.subarray(0, at));
+      this.data = grown;
+    }
+    this.data.set(set, at);
+    this.offsets[++this.count] = at + set.length;
+  }
+
+  build(): FlatSets {
+    return { offsets: this.offsets, data: this.data.slice(0, this.offsets[this.count]!) };
+  }
 }
 
 export function computeFeatures(
@@ -73,22 +93,31 @@ export function computeFeatures(
 ): Features {
   const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
   const n = records.length;
-  const fullSets: Uint32Array[] = new Array(n);
-  const promptSets: Uint32Array[] = new Array(n);
+  const full = new FlatSetsBuilder(n, n * 128);
+  const prompt = new FlatSetsBuilder(n, n * 16);
   const fullKeys = new Uint32Array(n * p.bands);
   const promptKeys = new Uint32Array(n * p.bands);
   const ngramHit = new Uint8Array(n);
   const masker = p.templates ? new TemplateMasker(p.templates) : null;
+  // per-record buffers, reused: the words of the sample, and its shingle sets until they are copied out
+  let joined = new Uint32Array(1024);
+  let scratch = new Uint32Array(1024);
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     const v = variableWords(r, masker);
-    const all = new Uint32Array(v.prompt.length + v.response.length);
-    all.set(v.prompt, 0);
-    all.set(v.response, v.prompt.length);
-    fullSets[i] = shingleSet(all, p.shingleSize);
-    promptSets[i] = shingleSet(withoutStopwords(v.prompt), PROMPT_SHINGLE);
-    mh.keysOf(fullSets[i]!, fullKeys, i * p.bands);
-    mh.keysOf(promptSets[i]!, promptKeys, i * p.bands);
+    const words = v.prompt.length + v.response.length;
+    if (joined.length < words) {
+      joined = new Uint32Array(words * 2);
+      scratch = new Uint32Array(words * 2);
+    }
+    joined.set(v.prompt, 0);
+    joined.set(v.response, v.prompt.length);
+    const fullSet = shingleSetInto(joined.subarray(0, words), p.shingleSize, scratch);
+    mh.keysOf(fullSet, fullKeys, i * p.bands);
+    full.push(fullSet);
+    const promptSet = shingleSetInto(withoutStopwords(v.prompt), PROMPT_SHINGLE, scratch);
+    mh.keysOf(promptSet, promptKeys, i * p.bands);
+    prompt.push(promptSet);
     if (testNgrams && testNgrams.size > 0) {
       let hit = false;
       const probe = (a: number, b: number) => (hit = testNgrams.has(a, b));
@@ -99,7 +128,7 @@ export function computeFeatures(
       ngramHit[i] = hit ? 1 : 0;
     }
   }
-  return { count: n, full: flatten(fullSets), fullKeys, prompt: flatten(promptSets), promptKeys, ngramHit };
+  return { count: n, full: full.build(), fullKeys, prompt: prompt.build(), promptKeys, ngramHit };
 }
 
 /**
@@ -197,4 +226,14 @@ export function concatFeatures(parts: Features[], bands: number): Features {
       (n) => new Uint8Array(n),
     ),
   };
+}
+
+/** Plain words (numbers kept) of the prompt without its template spans. */
+export function variablePromptWords(r: TextFields, masker: TemplateMasker | null): string[] {
+  const text = promptText(r);
+  const all = plainWords(text);
+  if (!masker || masker.empty) return all;
+  const mask = masker.mask(wordHashes(text), r.category);
+  // the two tokenizers split words alike; should they ever disagree, the whole prompt is compared
+  return mask && mask.length === all.length ? unmasked(all, mask) : all;
 }

@@ -43,7 +43,9 @@ const ZERO = hashWord('0');
  */
 export function wordHashes(text: string): Uint32Array {
   const t = nfkc(text).toLowerCase();
-  const out = new Uint32Array((t.length >>> 1) + 1);
+  // at most one word per two characters; the scratch buffer is reused (a fresh one is zero-filled)
+  if (scratch.length < (t.length >>> 1) + 1) scratch = new Uint32Array(t.length + 2);
+  const out = scratch;
   let n = 0;
   let h = 0x811c9dc5;
   let inWord = false;
@@ -79,16 +81,22 @@ export function wordHashes(text: string): Uint32Array {
   if (inWord) out[n++] = digitsOnly ? ZERO : fmix32(h);
   return out.slice(0, n);
 }
+let scratch = new Uint32Array(4096);
 
 /**
  * Sorted, distinct hashes of the word k-shingles of a text. A text shorter than k words is one shingle
  * (all its words), so short instructions still get a set; an empty text gets an empty set.
  */
 export function shingleSet(wordHashes: Uint32Array, k: number): Uint32Array {
+  return shingleSetInto(wordHashes, k, new Uint32Array(wordHashes.length)).slice();
+}
+
+/** shingleSet written into `scratch` (at least wordHashes.length long): a view valid until its next use. */
+export function shingleSetInto(wordHashes: Uint32Array, k: number, scratch: Uint32Array): Uint32Array {
   const n = wordHashes.length;
-  if (n === 0) return new Uint32Array(0);
+  if (n === 0) return scratch.subarray(0, 0);
   const span = Math.min(k, n);
-  const out = new Uint32Array(n - span + 1);
+  const out = scratch.subarray(0, n - span + 1);
   for (let i = 0; i + span <= n; i++) {
     let h = 0x9747b28c;
     for (let j = 0; j < span; j++) h = fmix32(Math.imul(h, 0x9e3779b1) ^ wordHashes[i + j]!);

@@ -6,15 +6,16 @@ import {
   collectNgrams,
   computeFeatures,
   promptText,
+  variablePromptWords,
   setAt,
   type FeatureParams,
   type Features,
   type TextFields,
 } from './features';
-import { computeFeaturesParallel } from './features-pool';
-import { calibratedThreshold, quantile, realNeighbourSimilarities, type Calibration } from './calibrate';
-import { jaccard, wordHashes } from './hashing';
-import { greedyMatch, LshBuckets } from './lsh-buckets';
+import { FeaturePool } from './features-pool';
+import { calibratedThreshold, quantile, type Calibration, type NeighbourSimilarities } from './calibrate';
+import { jaccard } from './hashing';
+import { greedyMatchLive } from './lsh-buckets';
 import { qualityIssue, type QualityProfile } from './quality';
 import { RefIndex } from './ref-index';
 import { rougeL, rougeLAtLeast } from './rouge';
@@ -23,11 +24,9 @@ import {
   findTemplates,
   TemplateMasker,
   templateRanges,
-  unmasked,
   type TemplateInfo,
   type TemplateModel,
 } from './templates';
-import { plainWords } from './text';
 
 export interface DedupParams {
   numPerm: number;
@@ -70,7 +69,7 @@ export interface CurationInput<T extends TextFields & { category: string }> {
   /** null skips the quality rules (benchmarks of the similarity steps) */
   quality: QualityProfile | null;
   dedup: DedupParams;
-  /** worker threads for signatures; default: available cores, at most 4 */
+  /** threads for exact keys and features, the calling one included; default: available cores, at most 4 */
   threads?: number;
   /** MinHash permutation seed; fixed so that reruns keep the same samples */
   seed?: number;
@@ -140,51 +139,68 @@ export async function curate<T extends TextFields & { category: string }>(
     input.onStep?.(name);
   };
 
-  const before = live.slice();
-  const exact = dropExactDuplicates(references, samples, live);
-  if (exact) {
-    drops['exact-duplicate'] = exact;
-    for (let i = 0; i < n; i++) {
-      if (!before[i] || live[i]) continue;
-      if (picked.length < EXAMPLES_PER_REASON) picked.push({ why: 'exact-duplicate', i });
-      if (dropped) (dropped['exact-duplicate'] ??= []).push(i);
-    }
-  }
-  lap('exact');
-
-  if (input.quality) {
-    for (let i = 0; i < n; i++) {
-      if (!live[i]) continue;
-      const why = qualityIssue(samples[i]!, input.quality);
-      if (why) drop(i, why);
-    }
-    lap('quality');
-  }
-
+  // The records cross to the feature threads once: exact-duplicate keys first, then the features of the
+  // references and of the samples still live, [references..., live samples...].
+  const R = references.length;
+  const pool = new FeaturePool([...references, ...samples], input.threads);
+  let f: Features;
+  let neighbours: NeighbourSimilarities | null = null;
+  let templates: TemplateModel | undefined;
+  let masker: TemplateMasker | null = null;
+  let testF: Features;
+  let params: FeatureParams;
+  const liveIds: number[] = [];
   const real = Math.min(input.real ?? 0, references.length);
   const realRecords = references.slice(0, real);
-  const templates: TemplateModel | undefined =
-    dedup.templates && real > 0 ? findTemplates(realRecords) : undefined;
-  const masker = templates ? new TemplateMasker(templates) : null;
-  if (templates) lap('templates');
-  const params: FeatureParams = {
-    numPerm: dedup.numPerm,
-    bands: dedup.bands,
-    shingleSize: dedup.shingleSize,
-    ngram: dedup.decontaminationNgram,
-    seed: input.seed ?? 1,
-    ...(templates && !masker!.empty ? { templates } : {}),
-  };
-  const testNgrams = collectNgrams(test, dedup.decontaminationNgram, params.templates);
-  const testF = computeFeatures(test, params);
-  // Features of references and of the samples still live, in one parallel pass: [references..., live...].
-  const liveIds: number[] = [];
-  for (let i = 0; i < n; i++) if (live[i]) liveIds.push(i);
-  const batch: TextFields[] = [...references, ...liveIds.map((i) => samples[i]!)];
-  const f = await computeFeaturesParallel(batch, params, { testNgrams, threads: input.threads });
-  lap('features');
+  try {
+    const before = live.slice();
+    const exact = dropExactDuplicates(await pool.exactKeys(), R, live);
+    if (exact) {
+      drops['exact-duplicate'] = exact;
+      for (let i = 0; i < n; i++) {
+        if (!before[i] || live[i]) continue;
+        if (picked.length < EXAMPLES_PER_REASON) picked.push({ why: 'exact-duplicate', i });
+        if (dropped) (dropped['exact-duplicate'] ??= []).push(i);
+      }
+    }
+    lap('exact');
 
-  const R = references.length;
+    if (input.quality) {
+      for (let i = 0; i < n; i++) {
+        if (!live[i]) continue;
+        const why = qualityIssue(samples[i]!, input.quality);
+        if (why) drop(i, why);
+      }
+      lap('quality');
+    }
+
+    templates = dedup.templates && real > 0 ? findTemplates(realRecords) : undefined;
+    masker = templates ? new TemplateMasker(templates) : null;
+    if (templates) lap('templates');
+    params = {
+      numPerm: dedup.numPerm,
+      bands: dedup.bands,
+      shingleSize: dedup.shingleSize,
+      ngram: dedup.decontaminationNgram,
+      seed: input.seed ?? 1,
+      ...(templates && !masker!.empty ? { templates } : {}),
+    };
+    const testNgrams = collectNgrams(test, dedup.decontaminationNgram, params.templates);
+    testF = computeFeatures(test, params);
+    const mask = new Uint8Array(R + n);
+    mask.fill(1, 0, R);
+    for (let i = 0; i < n; i++) {
+      mask[R + i] = live[i]!;
+      if (live[i]) liveIds.push(i);
+    }
+    const calibrate = dedup.thresholds === 'calibrated' && real >= 2 ? real : 0;
+    ({ features: f, neighbours } = await pool.features(mask, params, testNgrams, calibrate));
+  } finally {
+    pool.close();
+  }
+  lap('features');
+  const batch: TextFields[] = [...references, ...liveIds.map((i) => samples[i]!)];
+
   const m = liveIds.length;
   const alive = new Uint8Array(m).fill(1);
   const dropLive = (k: number, why: DropReason, match?: { at: number; test: boolean }) => {
@@ -199,9 +215,9 @@ export async function curate<T extends TextFields & { category: string }>(
   let calibration: Calibration | null = null;
   let threshold = dedup.threshold;
   let rougeLThreshold = dedup.rougeLThreshold;
-  if (dedup.thresholds === 'calibrated' && real >= 2) {
+  if (neighbours) {
     const percentile = dedup.calibrationPercentile ?? 0.99;
-    const nn = realNeighbourSimilarities(f, real, promptWords);
+    const nn = neighbours;
     const realJaccard = quantile(nn.jaccard, percentile);
     const realRougeL = quantile(nn.rougeL, percentile);
     threshold = calibratedThreshold(realJaccard, dedup.threshold);
@@ -247,15 +263,14 @@ export async function curate<T extends TextFields & { category: string }>(
   }
   lap('decontaminate');
 
-  nearDuplicates(f, R, m, alive, { bands: dedup.bands, threshold }, (k, j) =>
+  nearDuplicates(f, R, alive, { bands: dedup.bands, threshold }, (k, j) =>
     dropLive(k, 'near-duplicate', { at: j, test: false }),
   );
   lap('near-duplicate');
 
   // ROUGE-L novelty on the prompt (instruction + context): generic instructions such as "Summarize the
   // passage" are novel when their context is.
-  const promptBuckets = new LshBuckets(f.promptKeys, R + m, dedup.bands);
-  const similarPrompt = greedyMatch(promptBuckets, R, alive, true, (i, j) =>
+  const similarPrompt = greedyMatchLive(f.promptKeys, dedup.bands, R, alive, true, (i, j) =>
     rougeLAtLeast(promptWords(i), promptWords(j), rougeLThreshold),
   );
   for (let k = 0; k < m; k++)
@@ -305,33 +320,21 @@ export async function curate<T extends TextFields & { category: string }>(
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Plain words (numbers kept) of the prompt without its template spans. */
-function variablePromptWords(r: TextFields, masker: TemplateMasker | null): string[] {
-  const text = promptText(r);
-  const all = plainWords(text);
-  if (!masker || masker.empty) return all;
-  const mask = masker.mask(wordHashes(text), r.category);
-  // the two tokenizers split words alike; should they ever disagree, the whole prompt is compared
-  return mask && mask.length === all.length ? unmasked(all, mask) : all;
-}
-
 /** MinHash-LSH near-duplicates (exact Jaccard of shingle sets confirms each LSH candidate). */
 export function nearDuplicates(
   f: Features,
   refCount: number,
-  sampleCount: number,
   alive: Uint8Array,
   dedup: Pick<DedupParams, 'bands' | 'threshold'>,
   onDuplicate: (k: number, match: number) => void,
-): LshBuckets {
-  const buckets = new LshBuckets(f.fullKeys, refCount + sampleCount, dedup.bands);
-  const match = greedyMatch(
-    buckets,
+): void {
+  const match = greedyMatchLive(
+    f.fullKeys,
+    dedup.bands,
     refCount,
     alive,
     true,
     (i, j) => jaccard(setAt(f.full, i), setAt(f.full, j)) >= dedup.threshold,
   );
-  for (let k = 0; k < sampleCount; k++) if (match[k]! >= 0) onDuplicate(k, match[k]!);
-  return buckets;
+  for (let k = 0; k < alive.length; k++) if (match[k]! >= 0) onDuplicate(k, match[k]!);
 }

@@ -11,9 +11,19 @@ const STOPWORDS = new Set(
 );
 
 const STOPWORD_HASHES = new Set([...STOPWORDS].map(hashWord));
+// Most words are not stop words: a bitmap over the low hash bits answers those without a Set lookup.
+const FILTER_BITS = 1 << 16;
+const filter = new Uint8Array(FILTER_BITS >>> 3);
+for (const h of STOPWORD_HASHES) filter[(h & (FILTER_BITS - 1)) >>> 3]! |= 1 << (h & 7);
+const maybeStopword = (h: number) => (filter[(h & (FILTER_BITS - 1)) >>> 3]! & (1 << (h & 7))) !== 0;
 
 /** Word hashes with stop words removed, or all of them when nothing else is left. */
 export function withoutStopwords(hashes: Uint32Array): Uint32Array {
-  const content = hashes.filter((h) => !STOPWORD_HASHES.has(h));
-  return content.length > 0 ? content : hashes;
+  const content = new Uint32Array(hashes.length);
+  let n = 0;
+  for (let i = 0; i < hashes.length; i++) {
+    const h = hashes[i]!;
+    if (!maybeStopword(h) || !STOPWORD_HASHES.has(h)) content[n++] = h;
+  }
+  return n > 0 ? content.subarray(0, n) : hashes;
 }

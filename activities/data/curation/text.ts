@@ -22,7 +22,7 @@ export function normalizeText(text: string): string {
  * becomes "0" so that samples differing only in their numbers look alike to the near-duplicate filters.
  */
 export function words(text: string): string[] {
-  const out = text.normalize('NFKC').toLowerCase().match(WORD);
+  const out = nfkc(text).toLowerCase().match(WORD);
   if (!out) return [];
   for (let i = 0; i < out.length; i++) if (DIGITS.test(out[i]!)) out[i] = '0';
   return out;
@@ -30,5 +30,5 @@ export function words(text: string): string[] {
 
 /** Words without number folding, for checks where numbers matter (echo, ROUGE-L on instructions). */
 export function plainWords(text: string): string[] {
-  return text.normalize('NFKC').toLowerCase().match(WORD) ?? [];
+  return nfkc(text).toLowerCase().match(WORD) ?? [];
 }
