@@ -49,9 +49,6 @@ writeFileSync(
     thresholds: out.thresholds,
     calibration: out.calibration,
     templates: out.templates.length,
-    dropped: Object.values(out.dropped ?? {}).flat(),
-    droppedBySimilarity: (['exact-duplicate', 'near-duplicate', 'test-near-duplicate'] as const).flatMap(
-      (r) => out.dropped?.[r] ?? [],
-    ),
+    dropped: out.dropped,
   }),
 );

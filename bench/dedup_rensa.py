@@ -1,6 +1,7 @@
 """rensa side of bench/dedup.ts: the same word shingles, num_perm and threshold through rensa's RMinHash
 and RMinHashLSH (32 bands) as a user would write it: greedy query-then-insert, a test-split index queried
-first and the train split indexed before the samples, one thread. Prints nothing; writes one JSON object.
+first and the train split indexed before the samples, one thread. Prints nothing; writes one JSON object,
+with the samples it dropped.
 
 Usage: python bench/dedup_rensa.py <tokens.jsonl> <out.json> <num_perm> <threshold> <shingle> <bands>
 """
@@ -44,16 +45,19 @@ def main():
     # the train split: indexed first, never dropped
     for i, t in enumerate(refs):
         lsh.insert(len(samples) + i, minhash(shingles(t, k), num_perm))
-    kept = 0
+    dropped = []
     for i, t in enumerate(samples):
         m = minhash(shingles(t, k), num_perm)
         if test_lsh.query(m) or lsh.query(m):
+            dropped.append(i)
             continue
         lsh.insert(i, m)
-        kept += 1
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - c0
-    json.dump({"seconds": seconds, "cpuSeconds": cpu_seconds, "kept": kept}, open(out_file, "w"))
+    json.dump(
+        {"seconds": seconds, "cpuSeconds": cpu_seconds, "kept": len(samples) - len(dropped), "dropped": dropped},
+        open(out_file, "w"),
+    )
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ export const SynthesisConfig = z
     maxRounds: z.number().int().positive().default(4),
     dedup: z
       .object({
-        numPerm: z.number().int().positive().default(128),
+        numPerm: z.number().int().positive().max(1024).default(128),
         bands: z.number().int().positive().default(32),
         threshold: z.number().gt(0).max(1).default(0.8),
         shingleSize: z.number().int().positive().default(3),

@@ -1,11 +1,22 @@
 // Exact duplicates: same normalized instruction and response. The key is a 64-bit hash of the two
 // normalized fields, computed in one pass over the text without building the normalized strings (ASCII
-// text, the common case) because at 256k samples normalizing and digesting strings cost seconds.
+// text, the common case) because at 256k samples normalizing and digesting strings cost seconds. Each
+// half mixes every character with a multiply and an xor-shift: a multiply alone (FNV-1a, polynomial
+// hashes mod 2^32) lets structured strings such as Thue-Morse sequences collide in both halves.
 import { fmix32, NgramSet } from './hashing';
 import type { TextFields } from './features';
 import { normalizeText } from './text';
 
-/** Two 32-bit hashes (FNV-1a, and a polynomial hash with another multiplier) of one normalized field. */
+const mixA = (h: number, c: number) => {
+  const x = Math.imul(h ^ c, 0x01000193);
+  return x ^ (x >>> 15);
+};
+const mixB = (h: number, c: number) => {
+  const x = Math.imul(h + c, 0x5bd1e995);
+  return x ^ (x >>> 13);
+};
+
+/** Two 32-bit hashes (different multipliers and shifts) of one normalized field. */
 function fieldHash(text: string, out: Int32Array, at: number): void {
   let a = 0x811c9dc5;
   let b = 0x2545f491;
@@ -24,13 +35,13 @@ function fieldHash(text: string, out: Int32Array, at: number): void {
       continue;
     }
     if (space) {
-      a = Math.imul(a ^ 32, 0x01000193);
-      b = (Math.imul(b, 0x5bd1e995) + 32) | 0;
+      a = mixA(a, 32);
+      b = mixB(b, 32);
       space = false;
     }
     if (c >= 65 && c <= 90) c += 32;
-    a = Math.imul(a ^ c, 0x01000193);
-    b = (Math.imul(b, 0x5bd1e995) + c) | 0;
+    a = mixA(a, c);
+    b = mixB(b, c);
     started = true;
   }
   out[at] = a;
@@ -42,8 +53,8 @@ function hashChars(text: string, out: Int32Array, at: number): void {
   let b = 0x2545f491;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = (Math.imul(b, 0x5bd1e995) + c) | 0;
+    a = mixA(a, c);
+    b = mixB(b, c);
   }
   out[at] = a;
   out[at + 1] = b;

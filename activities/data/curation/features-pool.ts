@@ -69,12 +69,12 @@ export function calibrationNeighbours(
 }
 
 export class FeaturePool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: WorkerChannel[] = [];
   /** [start, end) of each worker's chunk */
   private readonly chunks: [number, number][] = [];
   /** [start, end) of the chunk computed on the calling thread */
   private readonly own: [number, number];
-  /** the workers' first answers, listened for from the start so none is missed */
+  /** the workers' first answers (their exact keys) */
   private readonly keys: Promise<Int32Array>[] = [];
   /** where each worker's own exact keys start (the caller hashes its chunk up to there) */
   private readonly keysFrom: number[] = [];
@@ -90,7 +90,17 @@ export class FeaturePool {
     }
     const chunk = Math.ceil(records.length / threads);
     this.own = [(threads - 1) * chunk, records.length];
-    for (let t = 0; t < threads - 1; t++) {
+    try {
+      this.startWorkers(threads - 1, chunk);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  private startWorkers(count: number, chunk: number): void {
+    const { records } = this;
+    for (let t = 0; t < count; t++) {
       const range: [number, number] = [t * chunk, Math.min(records.length, (t + 1) * chunk)];
       const slice = records.slice(...range).map((r) => ({
         instruction: r.instruction,
@@ -98,14 +108,12 @@ export class FeaturePool {
         response: r.response,
         ...(r.category !== undefined ? { category: r.category } : {}),
       }));
-      const w = new Worker(WORKER_URL);
-      const keys = reply<Int32Array>(w);
-      keys.catch(() => {}); // awaited by exactKeys(); a pool closed before that must not fail unhandled
-      const keysFrom = Math.floor(slice.length * KEYS_ON_CALLER);
-      w.postMessage({ type: 'records', records: slice, keysFrom } satisfies FeatureJob);
-      this.keysFrom.push(range[0] + keysFrom);
-      this.keys.push(keys);
+      const w = new WorkerChannel();
       this.workers.push(w);
+      const keysFrom = Math.floor(slice.length * KEYS_ON_CALLER);
+      // listened for from the start, so that the answer cannot be missed
+      this.keys.push(w.request<Int32Array>({ type: 'records', records: slice, keysFrom }));
+      this.keysFrom.push(range[0] + keysFrom);
       this.chunks.push(range);
     }
   }
@@ -155,16 +163,14 @@ export class FeaturePool {
     });
     const answers = Promise.all(
       this.workers.map((w, k) => {
-        const answer = reply<FeatureAnswer>(w);
         const [start] = this.chunks[k]!;
-        w.postMessage({
+        return w.request<FeatureAnswer>({
           type: 'features',
           live: live.slice(start, cuts[k]),
           params,
           testNgrams: t,
           calibrate: onWorker && k === 0 ? calibrate : 0,
-        } satisfies FeatureJob);
-        return answer;
+        });
       }),
     );
     answers.catch(() => {}); // awaited below, unless this thread's share fails first
@@ -194,33 +200,50 @@ export class FeaturePool {
 
   /** Stops the threads (also after a failure part-way). */
   close(): void {
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.close();
     this.workers.length = 0;
   }
 }
 
-/** The worker's next message, or its failure. */
-function reply<T>(w: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      w.off('message', onMessage);
-      w.off('error', onError);
-      w.off('exit', onExit);
-    };
-    const onMessage = (m: T) => {
-      done();
-      resolve(m);
-    };
-    const onError = (e: Error) => {
-      done();
-      reject(e);
-    };
-    const onExit = (code: number) => {
-      done();
-      reject(new Error(`feature worker exited with code ${code}`));
-    };
-    w.on('message', onMessage);
-    w.on('error', onError);
-    w.on('exit', onExit);
-  });
+/**
+ * One worker and its one pending request. A failure (an error, an exit) rejects what is pending and
+ * every later request, so a worker that dies between two requests cannot leave the caller waiting.
+ */
+class WorkerChannel {
+  private readonly worker = new Worker(WORKER_URL);
+  private pending: { resolve: (m: unknown) => void; reject: (e: Error) => void } | null = null;
+  private failed: Error | null = null;
+
+  constructor() {
+    this.worker.on('message', (m: unknown) => {
+      const p = this.pending;
+      this.pending = null;
+      p?.resolve(m);
+    });
+    this.worker.on('error', (e: Error) => this.fail(e));
+    this.worker.on('exit', (code: number) => this.fail(new Error(`feature worker exited with code ${code}`)));
+  }
+
+  /** Posts `job`; the worker's answer, or its failure. */
+  request<T>(job: FeatureJob): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    const answer = new Promise<T>((resolve, reject) => {
+      this.pending = { resolve: resolve as (m: unknown) => void, reject };
+    });
+    answer.catch(() => {}); // the caller awaits it; a pool closed before that must not fail unhandled
+    this.worker.postMessage(job);
+    return answer;
+  }
+
+  close(): void {
+    this.fail(new Error('feature pool closed'));
+    void this.worker.terminate();
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    const p = this.pending;
+    this.pending = null;
+    p?.reject(this.failed);
+  }
 }

@@ -8,6 +8,7 @@ import { calibrationNeighbours, type FeatureAnswer, type FeatureJob } from './fe
 import { NgramSet } from './hashing';
 
 let records: TextFields[] = [];
+let computed = false;
 
 parentPort!.on('message', (job: FeatureJob) => {
   if (job.type === 'records') {
@@ -16,6 +17,9 @@ parentPort!.on('message', (job: FeatureJob) => {
     parentPort!.postMessage(keys, [keys.buffer as ArrayBuffer]);
     return;
   }
+  // one features job per chunk: the records are let go after it
+  if (computed) throw new Error('feature worker: a second features job for the same chunk');
+  computed = true;
   // job.live covers the start of the chunk this worker computes; the caller takes the rest
   const chosen = records.slice(0, job.live.length).filter((_, i) => job.live[i]);
   const f = computeFeatures(

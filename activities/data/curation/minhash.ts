@@ -4,7 +4,9 @@
 //
 // The signature is one-permutation hashing with optimal densification (Li, Owen & Zhang, NIPS 2012;
 // Shrivastava, ICML 2017): one hash per shingle picks one of numPerm bins and the bin keeps its minimum;
-// an empty bin copies the first non-empty bin of its own seeded probe sequence (the same for every set).
+// an empty bin copies the first non-empty bin of its own seeded probe sequence (the same for every set),
+// found by probing while the signature is dense and, when it is sparse, as the non-empty bin that comes
+// first in that sequence (a table of first positions), so that tiny sets are densified exactly as well.
 // Two sets agree in a bin with probability equal to their Jaccard similarity, as with numPerm independent
 // permutations, at O(shingles + probes) instead of O(shingles x numPerm) per set: a quarter of the time
 // on prompts of ~25 content words, a sixth on samples of ~100 shingles. (Rotation densification, cheaper
@@ -19,8 +21,10 @@ export interface MinHashParams {
   seed: number;
 }
 
-/** Probes an empty bin makes before it takes the next non-empty bin (only nearly empty signatures get there). */
+/** Probes tried in sequence before the first-position table decides (sparse signatures). */
 const MAX_PROBES = 64;
+/** Signatures with at most this many non-empty bins go straight to the first-position table. */
+const SPARSE = 8;
 
 export class MinHasher {
   readonly numPerm: number;
@@ -29,8 +33,12 @@ export class MinHasher {
   private readonly seed: number;
   private readonly mins: Uint32Array;
   private readonly filled: Uint8Array;
-  /** per bin, the bins its densification probes, in order */
-  private readonly probes: Uint16Array;
+  /** per bin, the first MAX_PROBES bins of its probe sequence */
+  private readonly probes: Uint32Array;
+  /** per bin (row) and target bin (column): where the target first comes in the row's probe sequence */
+  private readonly firstAt: Uint32Array;
+  /** the non-empty bins of the signature being computed */
+  private readonly nonEmptyBins: Uint32Array;
   /** 32 - log2(numPerm) when numPerm is a power of two (the bin is h >>> shift), else -1 */
   private readonly shift: number;
 
@@ -38,7 +46,6 @@ export class MinHasher {
     if (p.numPerm % p.bands !== 0) {
       throw new Error(`synthesis.dedup: numPerm (${p.numPerm}) must be a multiple of bands (${p.bands})`);
     }
-    if (p.numPerm > 65536) throw new Error(`synthesis.dedup: numPerm (${p.numPerm}) is over 65536`);
     this.numPerm = p.numPerm;
     this.bands = p.bands;
     this.rows = p.numPerm / p.bands;
@@ -49,9 +56,22 @@ export class MinHasher {
     this.filled = new Uint8Array(p.numPerm);
     const bits = Math.log2(p.numPerm);
     this.shift = Number.isInteger(bits) ? 32 - bits : -1;
-    this.probes = new Uint16Array(p.numPerm * MAX_PROBES);
-    for (let i = 0; i < this.probes.length; i++)
-      this.probes[i] = Math.floor((next() * p.numPerm) / 4294967296);
+    // the probe sequence of each bin, drawn until every bin has come up once
+    const k = p.numPerm;
+    this.probes = new Uint32Array(k * MAX_PROBES);
+    this.firstAt = new Uint32Array(k * k).fill(0xffffffff);
+    for (let bin = 0; bin < k; bin++) {
+      const salt = fmix32((this.seed ^ Math.imul(bin + 1, 0x9e3779b1)) >>> 0);
+      for (let at = 0, seen = 0; seen < k; at++) {
+        const j = Math.floor((fmix32((salt ^ Math.imul(at + 1, 0x85ebca6b)) >>> 0) * k) / 4294967296);
+        if (at < MAX_PROBES) this.probes[bin * MAX_PROBES + at] = j;
+        if (this.firstAt[bin * k + j] === 0xffffffff) {
+          this.firstAt[bin * k + j] = at;
+          seen++;
+        }
+      }
+    }
+    this.nonEmptyBins = new Uint32Array(k);
   }
 
   /** Signature of a shingle set into `out` (numPerm values); an empty set gets all 0xffffffff. */
@@ -70,7 +90,7 @@ export class MinHasher {
       const bin = shift >= 0 ? h >>> shift : Math.floor((h * numPerm) / 4294967296);
       if (filled[bin] === 0) {
         filled[bin] = 1;
-        nonEmpty++;
+        this.nonEmptyBins[nonEmpty++] = bin;
         out[bin] = h;
       } else if (h < out[bin]!) out[bin] = h;
     }
@@ -78,16 +98,28 @@ export class MinHasher {
     for (let bin = 0; bin < numPerm; bin++) {
       if (filled[bin] === 1) continue;
       let from = -1;
-      for (let p = bin * MAX_PROBES, end = p + MAX_PROBES; p < end; p++) {
-        if (filled[probes[p]!] === 1) {
-          from = probes[p]!;
-          break;
+      if (nonEmpty > SPARSE)
+        for (let p = bin * MAX_PROBES, end = p + MAX_PROBES; p < end; p++) {
+          if (filled[probes[p]!] === 1) {
+            from = probes[p]!;
+            break;
+          }
         }
-      }
-      for (let d = 1; from < 0; d++) if (filled[(bin + d) % numPerm] === 1) from = (bin + d) % numPerm;
+      if (from < 0) from = this.firstInSequence(bin, nonEmpty);
       out[bin] = out[from]!;
     }
     return out;
+  }
+
+  /** The non-empty bin that comes first in `bin`'s probe sequence. */
+  private firstInSequence(bin: number, nonEmpty: number): number {
+    const row = bin * this.numPerm;
+    let best = this.nonEmptyBins[0]!;
+    for (let i = 1; i < nonEmpty; i++) {
+      const j = this.nonEmptyBins[i]!;
+      if (this.firstAt[row + j]! < this.firstAt[row + best]!) best = j;
+    }
+    return best;
   }
 
   /** One 32-bit key per band (rows values hashed together), written at out[offset ..]. */

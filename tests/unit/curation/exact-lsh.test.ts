@@ -38,6 +38,22 @@ test('exact keys are equal exactly when the normalized instruction and response 
   assert.equal(byKey.size, texts.size, 'different keys for the same normalized text');
 });
 
+test('exact keys of structured strings (Thue-Morse sequences and their complements) differ', () => {
+  // a multiply-only hash mod 2^32 makes both halves of these collide from 256 characters on
+  const thueMorse = (bits: number, flip: number) =>
+    Array.from({ length: 1 << bits }, (_, i) => {
+      let parity = flip;
+      for (let x = i; x; x >>>= 1) parity ^= x & 1;
+      return parity ? 'b' : 'a';
+    }).join('');
+  for (let bits = 6; bits <= 12; bits++) {
+    const [a, b] = [0, 1].map((flip) =>
+      exactKey({ instruction: thueMorse(bits, flip), context: '', response: '' }),
+    );
+    assert.ok(a![0] !== b![0] && a![1] !== b![1], `${1 << bits} characters: ${a} vs ${b}`);
+  }
+});
+
 test('LSH buckets list exactly the records sharing a band key, in band then record order', () => {
   const rng = mulberry32(5);
   const n = 3000;

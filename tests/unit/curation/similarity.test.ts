@@ -44,11 +44,11 @@ test('MinHash estimates track exact Jaccard on real records, without bias', () =
   }
   const bias = errors.reduce((s, e) => s + e, 0) / errors.length;
   const meanAbs = errors.reduce((s, e) => s + Math.abs(e), 0) / errors.length;
-  // densified one-permutation hashing is unbiased; on these 40-150 word responses most bins are borrowed,
-  // so single estimates spread more than with independent permutations (mean error 0.03, worst 0.15)
+  // densified one-permutation hashing is unbiased; on these 40-150 word responses most of the 256 bins
+  // are borrowed (mean error 0.025, worst 0.095 here; standard error at 256 permutations <= 0.031)
   assert.ok(Math.abs(bias) < 0.02, `bias ${bias}`);
   assert.ok(meanAbs < 0.06, `mean error ${meanAbs}`);
-  assert.ok(Math.max(...errors.map(Math.abs)) < 0.25, `worst error`);
+  assert.ok(Math.max(...errors.map(Math.abs)) < 0.14, `worst error`);
 });
 
 test('LSH bands (default 128 / 32) catch real near-duplicate pairs just above the thresholds', () => {
@@ -81,6 +81,33 @@ test('LSH bands (default 128 / 32) catch real near-duplicate pairs just above th
     }
   }
   assert.ok(pairs > 500, `${pairs} pairs`);
+});
+
+test('densified signatures of tiny sets agree in a share of bins equal to their Jaccard, any numPerm', () => {
+  const rng = mulberry32(21);
+  const draw = () => (rng() * 2 ** 32) >>> 0;
+  for (const numPerm of [128, 96]) {
+    const mh = new MinHasher({ numPerm, bands: 32, seed: 3 });
+    // {x, a} vs {x, b}: Jaccard 1/3; {x, y, a} vs {x, y, b}: 1/2; {x, y, z, a} vs {x, y, z, b}: 3/5
+    for (const [shared, want] of [
+      [1, 1 / 3],
+      [2, 1 / 2],
+      [3, 3 / 5],
+    ] as const) {
+      let agree = 0;
+      const pairs = 400;
+      for (let t = 0; t < pairs; t++) {
+        const common = Array.from({ length: shared }, draw);
+        const a = Uint32Array.from([...common, draw()]).sort();
+        const b = Uint32Array.from([...common, draw()]).sort();
+        agree += estimateJaccard(mh.signature(a), mh.signature(b));
+      }
+      assert.ok(
+        Math.abs(agree / pairs - want) < 0.03,
+        `numPerm ${numPerm}, ${shared} shared: ${agree / pairs} vs ${want}`,
+      );
+    }
+  }
 });
 
 test('numPerm must split into whole bands', () => {
