@@ -43,9 +43,11 @@ const ZERO = hashWord('0');
  */
 export function wordHashes(text: string): Uint32Array {
   const t = nfkc(text).toLowerCase();
-  // at most one word per two characters; the scratch buffer is reused (a fresh one is zero-filled)
-  if (scratch.length < (t.length >>> 1) + 1) scratch = new Uint32Array(t.length + 2);
-  const out = scratch;
+  // at most one word per two characters; the scratch buffer is reused (a fresh one is zero-filled), up to
+  // texts of a million characters, beyond which a one-off buffer is not kept
+  const need = (t.length >>> 1) + 1;
+  if (scratch.length < need && need <= SCRATCH_MAX) scratch = new Uint32Array(need * 2);
+  const out = scratch.length >= need ? scratch : new Uint32Array(need);
   let n = 0;
   let h = 0x811c9dc5;
   let inWord = false;
@@ -81,6 +83,7 @@ export function wordHashes(text: string): Uint32Array {
   if (inWord) out[n++] = digitsOnly ? ZERO : fmix32(h);
   return out.slice(0, n);
 }
+const SCRATCH_MAX = 1 << 19;
 let scratch = new Uint32Array(4096);
 
 /**
