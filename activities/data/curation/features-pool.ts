@@ -218,8 +218,10 @@ class WorkerChannel {
     this.worker.on('message', (m: unknown) => {
       const p = this.pending;
       this.pending = null;
-      p?.resolve(m);
+      if (p) p.resolve(m);
+      else this.fail(new Error('feature worker: a message with no request'));
     });
+    this.worker.on('messageerror', (e: Error) => this.fail(e));
     this.worker.on('error', (e: Error) => this.fail(e));
     this.worker.on('exit', (code: number) => this.fail(new Error(`feature worker exited with code ${code}`)));
   }
@@ -227,6 +229,7 @@ class WorkerChannel {
   /** Posts `job`; the worker's answer, or its failure. */
   request<T>(job: FeatureJob): Promise<T> {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.pending) throw new Error('feature worker: a request while another is waiting');
     const answer = new Promise<T>((resolve, reject) => {
       this.pending = { resolve: resolve as (m: unknown) => void, reject };
     });

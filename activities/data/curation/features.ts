@@ -2,7 +2,7 @@
 // shingle sets and LSH band keys of the whole sample and of its prompt (instruction + context), and
 // whether the sample shares an n-gram with the test split.
 import { NgramSet, ngramKeys, shingleSetInto, wordHashes } from './hashing';
-import { MinHasher } from './minhash';
+import { minHasher } from './minhash';
 import { withoutStopwords } from './stopwords';
 import { TemplateMasker, unmasked, unmaskedRuns, type TemplateModel } from './templates';
 import { plainWords } from './text';
@@ -91,7 +91,7 @@ export function computeFeatures(
   p: FeatureParams,
   testNgrams?: NgramSet,
 ): Features {
-  const mh = new MinHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
+  const mh = minHasher({ numPerm: p.numPerm, bands: p.bands, seed: p.seed });
   const n = records.length;
   const full = new FlatSetsBuilder(n, n * 128);
   const prompt = new FlatSetsBuilder(n, n * 16);

@@ -21,6 +21,8 @@ export interface MinHashParams {
   seed: number;
 }
 
+/** The first-position table is numPerm x numPerm entries (4 MiB at this size). */
+export const MAX_NUM_PERM = 1024;
 /** Probes tried in sequence before the first-position table decides (sparse signatures). */
 const MAX_PROBES = 64;
 /** Signatures with at most this many non-empty bins go straight to the first-position table. */
@@ -46,6 +48,8 @@ export class MinHasher {
     if (p.numPerm % p.bands !== 0) {
       throw new Error(`synthesis.dedup: numPerm (${p.numPerm}) must be a multiple of bands (${p.bands})`);
     }
+    if (p.numPerm > MAX_NUM_PERM)
+      throw new Error(`synthesis.dedup: numPerm (${p.numPerm}) is over ${MAX_NUM_PERM}`);
     this.numPerm = p.numPerm;
     this.bands = p.bands;
     this.rows = p.numPerm / p.bands;
@@ -55,7 +59,7 @@ export class MinHasher {
     this.mins = new Uint32Array(p.numPerm);
     this.filled = new Uint8Array(p.numPerm);
     const bits = Math.log2(p.numPerm);
-    this.shift = Number.isInteger(bits) ? 32 - bits : -1;
+    this.shift = Number.isInteger(bits) && bits > 0 ? 32 - bits : -1;
     // the probe sequence of each bin, drawn until every bin has come up once
     const k = p.numPerm;
     this.probes = new Uint32Array(k * MAX_PROBES);
@@ -136,6 +140,16 @@ export class MinHasher {
   keysOf(shingles: Uint32Array, out: Uint32Array, offset = 0): void {
     this.bandKeys(this.signature(shingles, this.mins), out, offset);
   }
+}
+
+const hashers = new Map<string, MinHasher>();
+
+/** A MinHasher per parameters and thread, kept: building the probe tables costs milliseconds. */
+export function minHasher(p: MinHashParams): MinHasher {
+  const key = `${p.numPerm}/${p.bands}/${p.seed}`;
+  let mh = hashers.get(key);
+  if (!mh) hashers.set(key, (mh = new MinHasher(p)));
+  return mh;
 }
 
 /** Share of equal positions: the MinHash estimate of Jaccard similarity. */

@@ -110,11 +110,15 @@ test('densified signatures of tiny sets agree in a share of bins equal to their 
   }
 });
 
-test('numPerm must split into whole bands', () => {
+test('numPerm must split into whole bands, stay within the table size, and may be 1', () => {
   assert.throws(
     () => new MinHasher({ numPerm: 100, bands: 32, seed: 1 }),
     /numPerm \(100\) must be a multiple of bands \(32\)/,
   );
+  assert.throws(() => new MinHasher({ numPerm: 2048, bands: 32, seed: 1 }), /numPerm \(2048\) is over 1024/);
+  const one = new MinHasher({ numPerm: 1, bands: 1, seed: 1 });
+  const [a, b] = [one.signature(Uint32Array.of(5, 9))[0], one.signature(Uint32Array.of(7))[0]];
+  assert.ok(a !== 0xffffffff && b !== 0xffffffff && a !== b, `${a} ${b}`);
 });
 
 test('ROUGE-L F1', () => {
