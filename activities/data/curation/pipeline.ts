@@ -217,13 +217,12 @@ export async function curate<T extends TextFields & { category: string }>(
   let rougeLThreshold = dedup.rougeLThreshold;
   if (neighbours) {
     const percentile = dedup.calibrationPercentile ?? 0.99;
-    const nn = neighbours;
-    const realJaccard = quantile(nn.jaccard, percentile);
-    const realRougeL = quantile(nn.rougeL, percentile);
+    const realJaccard = quantile(neighbours.jaccard, percentile);
+    const realRougeL = quantile(neighbours.rougeL, percentile);
     threshold = calibratedThreshold(realJaccard, dedup.threshold);
     rougeLThreshold = calibratedThreshold(realRougeL, dedup.rougeLThreshold);
     calibration = {
-      queries: nn.jaccard.length,
+      queries: neighbours.jaccard.length,
       percentile,
       realJaccard: round3(realJaccard),
       realRougeL: round3(realRougeL),
