@@ -29,6 +29,7 @@ import { DOLLY } from '../helpers/test-config';
 import { startOpenAiServer, type ServedRequest, type StartedServer } from '../servers';
 import { compareRuns } from './compare-runs';
 import { scriptedTeacher } from './scripted-teacher';
+import { supersededCalls, type AnsweredRequest } from './superseded-calls';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 2026);
 const MIN_KILLS = Number(process.env.CHAOS_KILLS ?? 20);
@@ -93,12 +94,14 @@ function answer(req: ServedRequest): string {
 }
 
 /** The server, and every request it answered (and billed: the server calls `respond` once per billed reply). */
-async function startProvider(faulty: boolean): Promise<{ server: StartedServer; answered: string[] }> {
-  const answered: string[] = [];
+async function startProvider(
+  faulty: boolean,
+): Promise<{ server: StartedServer; answered: AnsweredRequest[] }> {
+  const answered: AnsweredRequest[] = [];
   const server = await startOpenAiServer({
     apiKey: API_KEY,
     respond: (req) => {
-      answered.push(JSON.stringify([req.system, req.messages, req.schema]));
+      answered.push({ system: req.system, messages: req.messages, schema: req.schema });
       return answer(req);
     },
     seed: SEED,
@@ -289,7 +292,7 @@ async function runMigration(prefix: string, chaos: boolean) {
       seconds: (Date.now() - started) / 1000,
       stats: provider.stats,
       billedUsd: billedUsd(provider.stats),
-      reasked: [...duplicatesBy(answered, (a) => a).values()].reduce((a, n) => a + n - 1, 0),
+      superseded: supersededCalls(answered),
       answered,
     };
   } finally {
@@ -396,7 +399,7 @@ try {
           `billed by the server $${o.billedUsd.toFixed(6)} (${o.stats.ok} answered, ` +
           `${o.stats.billedInputTokens} in, ${o.stats.billedOutputTokens} out): ` +
           `${o.stats.ok - t.calls} call(s) $${(o.billedUsd - t.usd).toFixed(6)} unaccounted, ` +
-          `${o.reasked} answered request(s) asked again`,
+          `${o.superseded} answered call(s) superseded by a request asked again`,
       );
     }
   }
@@ -410,17 +413,17 @@ try {
   if (!calmSpendOk) console.error('calm run: accounted spend differs from what the server billed');
   // Under faults the account falls short of the bill by the replies of attempts that died (a call in flight
   // when its worker was killed, or answered after the last checkpoint): billed, lost, and asked again by the
-  // next attempt. So every unaccounted call must be matched by one more repeated request than the calm run
-  // had (it has some too: identical judge prompts for identical student answers). Observed: equal, or one
-  // repeat more than unaccounted calls (a re-asked request whose first answer was accounted; not yet traced).
+  // next attempt. So every unaccounted call must be one more call superseded by a re-asked request than the
+  // calm run had (it has some too: identical judge prompts for identical student answers). A dead attempt's
+  // malformed reply and its correction turn are both superseded when the next attempt asks the opening again.
   const unaccounted = chaosResult ? chaos.stats.ok - chaosResult.spend.total.calls : 0;
-  const extraRepeats = chaos.reasked - calm.reasked;
+  const extraRepeats = chaos.superseded - calm.superseded;
   const chaosSpendOk =
     chaosResult && chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 && unaccounted <= extraRepeats;
-  console.log(`spend: ${unaccounted} unaccounted call(s), ${extraRepeats} request(s) re-asked under faults`);
+  console.log(`spend: ${unaccounted} unaccounted call(s), ${extraRepeats} call(s) superseded under faults`);
   if (!chaosSpendOk)
     console.error(
-      'chaos run: unaccounted calls are not matched by requests asked again (or the account exceeds the bill)',
+      'chaos run: unaccounted calls are not matched by calls superseded under faults (or the account exceeds the bill)',
     );
   failed =
     done !== started ||
@@ -438,7 +441,10 @@ try {
   await server.stop();
   if (failed) {
     for (const o of outcomes)
-      writeFileSync(path.join(dir, o.run.prefix, 'answered.jsonl'), o.answered.map((a) => a + '\n').join(''));
+      writeFileSync(
+        path.join(dir, o.run.prefix, 'answered.jsonl'),
+        o.answered.map((a) => JSON.stringify(a) + '\n').join(''),
+      );
     console.error(`kept ${dir} for inspection (answered.jsonl: every request the server answered)`);
   } else await rm(dir, { recursive: true, force: true });
 }
