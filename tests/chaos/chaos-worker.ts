@@ -3,6 +3,7 @@
 // trainer-wrapper.sh (the ledger and the injected preemption). Config comes from the environment.
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createGpuActivities } from '../../activities/gpu/activities';
 import { createLocalBackend } from '../../activities/gpu/local-backend';
@@ -10,6 +11,7 @@ import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createActivities } from '../../workers/activities';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { readWorkerEnv } from '../../workers/worker-config';
+import { ATTEMPT_HEADER, type AttemptTag } from './lost-calls';
 
 const env = readWorkerEnv();
 
@@ -23,6 +25,23 @@ LocalArtifactStore.prototype.write = async function (this: LocalArtifactStore, k
     JSON.stringify({ key, sha256: ref.sha256, pid: process.pid }) + '\n',
   );
   return ref;
+};
+// Observation only: every HTTP request an activity sends names its attempt in ATTEMPT_HEADER, so the run can
+// tell the provider calls of attempts that died from those of the attempt that closed the activity. The
+// provider SDKs read the global fetch when their clients are made, after this.
+const untaggedFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  let tag: AttemptTag | undefined;
+  try {
+    const { workflowExecution: wf, activityId, attempt } = Context.current().info;
+    if (wf) tag = { workflowId: wf.workflowId, runId: wf.runId, activityId, attempt };
+  } catch {
+    // not inside an activity
+  }
+  if (!tag) return untaggedFetch(input, init);
+  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  headers.set(ATTEMPT_HEADER, JSON.stringify(tag));
+  return untaggedFetch(input, { ...init, headers });
 };
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const repo = path.resolve(import.meta.dirname, '..', '..');

@@ -24,12 +24,13 @@ import { ArtifactStore } from '../../activities/store/artifact-store';
 import { LocalArtifactStore } from '../../activities/store/local-store';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
+import { finalAttempts } from '../durability/kill-audit';
 import { writeWorkflowBundle } from '../helpers/bundle-file';
 import { DOLLY } from '../helpers/test-config';
 import { startOpenAiServer, type ServedRequest, type StartedServer } from '../servers';
 import { compareRuns } from './compare-runs';
 import { scriptedTeacher } from './scripted-teacher';
-import { supersededCalls, type AnsweredRequest } from './superseded-calls';
+import { ATTEMPT_HEADER, attemptTagOf, lostCalls, type AnsweredCall, type AttemptTag } from './lost-calls';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 2026);
 const MIN_KILLS = Number(process.env.CHAOS_KILLS ?? 20);
@@ -94,14 +95,13 @@ function answer(req: ServedRequest): string {
 }
 
 /** The server, and every request it answered (and billed: the server calls `respond` once per billed reply). */
-async function startProvider(
-  faulty: boolean,
-): Promise<{ server: StartedServer; answered: AnsweredRequest[] }> {
-  const answered: AnsweredRequest[] = [];
+async function startProvider(faulty: boolean): Promise<{ server: StartedServer; answered: AnsweredCall[] }> {
+  const answered: AnsweredCall[] = [];
   const server = await startOpenAiServer({
     apiKey: API_KEY,
     respond: (req) => {
-      answered.push({ system: req.system, messages: req.messages, schema: req.schema });
+      const attempt = attemptTagOf(req.headers?.[ATTEMPT_HEADER]);
+      answered.push({ system: req.system, messages: req.messages, schema: req.schema, attempt });
       return answer(req);
     },
     seed: SEED,
@@ -218,6 +218,19 @@ function datasetsOf(run: Run, id: string, result: MigrationResult): Dataset[] {
   ];
 }
 
+/** The attempt that closed each activity, from the histories of the executions the calls came from. */
+async function closingAttempts(
+  answered: readonly AnsweredCall[],
+): Promise<(t: AttemptTag) => number | undefined> {
+  const byExecution = new Map<string, Map<string, number>>();
+  for (const { attempt: t } of answered) {
+    const key = t && `${t.workflowId}@${t.runId}`;
+    if (t && key && !byExecution.has(key))
+      byExecution.set(key, await finalAttempts(client, t.workflowId, t.runId));
+  }
+  return (t) => byExecution.get(`${t.workflowId}@${t.runId}`)?.get(t.activityId);
+}
+
 /** USD of what the test server billed, from its token counters and the pricing table. */
 function billedUsd(stats: StartedServer['stats']): number {
   const price = priceOf(MODEL);
@@ -292,7 +305,6 @@ async function runMigration(prefix: string, chaos: boolean) {
       seconds: (Date.now() - started) / 1000,
       stats: provider.stats,
       billedUsd: billedUsd(provider.stats),
-      superseded: supersededCalls(answered),
       answered,
     };
   } finally {
@@ -398,8 +410,7 @@ try {
         `spend ${name}: accounted $${t.usd.toFixed(6)} (${t.calls} calls, ${t.inputTokens} in, ${t.outputTokens} out), ` +
           `billed by the server $${o.billedUsd.toFixed(6)} (${o.stats.ok} answered, ` +
           `${o.stats.billedInputTokens} in, ${o.stats.billedOutputTokens} out): ` +
-          `${o.stats.ok - t.calls} call(s) $${(o.billedUsd - t.usd).toFixed(6)} unaccounted, ` +
-          `${o.superseded} answered call(s) superseded by a request asked again`,
+          `${o.stats.ok - t.calls} call(s) $${(o.billedUsd - t.usd).toFixed(6)} unaccounted`,
       );
     }
   }
@@ -411,19 +422,30 @@ try {
     Math.abs(calm.billedUsd - calmResult.spend.total.usd) < 1e-6 &&
     calm.stats.ok === calmResult.spend.total.calls;
   if (!calmSpendOk) console.error('calm run: accounted spend differs from what the server billed');
-  // Under faults the account falls short of the bill by the replies of attempts that died (a call in flight
-  // when its worker was killed, or answered after the last checkpoint): billed, lost, and asked again by the
-  // next attempt. So every unaccounted call must be one more call superseded by a re-asked request than the
-  // calm run had (it has some too: identical judge prompts for identical student answers). A dead attempt's
-  // malformed reply and its correction turn are both superseded when the next attempt asks the opening again.
+  // Under faults the account falls short of the bill by the replies of attempts that died (calls in flight
+  // when a worker was killed, answered after the last checkpoint, or made by an attempt that failed and was
+  // retried) and by replies the server billed after the client had timed out and asked again. Every request
+  // names its attempt, and the histories say which attempt closed each activity, so the unaccounted calls
+  // must not exceed the calls of the other attempts plus the requests the closing attempts asked again (an
+  // upper bound: a dead attempt's checkpointed results and a failed attempt's reported spend are accounted).
   const unaccounted = chaosResult ? chaos.stats.ok - chaosResult.spend.total.calls : 0;
-  const extraRepeats = chaos.superseded - calm.superseded;
+  const untagged = lostCalls(calm.answered, () => undefined).untagged;
+  const chaosLost = lostCalls(chaos.answered, await closingAttempts(chaos.answered));
   const chaosSpendOk =
-    chaosResult && chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 && unaccounted <= extraRepeats;
-  console.log(`spend: ${unaccounted} unaccounted call(s), ${extraRepeats} call(s) superseded under faults`);
+    chaosResult &&
+    chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 &&
+    unaccounted >= 0 &&
+    unaccounted <= chaosLost.deadAttempts + chaosLost.askedAgain &&
+    untagged + chaosLost.untagged === 0;
+  console.log(
+    `spend: ${unaccounted} unaccounted call(s); ${chaosLost.deadAttempts} call(s) of attempts that did not ` +
+      `close their activity, ${chaosLost.askedAgain} asked again by the closing attempt, ` +
+      `${untagged + chaosLost.untagged} without an attempt`,
+  );
   if (!chaosSpendOk)
     console.error(
-      'chaos run: unaccounted calls are not matched by calls superseded under faults (or the account exceeds the bill)',
+      'chaos run: more unaccounted calls than the calls of attempts that died and the requests asked again ' +
+        '(or the account exceeds the bill, or a request named no attempt)',
     );
   failed =
     done !== started ||

@@ -56,7 +56,7 @@ export interface KillRecord {
 }
 
 /** The attempt number each activity of an execution finally ran with (its last ActivityTaskStarted). */
-async function finalAttempts(
+export async function finalAttempts(
   client: Client,
   workflowId: string,
   runId: string,

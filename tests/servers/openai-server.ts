@@ -103,8 +103,12 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
   const files = new Map<string, string>();
   const batches = new Map<string, Batch>();
 
-  async function chat(res: ServerResponse, body: ChatBody): Promise<void> {
-    const req = parseChat(body, model.nextIndex(), false);
+  async function chat(
+    res: ServerResponse,
+    body: ChatBody,
+    headers: IncomingMessage['headers'],
+  ): Promise<void> {
+    const req = { ...parseChat(body, model.nextIndex(), false), headers };
     const { fault, retryAfterS } = model.admit(req);
     if (fault === '429') {
       const s = Math.max(retryAfterS ?? 1, 0.001);
@@ -228,7 +232,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
         sendJson(res, 400, error(`bad request: ${(err as Error).message}`, 'invalid_request_error'));
         return;
       }
-      return chat(res, body);
+      return chat(res, body, req.headers);
     }
     if (req.method === 'POST' && p === '/v1/files') {
       const form = await new Request(base + p, {

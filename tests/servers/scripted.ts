@@ -36,6 +36,8 @@ export interface ServedRequest {
   batch: boolean;
   /** 0-based index of this request among all the server has seen */
   index: number;
+  /** the HTTP headers it came with (a request sent on its own, not inside a batch) */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 export interface ServerOptions {
