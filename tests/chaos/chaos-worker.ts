@@ -11,7 +11,7 @@ import { LocalArtifactStore } from '../../activities/store/local-store';
 import { createActivities } from '../../workers/activities';
 import { createWorkers, runWorkers } from '../../workers/create-workers';
 import { readWorkerEnv } from '../../workers/worker-config';
-import { ATTEMPT_HEADER, type AttemptTag } from './lost-calls';
+import { ATTEMPT_HEADER, attemptHeader, type AttemptTag } from './lost-calls';
 
 const env = readWorkerEnv();
 
@@ -40,7 +40,7 @@ globalThis.fetch = (input, init) => {
   }
   if (!tag) return untaggedFetch(input, init);
   const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-  headers.set(ATTEMPT_HEADER, JSON.stringify(tag));
+  headers.set(ATTEMPT_HEADER, attemptHeader(tag));
   return untaggedFetch(input, { ...init, headers });
 };
 Runtime.install({ logger: new DefaultLogger('ERROR') });

@@ -24,7 +24,7 @@ import { ArtifactStore } from '../../activities/store/artifact-store';
 import { LocalArtifactStore } from '../../activities/store/local-store';
 import { freePort, startDevServer, type DevServer } from '../../client/dev-server';
 import { migrationWorkflow } from '../../workflows/migration-workflow';
-import { finalAttempts } from '../durability/kill-audit';
+import { activityClosings, type ActivityClosing } from '../durability/kill-audit';
 import { writeWorkflowBundle } from '../helpers/bundle-file';
 import { DOLLY } from '../helpers/test-config';
 import { startOpenAiServer, type ServedRequest, type StartedServer } from '../servers';
@@ -95,13 +95,12 @@ function answer(req: ServedRequest): string {
 }
 
 /** The server, and every request it answered (and billed: the server calls `respond` once per billed reply). */
-async function startProvider(faulty: boolean): Promise<{ server: StartedServer; answered: AnsweredCall[] }> {
-  const answered: AnsweredCall[] = [];
+async function startProvider(faulty: boolean): Promise<{ server: StartedServer; answered: ServedRequest[] }> {
+  const answered: ServedRequest[] = [];
   const server = await startOpenAiServer({
     apiKey: API_KEY,
     respond: (req) => {
-      const attempt = attemptTagOf(req.headers?.[ATTEMPT_HEADER]);
-      answered.push({ system: req.system, messages: req.messages, schema: req.schema, attempt });
+      answered.push(req); // the server marks it delivered once its reply is written
       return answer(req);
     },
     seed: SEED,
@@ -218,17 +217,28 @@ function datasetsOf(run: Run, id: string, result: MigrationResult): Dataset[] {
   ];
 }
 
-/** The attempt that closed each activity, from the histories of the executions the calls came from. */
+/** Each answered request's attempt (from its header) and whether its reply arrived. */
+function callsOf(answered: readonly ServedRequest[]): AnsweredCall[] {
+  return answered.map((r) => ({
+    attempt: attemptTagOf(r.headers?.[ATTEMPT_HEADER]),
+    delivered: r.delivered === true,
+  }));
+}
+
+/** The attempt that closed each activity with a result or a failure, from the histories the calls came from. */
 async function closingAttempts(
-  answered: readonly AnsweredCall[],
+  calls: readonly AnsweredCall[],
 ): Promise<(t: AttemptTag) => number | undefined> {
-  const byExecution = new Map<string, Map<string, number>>();
-  for (const { attempt: t } of answered) {
+  const byExecution = new Map<string, Map<string, ActivityClosing>>();
+  for (const { attempt: t } of calls) {
     const key = t && `${t.workflowId}@${t.runId}`;
     if (t && key && !byExecution.has(key))
-      byExecution.set(key, await finalAttempts(client, t.workflowId, t.runId));
+      byExecution.set(key, await activityClosings(client, t.workflowId, t.runId));
   }
-  return (t) => byExecution.get(`${t.workflowId}@${t.runId}`)?.get(t.activityId);
+  return (t) => {
+    const closing = byExecution.get(`${t.workflowId}@${t.runId}`)?.get(t.activityId);
+    return closing && !closing.timedOut ? closing.attempt : undefined;
+  };
 }
 
 /** USD of what the test server billed, from its token counters and the pricing table. */
@@ -422,30 +432,31 @@ try {
     Math.abs(calm.billedUsd - calmResult.spend.total.usd) < 1e-6 &&
     calm.stats.ok === calmResult.spend.total.calls;
   if (!calmSpendOk) console.error('calm run: accounted spend differs from what the server billed');
-  // Under faults the account falls short of the bill by the replies of attempts that died (calls in flight
-  // when a worker was killed, answered after the last checkpoint, or made by an attempt that failed and was
-  // retried) and by replies the server billed after the client had timed out and asked again. Every request
-  // names its attempt, and the histories say which attempt closed each activity, so the unaccounted calls
-  // must not exceed the calls of the other attempts plus the requests the closing attempts asked again (an
-  // upper bound: a dead attempt's checkpointed results and a failed attempt's reported spend are accounted).
+  // Under faults the account falls short of the bill. It must lack the replies the server billed but could not
+  // deliver to the attempt that closed its activity (a client that had timed out and hung up), and it may lack
+  // besides the calls of the other attempts (in flight when a worker was killed, answered after the last
+  // checkpoint, or made by an attempt that failed and was retried): their checkpointed results are accounted,
+  // the rest dies with them. Every request names its attempt; the histories say which attempt closed each
+  // activity.
   const unaccounted = chaosResult ? chaos.stats.ok - chaosResult.spend.total.calls : 0;
-  const untagged = lostCalls(calm.answered, () => undefined).untagged;
-  const chaosLost = lostCalls(chaos.answered, await closingAttempts(chaos.answered));
+  const untagged = lostCalls(callsOf(calm.answered), () => undefined).untagged;
+  const chaosCalls = callsOf(chaos.answered);
+  const chaosLost = lostCalls(chaosCalls, await closingAttempts(chaosCalls));
   const chaosSpendOk =
     chaosResult &&
     chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 &&
-    unaccounted >= 0 &&
-    unaccounted <= chaosLost.deadAttempts + chaosLost.askedAgain &&
+    unaccounted >= chaosLost.undelivered &&
+    unaccounted <= chaosLost.undelivered + chaosLost.deadAttempts &&
     untagged + chaosLost.untagged === 0;
   console.log(
-    `spend: ${unaccounted} unaccounted call(s); ${chaosLost.deadAttempts} call(s) of attempts that did not ` +
-      `close their activity, ${chaosLost.askedAgain} asked again by the closing attempt, ` +
+    `spend: ${unaccounted} unaccounted call(s); ${chaosLost.undelivered} repl(ies) the closing attempt never ` +
+      `received, ${chaosLost.deadAttempts} call(s) of attempts that did not close their activity, ` +
       `${untagged + chaosLost.untagged} without an attempt`,
   );
   if (!chaosSpendOk)
     console.error(
-      'chaos run: more unaccounted calls than the calls of attempts that died and the requests asked again ' +
-        '(or the account exceeds the bill, or a request named no attempt)',
+      'chaos run: the unaccounted calls are fewer than the undelivered replies or more than those and the ' +
+        "dead attempts' calls (or the account exceeds the bill, or a request named no attempt)",
     );
   failed =
     done !== started ||
@@ -465,7 +476,12 @@ try {
     for (const o of outcomes)
       writeFileSync(
         path.join(dir, o.run.prefix, 'answered.jsonl'),
-        o.answered.map((a) => JSON.stringify(a) + '\n').join(''),
+        o.answered
+          .map(
+            ({ headers, ...a }) =>
+              JSON.stringify({ ...a, attempt: attemptTagOf(headers?.[ATTEMPT_HEADER]) }) + '\n',
+          )
+          .join(''),
       );
     console.error(`kept ${dir} for inspection (answered.jsonl: every request the server answered)`);
   } else await rm(dir, { recursive: true, force: true });

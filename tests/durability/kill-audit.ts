@@ -55,24 +55,47 @@ export interface KillRecord {
   running: RunningAttempt[];
 }
 
-/** The attempt number each activity of an execution finally ran with (its last ActivityTaskStarted). */
-export async function finalAttempts(
+export interface ActivityClosing {
+  /** the attempt that closed it (its ActivityTaskStarted, written when the activity closes) */
+  attempt: number;
+  /** closed by a timeout: no attempt delivered a result or a failure, the last one only went silent */
+  timedOut: boolean;
+}
+
+/** How each activity of an execution closed: its last attempt, and whether it timed out. */
+export async function activityClosings(
   client: Client,
   workflowId: string,
   runId: string,
-): Promise<Map<string, number>> {
+): Promise<Map<string, ActivityClosing>> {
   const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
   const idOf = new Map<string, string>();
-  const attempts = new Map<string, number>();
+  const closings = new Map<string, ActivityClosing>();
   for (const e of events ?? []) {
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
       idOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes?.activityId ?? '');
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
       const a = e.activityTaskStartedEventAttributes!;
-      attempts.set(idOf.get(String(a.scheduledEventId)) ?? '', a.attempt ?? 1);
+      closings.set(idOf.get(String(a.scheduledEventId)) ?? '', { attempt: a.attempt ?? 1, timedOut: false });
+    }
+    if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) {
+      const closing = closings.get(
+        idOf.get(String(e.activityTaskTimedOutEventAttributes?.scheduledEventId)) ?? '',
+      );
+      if (closing) closing.timedOut = true;
     }
   }
-  return attempts;
+  return closings;
+}
+
+/** The attempt number each activity of an execution finally ran with. */
+async function finalAttempts(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<Map<string, number>> {
+  const closings = await activityClosings(client, workflowId, runId);
+  return new Map([...closings].map(([id, c]) => [id, c.attempt]));
 }
 
 export interface Interrupted {

@@ -108,7 +108,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
     body: ChatBody,
     headers: IncomingMessage['headers'],
   ): Promise<void> {
-    const req = { ...parseChat(body, model.nextIndex(), false), headers };
+    const req: ServedRequest = { ...parseChat(body, model.nextIndex(), false), headers };
     const { fault, retryAfterS } = model.admit(req);
     if (fault === '429') {
       const s = Math.max(retryAfterS ?? 1, 0.001);
@@ -131,6 +131,7 @@ export async function startOpenAiServer(opts: ServerOptions = {}): Promise<Start
       return;
     }
     const reply = await model.answer(req, fault, true);
+    res.once('finish', () => (req.delivered = true));
     sendReply(res, fault, model.stats, completionBody(req, reply), model.limitHeaders());
   }
 

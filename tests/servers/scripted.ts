@@ -38,6 +38,8 @@ export interface ServedRequest {
   index: number;
   /** the HTTP headers it came with (a request sent on its own, not inside a batch) */
   headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** set once its reply was written in full to a client still there (a request sent on its own) */
+  delivered?: boolean;
 }
 
 export interface ServerOptions {
