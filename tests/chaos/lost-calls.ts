@@ -1,8 +1,9 @@
 // Which billed provider calls the migration's account must lack, and which it may lack. Must: replies the
-// server billed but could not deliver to the attempt that closed its activity (the client had hung up). May,
-// besides: every call of the other attempts (killed, timed out on their heartbeat, or failed and retried; their
-// results and usage die with them unless checkpointed). The chaos worker names the attempt in a header on
-// every request it sends.
+// server billed but could not hand over for the attempt that closed its activity (the client had hung up).
+// May, besides: every call of the other attempts (killed, timed out on their heartbeat, or failed and retried;
+// their results and usage die with them unless checkpointed), and a reply handed over that the closing
+// attempt asked for again (it had timed out before reading it). The chaos worker names the attempt in a
+// header on every request it sends.
 
 export const ATTEMPT_HEADER = 'x-chaos-attempt';
 
@@ -14,17 +15,21 @@ export interface AttemptTag {
 }
 
 export interface AnsweredCall {
+  /** what it asked (system prompt, messages, output schema), to find the same request asked again */
+  request: string;
   /** the activity attempt that sent it; absent when a request came without the header */
   attempt?: AttemptTag;
-  /** its reply reached the client */
+  /** its reply was handed to the operating system for a client still connected */
   delivered: boolean;
 }
 
 export interface LostCalls {
   /** calls of attempts other than the one that closed their activity with a result or a failure */
   deadAttempts: number;
-  /** replies the closing attempts never received */
+  /** replies never handed over for a closing attempt */
   undelivered: number;
+  /** replies handed over for a closing attempt that asked the same request again afterwards */
+  askedAgain: number;
   /** calls that named no attempt (sent outside an activity, or the header went missing) */
   untagged: number;
 }
@@ -55,11 +60,18 @@ export function lostCalls(
   answered: readonly AnsweredCall[],
   closingAttempt: (t: AttemptTag) => number | undefined,
 ): LostCalls {
-  const lost: LostCalls = { deadAttempts: 0, undelivered: 0, untagged: 0 };
-  for (const call of answered) {
-    if (!call.attempt) lost.untagged++;
-    else if (closingAttempt(call.attempt) !== call.attempt.attempt) lost.deadAttempts++;
-    else if (!call.delivered) lost.undelivered++;
+  const lost: LostCalls = { deadAttempts: 0, undelivered: 0, askedAgain: 0, untagged: 0 };
+  const later = new Set<string>(); // requests of closing attempts, seen walking back from the last call
+  for (const call of [...answered].reverse()) {
+    const t = call.attempt;
+    if (!t) lost.untagged++;
+    else if (closingAttempt(t) !== t.attempt) lost.deadAttempts++;
+    else {
+      const key = JSON.stringify([t.workflowId, t.runId, t.activityId, call.request]);
+      if (!call.delivered) lost.undelivered++;
+      else if (later.has(key)) lost.askedAgain++;
+      later.add(key);
+    }
   }
   return lost;
 }

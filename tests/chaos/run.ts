@@ -217,9 +217,10 @@ function datasetsOf(run: Run, id: string, result: MigrationResult): Dataset[] {
   ];
 }
 
-/** Each answered request's attempt (from its header) and whether its reply arrived. */
+/** Each answered request: what it asked, its attempt (from its header), and whether its reply was handed over. */
 function callsOf(answered: readonly ServedRequest[]): AnsweredCall[] {
   return answered.map((r) => ({
+    request: JSON.stringify([r.system, r.messages, r.schema]),
     attempt: attemptTagOf(r.headers?.[ATTEMPT_HEADER]),
     delivered: r.delivered === true,
   }));
@@ -433,11 +434,11 @@ try {
     calm.stats.ok === calmResult.spend.total.calls;
   if (!calmSpendOk) console.error('calm run: accounted spend differs from what the server billed');
   // Under faults the account falls short of the bill. It must lack the replies the server billed but could not
-  // deliver to the attempt that closed its activity (a client that had timed out and hung up), and it may lack
-  // besides the calls of the other attempts (in flight when a worker was killed, answered after the last
-  // checkpoint, or made by an attempt that failed and was retried): their checkpointed results are accounted,
-  // the rest dies with them. Every request names its attempt; the histories say which attempt closed each
-  // activity.
+  // hand over for the attempt that closed its activity (a client that had timed out and hung up), and it may
+  // lack besides the calls of the other attempts (in flight when a worker was killed, answered after the last
+  // checkpoint, or made by an attempt that failed and was retried; their checkpointed results are accounted)
+  // and replies handed over that the closing attempt asked for again (it timed out before reading them).
+  // Every request names its attempt; the histories say which attempt closed each activity.
   const unaccounted = chaosResult ? chaos.stats.ok - chaosResult.spend.total.calls : 0;
   const untagged = lostCalls(callsOf(calm.answered), () => undefined).untagged;
   const chaosCalls = callsOf(chaos.answered);
@@ -446,17 +447,18 @@ try {
     chaosResult &&
     chaosResult.spend.total.usd <= chaos.billedUsd + 1e-6 &&
     unaccounted >= chaosLost.undelivered &&
-    unaccounted <= chaosLost.undelivered + chaosLost.deadAttempts &&
+    unaccounted <= chaosLost.undelivered + chaosLost.askedAgain + chaosLost.deadAttempts &&
     untagged + chaosLost.untagged === 0;
   console.log(
-    `spend: ${unaccounted} unaccounted call(s); ${chaosLost.undelivered} repl(ies) the closing attempt never ` +
-      `received, ${chaosLost.deadAttempts} call(s) of attempts that did not close their activity, ` +
-      `${untagged + chaosLost.untagged} without an attempt`,
+    `spend: ${unaccounted} unaccounted call(s); ${chaosLost.undelivered} repl(ies) never handed over for the ` +
+      `closing attempt, ${chaosLost.askedAgain} handed over and asked again, ${chaosLost.deadAttempts} call(s) ` +
+      `of attempts that did not close their activity, ${untagged + chaosLost.untagged} without an attempt`,
   );
   if (!chaosSpendOk)
     console.error(
-      'chaos run: the unaccounted calls are fewer than the undelivered replies or more than those and the ' +
-        "dead attempts' calls (or the account exceeds the bill, or a request named no attempt)",
+      'chaos run: the unaccounted calls are fewer than the replies never handed over, or more than those, the ' +
+        "replies asked again and the dead attempts' calls (or the account exceeds the bill, or a request named " +
+        'no attempt)',
     );
   failed =
     done !== started ||

@@ -38,7 +38,7 @@ export interface ServedRequest {
   index: number;
   /** the HTTP headers it came with (a request sent on its own, not inside a batch) */
   headers?: Readonly<Record<string, string | string[] | undefined>>;
-  /** set once its reply was written in full to a client still there (a request sent on its own) */
+  /** set once its reply was handed to the operating system for a client still connected (sent on its own) */
   delivered?: boolean;
 }
 
