@@ -3,7 +3,7 @@
 // the history of each execution says whether that attempt really died: its activity completed with a higher
 // attempt number (the killed attempt timed out on its heartbeat and was retried).
 import type { Client } from '@temporalio/client';
-import proto from '@temporalio/proto';
+import proto, { type temporal as TemporalProto } from '@temporalio/proto';
 
 const { temporal } = proto;
 
@@ -69,9 +69,16 @@ export async function activityClosings(
   runId: string,
 ): Promise<Map<string, ActivityClosing>> {
   const { events } = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  return closingsInHistory(events ?? []);
+}
+
+/** How each activity closed, from a history's events (by activity id). */
+export function closingsInHistory(
+  events: readonly TemporalProto.api.history.v1.IHistoryEvent[],
+): Map<string, ActivityClosing> {
   const idOf = new Map<string, string>();
   const closings = new Map<string, ActivityClosing>();
-  for (const e of events ?? []) {
+  for (const e of events) {
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
       idOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes?.activityId ?? '');
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
@@ -79,9 +86,8 @@ export async function activityClosings(
       closings.set(idOf.get(String(a.scheduledEventId)) ?? '', { attempt: a.attempt ?? 1, timedOut: false });
     }
     if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT) {
-      const closing = closings.get(
-        idOf.get(String(e.activityTaskTimedOutEventAttributes?.scheduledEventId)) ?? '',
-      );
+      const id = idOf.get(String(e.activityTaskTimedOutEventAttributes?.scheduledEventId));
+      const closing = closings.get(id ?? '');
       if (closing) closing.timedOut = true;
     }
   }
