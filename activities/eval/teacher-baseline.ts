@@ -80,7 +80,8 @@ export async function teacherBaseline(
         if (reason && PERMANENT.has(reason)) {
           return {
             generation: null,
-            usage: ZERO_USAGE,
+            // a refused reply is billed: its usage comes with the error
+            usage: (err as { usage?: Usage }).usage ?? ZERO_USAGE,
             error: `${reason}: ${(err as Error).message.slice(0, 300)}`,
           };
         }

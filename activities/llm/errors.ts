@@ -2,6 +2,7 @@
 // every known secret scrubbed from the message so a key can never reach a log, an activity failure or
 // workflow history.
 import { ApplicationFailure } from '@temporalio/common';
+import type { Usage } from '../../common/types';
 import type { LlmFailureReason } from './client';
 
 export class LlmError extends Error {
@@ -12,6 +13,8 @@ export class LlmError extends Error {
     readonly status?: number,
     /** ms the server asked us to wait (retry-after and friends) */
     readonly retryAfterMs?: number,
+    /** what the provider billed for the failed call (a refusal is a billed reply) */
+    readonly usage?: Usage,
   ) {
     super(message);
     this.name = 'LlmError';

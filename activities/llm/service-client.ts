@@ -210,7 +210,14 @@ export class ServiceLlmClient implements LlmClient {
   async generate(req: LlmRequest): Promise<LlmText> {
     const { completion, usage } = await this.complete(req);
     if (completion.finish === 'refusal')
-      throw new LlmError('refusal', `${this.model.model} refused the request`, false);
+      throw new LlmError(
+        'refusal',
+        `${this.model.model} refused the request`,
+        false,
+        undefined,
+        undefined,
+        usage,
+      );
     return { text: completion.text, usage, finish: completion.finish };
   }
 

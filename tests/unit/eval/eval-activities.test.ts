@@ -409,11 +409,16 @@ describe('judgeShard failure handling', () => {
 
   it('leaves prompts the teacher refused out of the baseline and out of the pairwise comparison', async () => {
     const refused = tests[5]!;
+    const refusalUsage: Usage = { calls: 1, inputTokens: 1000, outputTokens: 7, cachedTokens: 0, usd: 0.5 };
     const llm = new ScriptedLlm({
       judge,
       teacher: (p) => {
         const t = tests.find((x) => p.startsWith(x.instruction))!;
-        if (t === refused) throw Object.assign(new Error('I cannot help with that'), { reason: 'refusal' });
+        if (t === refused)
+          throw Object.assign(new Error('I cannot help with that'), {
+            reason: 'refusal',
+            usage: refusalUsage,
+          });
         return t.response;
       },
     });
@@ -426,6 +431,8 @@ describe('judgeShard failure handling', () => {
     });
     assert.equal(res.failed, 2);
     assert.equal(res.generations.count, 10);
+    assert.equal(res.usage.calls, 12, 'the 2 refused replies were billed too');
+    assert.ok(res.usage.usd >= 1, "the refusals' cost is in the baseline's spend");
     const plan = await acts.planEvaluation({
       ...input,
       migrationId: 'm4',

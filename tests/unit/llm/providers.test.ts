@@ -99,6 +99,26 @@ for (const p of PROVIDERS) {
       }
     });
 
+    it('a refused plain generation fails as refusal and carries what the billed reply cost', async () => {
+      const { srv, client, model } = await harness(p, {
+        respond: () => 'an answer',
+        faultSequence: ['refusal'],
+      });
+      try {
+        await assert.rejects(client.generate({ model, ...ask }), (err: LlmError) => {
+          assert.equal(err.reason, 'refusal');
+          assert.equal(err.usage?.calls, 1);
+          assert.ok((err.usage?.usd ?? 0) > 0);
+          assert.equal(err.usage?.inputTokens, srv.stats.billedInputTokens, 'the tokens the server billed');
+          assert.equal(err.usage?.outputTokens, srv.stats.billedOutputTokens);
+          return true;
+        });
+        assert.equal(srv.stats.requests, 1);
+      } finally {
+        await srv.close();
+      }
+    });
+
     it('waits out a 429 and retries, then succeeds', async () => {
       const { srv, client, model } = await harness(p, {
         respond: () => good,
