@@ -232,9 +232,8 @@ async function closingAttempts(
 ): Promise<(t: AttemptTag) => number | undefined> {
   const byExecution = new Map<string, Map<string, ActivityClosing>>();
   for (const { attempt: t } of calls) {
-    const key = t && `${t.workflowId}@${t.runId}`;
-    if (t && key && !byExecution.has(key))
-      byExecution.set(key, await activityClosings(client, t.workflowId, t.runId));
+    if (!t || byExecution.has(`${t.workflowId}@${t.runId}`)) continue;
+    byExecution.set(`${t.workflowId}@${t.runId}`, await activityClosings(client, t.workflowId, t.runId));
   }
   return (t) => {
     const closing = byExecution.get(`${t.workflowId}@${t.runId}`)?.get(t.activityId);
@@ -440,7 +439,7 @@ try {
   // and replies handed over that the closing attempt asked for again (it timed out before reading them).
   // Every request names its attempt; the histories say which attempt closed each activity.
   const unaccounted = chaosResult ? chaos.stats.ok - chaosResult.spend.total.calls : 0;
-  const untagged = lostCalls(callsOf(calm.answered), () => undefined).untagged;
+  const untagged = callsOf(calm.answered).filter((c) => !c.attempt).length;
   const chaosCalls = callsOf(chaos.answered);
   const chaosLost = lostCalls(chaosCalls, await closingAttempts(chaosCalls));
   const chaosSpendOk =
